@@ -1,0 +1,152 @@
+"""Shared fixtures. Integration tests run against a real database of their own:
+PostgreSQL by default (a fresh database per run, dropped at the end), or SQLite with WATCHPARTY_TEST_DB=sqlite.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+import watchparty.models  # noqa: F401
+from watchparty.app import create_app
+from watchparty.config import Settings
+from watchparty.core.db import Base
+from watchparty.core.deps import Services
+from watchparty.core.migrate import upgrade_to_head
+
+PG_ADMIN_DSN = os.environ.get("WATCHPARTY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKEND = os.environ.get("WATCHPARTY_TEST_DB", "postgres")
+RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+def pytest_report_header() -> str:
+    return f"watchparty test database backend: {BACKEND}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL; this run uses SQLite")
+    for item in items:
+        if BACKEND == "sqlite" and "postgres_only" in item.keywords:
+            item.add_marker(skip_pg)
+
+
+def make_settings(database_url: str, tmp: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "environment": "test",
+        "database_url": database_url,
+        "jwt_secret": "test-secret-" + "x" * 40,
+        # cheap argon2id in tests; production refuses these
+        "argon2_time_cost": 1,
+        "argon2_memory_cost": 1024,
+        "argon2_parallelism": 1,
+        "mail_outbox_dir": tmp / "outbox",
+        "public_url": "http://watchparty.test",
+        "log_level": "INFO",
+        "rate_limit_login": "1000/minute",
+        "rate_limit_login_ip": "1000/minute",
+        "rate_limit_forgot": "1000/minute",
+        "rate_limit_forgot_ip": "1000/minute",
+        "rate_limit_invite": "1000/minute",
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)
+
+
+async def create_pg_database(name: str) -> str:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{name}"
+
+
+async def drop_pg_database(name: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("watchparty")
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_root: Path) -> AsyncIterator[str]:
+    if BACKEND == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_root}/test.db"
+        return
+    name = f"watchparty_test_{RUN_ID}"
+    url = await create_pg_database(name)
+    try:
+        yield url
+    finally:
+        await drop_pg_database(name)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_root: Path) -> Settings:
+    s = make_settings(database_url, tmp_root)
+    upgrade_to_head(s)  # the schema comes from the migrations, as in production
+    return s
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def services(app: FastAPI) -> Services:
+    services: Services = app.state.services
+    return services
+
+
+@pytest.fixture
+def outbox(settings: Settings) -> Iterator[Path]:
+    settings.mail_outbox_dir.mkdir(parents=True, exist_ok=True)
+    for f in settings.mail_outbox_dir.glob("*.eml"):
+        f.unlink()
+    yield settings.mail_outbox_dir
+
+
+async def _fail_on_server_error(response: httpx.Response) -> None:
+    assert response.status_code < 500, f"server error {response.status_code}: {await response.aread()!r}"
+
+
+@pytest.fixture
+async def client(app: FastAPI, services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", event_hooks={"response": [_fail_on_server_error]}
+    ) as c:
+        yield c
+    await _wipe(services)
+
+
+async def _wipe(services: Services) -> None:
+    await services.limiter.reset()
+    async with services.db.engine.begin() as conn:
+        tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+        if conn.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            await conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                await conn.execute(text(f'DELETE FROM "{t}"'))
+            await conn.execute(text("DELETE FROM sqlite_sequence"))

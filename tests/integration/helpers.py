@@ -1,0 +1,72 @@
+"""Small HTTP helpers for integration tests."""
+
+from __future__ import annotations
+
+import email
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Account:
+    id: int
+    email: str
+    username: str
+    token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def register(client: httpx.AsyncClient, name: str, password: str = PASSWORD) -> Account:
+    r = await client.post(
+        "/api/auth/register", json={"email": f"{name}@example.com", "username": name, "password": password}
+    )
+    assert r.status_code == 201, r.text
+    data = r.json()["data"]
+    return Account(data["user"]["id"], data["user"]["email"], name, data["token"], data["refreshToken"])
+
+
+async def create_room(client: httpx.AsyncClient, host: Account, **fields: Any) -> dict[str, Any]:
+    body = {"name": "Movie night", **fields}
+    r = await client.post("/api/rooms", json=body, headers=host.headers)
+    assert r.status_code == 201, r.text
+    room: dict[str, Any] = r.json()["data"]
+    return room
+
+
+async def create_movie(client: httpx.AsyncClient, owner: Account, **fields: Any) -> dict[str, Any]:
+    body = {"title": "Big Buck Bunny", "videoUrl": "https://example.com/bbb.mp4", **fields}
+    r = await client.post("/api/movies", json=body, headers=owner.headers)
+    assert r.status_code == 201, r.text
+    movie: dict[str, Any] = r.json()["data"]
+    return movie
+
+
+async def join(client: httpx.AsyncClient, who: Account, room_id: int, **body: Any) -> httpx.Response:
+    return await client.post(f"/api/rooms/{room_id}/join", json=body or None, headers=who.headers)
+
+
+def read_mail(outbox: Path) -> list[email.message.EmailMessage]:
+    messages = []
+    for path in sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert isinstance(msg, email.message.EmailMessage)
+        messages.append(msg)
+    return messages
+
+
+def link_token(message: email.message.EmailMessage, pattern: str) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    match = re.search(pattern, body.get_content())
+    assert match, body.get_content()
+    return match.group(1)

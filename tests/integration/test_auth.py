@@ -1,0 +1,181 @@
+"""Register, login, token rotation, logout, profile and password reset against the real database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from tests.integration.helpers import PASSWORD, link_token, read_mail, register
+from watchparty.core.clock import utcnow
+from watchparty.core.deps import Services
+from watchparty.models import PasswordResetToken
+
+
+async def test_register_returns_user_and_tokens_and_queues_welcome(client: httpx.AsyncClient, outbox: Path) -> None:
+    r = await client.post(
+        "/api/auth/register", json={"email": "Ann@Example.com", "username": "ann", "password": PASSWORD}
+    )
+    assert r.status_code == 201
+    body = r.json()
+    assert body["success"] is True
+    assert body["data"]["user"]["email"] == "ann@example.com"
+    assert body["data"]["user"]["role"] == "user"
+    assert "passwordHash" not in body["data"]["user"]
+    assert body["data"]["token"] and body["data"]["refreshToken"]
+    mails = read_mail(outbox)
+    assert [m["To"] for m in mails] == ["ann@example.com"]
+    assert "Welcome" in mails[0]["Subject"]
+
+
+@pytest.mark.parametrize(
+    ("password", "expected"),
+    [("123456", "at least 8"), ("short", "at least 8"), ("x" * 129, "at most 128"), ("        ", "white space")],
+)
+async def test_weak_passwords_are_refused_with_a_clear_422(
+    client: httpx.AsyncClient, password: str, expected: str
+) -> None:
+    r = await client.post("/api/auth/register", json={"email": "b@example.com", "username": "bob", "password": password})
+    assert r.status_code == 422
+    details = r.json()["error"]["details"]
+    assert details[0]["field"] == "password"
+    assert expected in details[0]["message"]
+
+
+async def test_passwords_in_any_script_work(client: httpx.AsyncClient) -> None:
+    pw = "пароль-密码-كلمة"
+    await register(client, "unicode", password=pw)
+    r = await client.post("/api/auth/login", json={"email": "unicode@example.com", "password": pw})
+    assert r.status_code == 200
+
+
+async def test_duplicate_email_and_username_are_409(client: httpx.AsyncClient) -> None:
+    await register(client, "carol")
+    r = await client.post(
+        "/api/auth/register", json={"email": "CAROL@example.com", "username": "other", "password": PASSWORD}
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "email_taken")
+    r = await client.post(
+        "/api/auth/register", json={"email": "new@example.com", "username": "Carol", "password": PASSWORD}
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "username_taken")
+
+
+async def test_login_gives_the_same_error_for_unknown_email_and_wrong_password(client: httpx.AsyncClient) -> None:
+    await register(client, "dave")
+    wrong = await client.post("/api/auth/login", json={"email": "dave@example.com", "password": "not the one!"})
+    unknown = await client.post("/api/auth/login", json={"email": "nobody@example.com", "password": "whatever1"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    ok = await client.post("/api/auth/login", json={"email": "DAVE@example.com", "password": PASSWORD})
+    assert ok.status_code == 200
+
+
+async def test_refresh_rotates_and_reuse_revokes_the_family(client: httpx.AsyncClient) -> None:
+    acc = await register(client, "erin")
+    first = await client.post("/api/auth/refresh", json={"refreshToken": acc.refresh_token})
+    assert first.status_code == 200
+    second_token = first.json()["data"]["refreshToken"]
+    assert second_token != acc.refresh_token
+    # the old token comes back: an attacker or a replay. The family dies.
+    reuse = await client.post("/api/auth/refresh", json={"refreshToken": acc.refresh_token})
+    assert (reuse.status_code, reuse.json()["error"]["code"]) == (401, "invalid_refresh_token")
+    after = await client.post("/api/auth/refresh", json={"refreshToken": second_token})
+    assert after.status_code == 401
+    # another login is another family, untouched
+    login = await client.post("/api/auth/login", json={"email": acc.email, "password": PASSWORD})
+    other = await client.post("/api/auth/refresh", json={"refreshToken": login.json()["data"]["refreshToken"]})
+    assert other.status_code == 200
+
+
+async def test_logout_revokes_the_refresh_family(client: httpx.AsyncClient) -> None:
+    acc = await register(client, "frank")
+    rotated = (await client.post("/api/auth/refresh", json={"refreshToken": acc.refresh_token})).json()["data"]
+    r = await client.post("/api/auth/logout", json={"refreshToken": rotated["refreshToken"]})
+    assert r.json() == {"success": True, "data": None}
+    r = await client.post("/api/auth/refresh", json={"refreshToken": rotated["refreshToken"]})
+    assert r.status_code == 401
+    # logging out with an unknown token is harmless
+    assert (await client.post("/api/auth/logout", json={"refreshToken": "x" * 43})).status_code == 200
+
+
+async def test_logout_all_kills_access_tokens(client: httpx.AsyncClient) -> None:
+    acc = await register(client, "gina")
+    assert (await client.get("/api/auth/profile", headers=acc.headers)).status_code == 200
+    assert (await client.post("/api/auth/logout-all", headers=acc.headers)).status_code == 200
+    r = await client.get("/api/auth/profile", headers=acc.headers)
+    assert (r.status_code, r.json()["error"]["code"]) == (401, "invalid_token")
+    assert (await client.post("/api/auth/refresh", json={"refreshToken": acc.refresh_token})).status_code == 401
+
+
+async def test_change_password_revokes_other_sessions(client: httpx.AsyncClient) -> None:
+    acc = await register(client, "hank")
+    body = {"currentPassword": "wrong password", "newPassword": "a new password"}
+    r = await client.post("/api/auth/change-password", json=body, headers=acc.headers)
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "wrong_password")
+    body["currentPassword"] = PASSWORD
+    r = await client.post("/api/auth/change-password", json=body, headers=acc.headers)
+    assert r.status_code == 200
+    fresh = {"Authorization": f"Bearer {r.json()['data']['token']}"}
+    assert (await client.get("/api/auth/profile", headers=acc.headers)).status_code == 401
+    assert (await client.get("/api/auth/profile", headers=fresh)).status_code == 200
+    assert (await client.post("/api/auth/refresh", json={"refreshToken": acc.refresh_token})).status_code == 401
+    login = await client.post("/api/auth/login", json={"email": acc.email, "password": "a new password"})
+    assert login.status_code == 200
+
+
+async def test_profile_get_and_put_refuse_mass_assignment(client: httpx.AsyncClient) -> None:
+    acc = await register(client, "ivy")
+    r = await client.get("/api/auth/profile", headers=acc.headers)
+    assert r.json()["data"]["username"] == "ivy"
+    r = await client.put("/api/auth/profile", json={"username": "ivy2"}, headers=acc.headers)
+    assert r.json()["data"]["username"] == "ivy2"
+    for field, value in [("role", "admin"), ("tokenVersion", 0), ("id", 99), ("email", "x@example.com")]:
+        r = await client.put("/api/auth/profile", json={field: value}, headers=acc.headers)
+        assert r.status_code == 422, field
+        assert r.json()["error"]["details"][0] == {"field": field, "message": "Unknown field"}
+    assert (await client.get("/api/auth/profile", headers=acc.headers)).json()["data"]["role"] == "user"
+
+
+async def test_forgot_and_reset_password(client: httpx.AsyncClient, outbox: Path) -> None:
+    acc = await register(client, "jack")
+    r = await client.post("/api/auth/forgot-password", json={"email": "nobody@example.com"})
+    assert r.status_code == 202
+    r2 = await client.post("/api/auth/forgot-password", json={"email": acc.email})
+    assert r2.status_code == 202
+    assert r.json() == r2.json()  # the answer never says whether the account exists
+    resets = [m for m in read_mail(outbox) if "Reset" in m["Subject"]]
+    assert [m["To"] for m in resets] == [acc.email]
+    token = link_token(resets[0], r"http://watchparty\.test/reset-password\?token=([\w-]+)")
+
+    r = await client.post("/api/auth/reset-password", json={"token": token, "password": "brand new pass"})
+    assert r.status_code == 200
+    # single use
+    r = await client.post("/api/auth/reset-password", json={"token": token, "password": "another pass!"})
+    assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_reset_token")
+    # old sessions are gone, the new password works
+    assert (await client.get("/api/auth/profile", headers=acc.headers)).status_code == 401
+    login = await client.post("/api/auth/login", json={"email": acc.email, "password": "brand new pass"})
+    assert login.status_code == 200
+
+
+async def test_reset_token_expires(client: httpx.AsyncClient, outbox: Path, services: Services) -> None:
+    acc = await register(client, "kate")
+    await client.post("/api/auth/forgot-password", json={"email": acc.email})
+    token = link_token(read_mail(outbox)[-1], r"token=([\w-]+)")
+    async with services.db.session() as session:
+        await session.execute(update(PasswordResetToken).values(expires_at=utcnow() - timedelta(seconds=1)))
+    r = await client.post("/api/auth/reset-password", json={"token": token, "password": "brand new pass"})
+    assert r.status_code == 400
+
+
+async def test_a_newer_reset_link_replaces_the_older(client: httpx.AsyncClient, outbox: Path) -> None:
+    acc = await register(client, "liam")
+    await client.post("/api/auth/forgot-password", json={"email": acc.email})
+    await client.post("/api/auth/forgot-password", json={"email": acc.email})
+    first, second = (link_token(m, r"token=([\w-]+)") for m in read_mail(outbox)[-2:])
+    assert (await client.post("/api/auth/reset-password", json={"token": first, "password": "x" * 10})).status_code == 400
+    assert (await client.post("/api/auth/reset-password", json={"token": second, "password": "x" * 10})).status_code == 200

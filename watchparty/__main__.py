@@ -1,0 +1,3 @@
+from watchparty.cli import main
+
+main()

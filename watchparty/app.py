@@ -1,0 +1,85 @@
+"""create_app(): lifespan, middleware, error handlers and the API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from watchparty.api import api_router
+from watchparty.config import Settings, get_settings
+from watchparty.core.deps import Services
+from watchparty.core.errors import AppError
+from watchparty.core.logging import configure_logging
+from watchparty.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from watchparty.core.responses import (
+    ORJSONResponse,
+    handle_app_error,
+    handle_http_error,
+    handle_unexpected,
+    handle_validation_error,
+)
+from watchparty.core.schemas import ErrorEnvelope
+
+_ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorEnvelope, "description": text}
+    for code, text in {
+        400: "Malformed JSON",
+        401: "Not authenticated",
+        403: "Forbidden",
+        404: "Not found",
+        409: "Conflict",
+        413: "Body too large",
+        422: "Validation error",
+        429: "Rate limited",
+    }.items()
+}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = Services.build(settings)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await services.close()
+
+    app = FastAPI(
+        title="WatchParty API",
+        version="0.1.0",
+        description="Rooms, a movie catalogue, chat and synchronized playback. Errors use one envelope.",
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+        responses=_ERROR_RESPONSES,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.add_exception_handler(AppError, handle_app_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_error)
+    app.add_exception_handler(Exception, handle_unexpected)
+    app.include_router(api_router)
+
+    # Outermost last: request ids wrap everything, so even a 413 or a 500 carries one.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "X-Cache", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(RequestContextMiddleware)
+    return app

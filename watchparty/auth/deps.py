@@ -1,0 +1,45 @@
+"""Who is calling: the bearer token checked, and the user (with their role) read from the database."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from watchparty.core.deps import AppServices, DbSession
+from watchparty.core.errors import Forbidden, InvalidToken, NotAuthenticated
+from watchparty.models import User, UserRole
+from watchparty.users import service as users_service
+
+_bearer = HTTPBearer(auto_error=False, description="The access token from login or register")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def get_optional_user(credentials: Credentials, services: AppServices, session: DbSession) -> User | None:
+    if credentials is None:
+        return None
+    claims = services.tokens.decode_access(credentials.credentials)
+    if claims is None:
+        raise InvalidToken()
+    user = await users_service.get_user(session, claims.user_id)
+    if user is None or user.token_version != claims.token_version:
+        raise InvalidToken()
+    return user
+
+
+async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+    if user is None:
+        raise NotAuthenticated()
+    return user
+
+
+async def get_admin(user: Annotated[User, Depends(get_current_user)]) -> User:
+    if user.role != UserRole.ADMIN:
+        raise Forbidden("Administrators only")
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+CurrentUser = Annotated[User, Depends(get_current_user)]
+AdminUser = Annotated[User, Depends(get_admin)]

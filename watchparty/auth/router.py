@@ -1,0 +1,93 @@
+"""HTTP routes under /api/auth."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from watchparty.auth import service as auth_service
+from watchparty.auth.deps import CurrentUser
+from watchparty.auth.schemas import (
+    Accepted,
+    AuthResult,
+    ForgotPasswordIn,
+    LoginIn,
+    RefreshIn,
+    RegisterIn,
+    ResetPasswordIn,
+    TokenPair,
+)
+from watchparty.core.deps import AppServices, ClientIp, DbSession
+from watchparty.core.schemas import Envelope
+from watchparty.users import service as users_service
+from watchparty.users.schemas import PasswordChange, ProfileUpdate, UserRead
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED)
+async def register(data: RegisterIn, session: DbSession, services: AppServices) -> Envelope[AuthResult]:
+    """Create an account and sign in; a welcome email is queued."""
+    return Envelope(data=await auth_service.register_user(session, services, data))
+
+
+@router.post("/login")
+async def login(data: LoginIn, session: DbSession, services: AppServices, ip: ClientIp) -> Envelope[AuthResult]:
+    """Sign in with email and password."""
+    return Envelope(data=await auth_service.login_user(session, services, data, ip))
+
+
+@router.post("/refresh")
+async def refresh(data: RefreshIn, session: DbSession, services: AppServices) -> Envelope[TokenPair]:
+    """Trade a refresh token for a new access token and a new refresh token."""
+    return Envelope(data=await auth_service.refresh_tokens(session, services, data.refresh_token))
+
+
+@router.post("/logout")
+async def logout(data: RefreshIn, session: DbSession) -> Envelope[None]:
+    """Revoke a refresh token and every token rotated from the same login."""
+    await auth_service.logout(session, data.refresh_token)
+    return Envelope(data=None)
+
+
+@router.post("/logout-all")
+async def logout_all(user: CurrentUser, session: DbSession) -> Envelope[None]:
+    """Sign out every session of this user, access tokens included."""
+    await auth_service.logout_everywhere(session, user)
+    return Envelope(data=None)
+
+
+@router.get("/profile")
+async def get_profile(user: CurrentUser) -> Envelope[UserRead]:
+    """The signed-in user's own profile."""
+    return Envelope(data=users_service.to_read(user))
+
+
+@router.put("/profile")
+async def update_profile(data: ProfileUpdate, user: CurrentUser, session: DbSession) -> Envelope[UserRead]:
+    """Change the signed-in user's own profile."""
+    user = await users_service.update_profile(session, user, data)
+    return Envelope(data=users_service.to_read(user))
+
+
+@router.post("/change-password")
+async def change_password(
+    data: PasswordChange, user: CurrentUser, session: DbSession, services: AppServices
+) -> Envelope[TokenPair]:
+    """Change the password; every other session is signed out."""
+    return Envelope(data=await auth_service.change_password(session, services, user, data))
+
+
+@router.post("/forgot-password", status_code=status.HTTP_202_ACCEPTED)
+async def forgot_password(
+    data: ForgotPasswordIn, session: DbSession, services: AppServices, ip: ClientIp
+) -> Envelope[Accepted]:
+    """Email a reset link if the account exists. The answer never says whether it does."""
+    await auth_service.request_password_reset(session, services, str(data.email), ip)
+    return Envelope(data=Accepted(message="If the account exists, a reset link is on its way"))
+
+
+@router.post("/reset-password")
+async def reset_password(data: ResetPasswordIn, session: DbSession, services: AppServices) -> Envelope[None]:
+    """Set a new password with the token from the reset email."""
+    await auth_service.reset_password(session, services, data)
+    return Envelope(data=None)

@@ -1,0 +1,51 @@
+"""Auth request and response bodies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from watchparty.core.schemas import CamelModel, InputModel
+from watchparty.core.validators import single_line
+from watchparty.users.schemas import Email, Password, UserRead, Username
+
+OpaqueToken = Annotated[str, Field(min_length=10, max_length=200)]
+
+
+class RegisterIn(InputModel):
+    email: Email
+    username: Username
+    password: Password
+
+
+class LoginIn(InputModel):
+    email: Annotated[str, Field(min_length=3, max_length=254), AfterValidator(single_line)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class RefreshIn(InputModel):
+    refresh_token: OpaqueToken
+
+
+class ForgotPasswordIn(InputModel):
+    email: Email
+
+
+class ResetPasswordIn(InputModel):
+    token: OpaqueToken
+    password: Password
+
+
+class TokenPair(CamelModel):
+    token: str
+    refresh_token: str
+    expires_in: int
+
+
+class AuthResult(TokenPair):
+    user: UserRead
+
+
+class Accepted(CamelModel):
+    message: str

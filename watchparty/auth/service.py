@@ -1,0 +1,152 @@
+"""Registration, login, token rotation and password reset."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from watchparty.auth import repository
+from watchparty.auth.errors import (
+    InvalidCredentials,
+    InvalidRefreshToken,
+    InvalidResetToken,
+    RefreshTokenReused,
+    WrongPassword,
+)
+from watchparty.auth.schemas import AuthResult, LoginIn, RegisterIn, ResetPasswordIn, TokenPair
+from watchparty.core.clock import utcnow
+from watchparty.core.deps import Services
+from watchparty.core.security import hash_token, new_opaque_token
+from watchparty.mail import templates
+from watchparty.mail.service import send_after_commit
+from watchparty.models import PasswordResetToken, RefreshToken, User
+from watchparty.users import service as users_service
+from watchparty.users.schemas import PasswordChange
+
+
+async def register_user(session: AsyncSession, services: Services, data: RegisterIn) -> AuthResult:
+    """Create an account, queue the welcome email, and sign the user in."""
+    password_hash = await services.hasher.hash(data.password)
+    user = await users_service.create_user(
+        session, email=str(data.email), username=data.username, password_hash=password_hash
+    )
+    send_after_commit(
+        session, services.settings, templates.welcome(user.email, user.username, services.settings.base_url)
+    )
+    return await _sign_in(session, services, user)
+
+
+async def login_user(session: AsyncSession, services: Services, data: LoginIn, ip: str) -> AuthResult:
+    """Check credentials; unknown email and wrong password look the same, in words and in time."""
+    settings = services.settings
+    await services.limiter.hit(settings.rate_limit_login_ip, "login-ip", ip)
+    await services.limiter.hit(settings.rate_limit_login, "login-account", data.email.lower())
+    user = await users_service.get_user_by_email(session, data.email)
+    if not await services.hasher.verify(data.password, user.password_hash if user else None) or user is None:
+        raise InvalidCredentials()
+    user.last_login_at = utcnow()
+    return await _sign_in(session, services, user)
+
+
+async def refresh_tokens(session: AsyncSession, services: Services, token: str) -> TokenPair:
+    """Rotate a refresh token. Presenting an already-rotated token revokes its whole family."""
+    now = utcnow()
+    row = await repository.get_refresh_token_by_hash(session, hash_token(token))
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise InvalidRefreshToken()
+    if row.used_at is not None:
+        await repository.revoke_family(session, row.family_id, now)
+        raise RefreshTokenReused()
+    user = await users_service.get_user(session, row.user_id)
+    if user is None:
+        raise InvalidRefreshToken()
+    row.used_at = now
+    return await _issue_pair(session, services, user, family_id=row.family_id)
+
+
+async def logout(session: AsyncSession, token: str) -> None:
+    """Revoke the refresh token's family. Unknown tokens are ignored, so logout is idempotent."""
+    row = await repository.get_refresh_token_by_hash(session, hash_token(token))
+    if row is not None:
+        await repository.revoke_family(session, row.family_id, utcnow())
+
+
+async def logout_everywhere(session: AsyncSession, user: User) -> None:
+    """Invalidate every access and refresh token the user holds."""
+    user.token_version += 1
+    await repository.revoke_user_tokens(session, user.id, utcnow())
+
+
+async def change_password(session: AsyncSession, services: Services, user: User, data: PasswordChange) -> TokenPair:
+    """Change the password, sign out every other session, and return fresh tokens for this one."""
+    if not await services.hasher.verify(data.current_password, user.password_hash):
+        raise WrongPassword()
+    user.password_hash = await services.hasher.hash(data.new_password)
+    await logout_everywhere(session, user)
+    return await _issue_pair(session, services, user)
+
+
+async def request_password_reset(session: AsyncSession, services: Services, email: str, ip: str) -> None:
+    """Queue a reset email if the account exists; the answer is the same either way."""
+    settings = services.settings
+    await services.limiter.hit(settings.rate_limit_forgot_ip, "forgot-ip", ip)
+    await services.limiter.hit(settings.rate_limit_forgot, "forgot-account", email.lower())
+    user = await users_service.get_user_by_email(session, email)
+    if user is None:
+        return
+    now = utcnow()
+    await repository.expire_reset_tokens(session, user.id, now)
+    token = new_opaque_token()
+    session.add(
+        PasswordResetToken(
+            user_id=user.id,
+            token_hash=hash_token(token),
+            expires_at=now + timedelta(minutes=settings.reset_token_minutes),
+        )
+    )
+    await session.flush()
+    link = f"{settings.base_url}/reset-password?token={token}"
+    email_msg = templates.password_reset(user.email, user.username, link, settings.reset_token_minutes)
+    send_after_commit(session, settings, email_msg)
+
+
+async def reset_password(session: AsyncSession, services: Services, data: ResetPasswordIn) -> None:
+    """Set a new password with a single-use reset token, and sign out every session."""
+    now = utcnow()
+    row = await repository.get_reset_token_by_hash(session, hash_token(data.token))
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        raise InvalidResetToken()
+    user = await users_service.get_user(session, row.user_id)
+    if user is None:
+        raise InvalidResetToken()
+    row.used_at = now
+    user.password_hash = await services.hasher.hash(data.password)
+    await logout_everywhere(session, user)
+
+
+async def _sign_in(session: AsyncSession, services: Services, user: User) -> AuthResult:
+    pair = await _issue_pair(session, services, user)
+    return AuthResult(user=users_service.to_read(user), **pair.model_dump())
+
+
+async def _issue_pair(
+    session: AsyncSession, services: Services, user: User, family_id: str | None = None
+) -> TokenPair:
+    settings = services.settings
+    refresh = new_opaque_token()
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id or uuid.uuid4().hex,
+            token_hash=hash_token(refresh),
+            expires_at=utcnow() + timedelta(days=settings.refresh_token_days),
+        )
+    )
+    await session.flush()
+    return TokenPair(
+        token=services.tokens.issue_access(user.id, user.token_version),
+        refresh_token=refresh,
+        expires_in=settings.access_token_minutes * 60,
+    )

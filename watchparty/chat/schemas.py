@@ -1,0 +1,43 @@
+"""Chat shapes on the wire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+
+from watchparty.core.schemas import CamelModel, InputModel
+from watchparty.core.validators import no_control_chars
+from watchparty.users.schemas import UserPublic
+
+# Stored as plain text; clients escape it when they render it.
+Content = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(no_control_chars)
+]
+
+
+class MessageCreate(InputModel):
+    content: Content
+    video_position: Annotated[float, Field(ge=0, le=7 * 24 * 3600, allow_inf_nan=False)] | None = None
+
+
+class MessageRead(CamelModel):
+    id: int
+    room_id: int
+    user: UserPublic | None
+    content: str
+    video_position: float | None
+    created_at: datetime
+
+
+class Cursor(BaseModel):
+    limit: int
+    has_more: bool = Field(serialization_alias="hasMore")
+    next_before: int | None = Field(serialization_alias="nextBefore")
+
+
+class MessagePage(BaseModel):
+    success: bool = True
+    data: list[MessageRead]
+    pagination: Cursor

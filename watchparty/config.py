@@ -1,0 +1,140 @@
+"""The one Settings object. Nothing else in watchparty reads the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import quote
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_JWT_SECRET = "change-me-in-production"  # noqa: S105 - a marker that production refuses
+VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str = ""
+    cors_origins: list[str] = Field(default_factory=list)
+
+    database_url: str = f"sqlite+aiosqlite:///{VAR_DIR}/watchparty.db"
+    database_pool_size: int = Field(default=10, ge=1)
+    database_echo: bool = False
+
+    # Redis: either REDIS_URL, or the original's REDIS_HOST/REDIS_PORT/REDIS_PASSWORD.
+    redis_url: str | None = None
+    redis_host: str | None = None
+    redis_port: int = 6379
+    redis_password: SecretStr | None = None
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_secure: bool = False
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    email_from: str = "WatchParty <noreply@watchparty.local>"
+    mail_outbox_dir: Path = VAR_DIR / "outbox"
+
+    jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
+    access_token_minutes: int = Field(default=15, ge=1, le=120)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    reset_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    invite_token_days: int = Field(default=7, ge=1, le=90)
+
+    # argon2id parameters; the defaults are the library's recommended ones.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    # rate limits, in the `limits` library's notation
+    rate_limit_login: str = "10/minute"
+    rate_limit_login_ip: str = "50/minute"
+    rate_limit_forgot: str = "5/hour"
+    rate_limit_forgot_ip: str = "20/hour"
+    rate_limit_invite: str = "20/hour"
+    rate_limit_storage: str = "memory://"
+
+    rooms_active_days: int = Field(default=30, ge=1, le=3650)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    # Read by `watchparty create-admin` only, so that the password never sits in shell history.
+    watchparty_admin_password: SecretStr | None = None
+
+    log_level: str = "INFO"
+    log_format: Literal["auto", "text", "json"] = "auto"
+    log_dir: Path | None = None
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> Settings:
+        if self.environment != "production":
+            if self.jwt_secret.get_secret_value() == DEFAULT_JWT_SECRET:
+                self.jwt_secret = SecretStr(_local_secret(VAR_DIR / "secret.key"))
+            return self
+        secret = self.jwt_secret.get_secret_value()
+        if secret == DEFAULT_JWT_SECRET or len(secret) < 32:
+            raise ValueError("JWT_SECRET must be set to at least 32 random characters in production")
+        if self.argon2_time_cost < 2 or self.argon2_memory_cost < 19456:
+            raise ValueError("argon2 parameters below OWASP's minimum are refused in production")
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def effective_redis_url(self) -> str | None:
+        """REDIS_URL wins; otherwise one is built from the original's REDIS_HOST/PORT/PASSWORD."""
+        if self.redis_url:
+            return self.redis_url
+        if self.redis_host:
+            auth = ""
+            if self.redis_password and self.redis_password.get_secret_value():
+                auth = f":{quote(self.redis_password.get_secret_value(), safe='')}@"
+            return f"redis://{auth}{self.redis_host}:{self.redis_port}/0"
+        return None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def json_logs(self) -> bool:
+        if self.log_format == "auto":
+            return self.environment == "production"
+        return self.log_format == "json"
+
+
+def _local_secret(path: Path) -> str:
+    """Development only: a random signing key made once per checkout, so tokens survive restarts."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(secrets.token_urlsafe(48))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)  # atomic: concurrent starters agree on one key
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,114 @@
+"""Engine, sessions, the declarative base, and side effects that run after commit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+from watchparty.config import Settings
+from watchparty.core.errors import AppError
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+AfterCommit = Callable[[], Awaitable[None]]
+_AFTER_COMMIT = "after_commit"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Database:
+    """One engine and session factory per process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.engine: AsyncEngine = make_engine(settings)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commit on success, then run the after-commit effects."""
+        async with self.sessionmaker() as session:
+            try:
+                yield session
+                await session.commit()
+            except AppError as exc:
+                if exc.keep_changes:
+                    await session.commit()
+                    await run_after_commit(session)
+                else:
+                    await session.rollback()
+                raise
+            except BaseException:
+                await session.rollback()
+                raise
+            await run_after_commit(session)
+
+
+def make_engine(settings: Settings) -> AsyncEngine:
+    url = settings.database_url
+    kwargs: dict[str, Any] = {"echo": settings.database_echo}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"timeout": 30}
+        engine = create_async_engine(url, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.update(pool_size=settings.database_pool_size, max_overflow=settings.database_pool_size, pool_pre_ping=True)
+    return create_async_engine(url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def after_commit(session: AsyncSession, effect: AfterCommit) -> None:
+    """Register a side effect (email, cache invalidation, pub/sub) to run once the data is durable."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(effect)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    effects: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
+    for effect in effects:
+        await effect()

@@ -1,0 +1,62 @@
+"""Process-wide services and the per-request unit of work, as named dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
+
+from watchparty.config import Settings
+from watchparty.core.db import Database
+from watchparty.core.ratelimit import RateLimiter
+from watchparty.core.security import PasswordHasher, TokenCodec
+
+
+@dataclass
+class Services:
+    """Everything a request may need that lives as long as the process."""
+
+    settings: Settings
+    db: Database
+    hasher: PasswordHasher
+    tokens: TokenCodec
+    limiter: RateLimiter
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        return cls(
+            settings=settings,
+            db=Database(settings),
+            hasher=PasswordHasher(settings),
+            tokens=TokenCodec(settings),
+            limiter=RateLimiter(settings.rate_limit_storage),
+        )
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def get_services(conn: HTTPConnection) -> Services:
+    services: Services = conn.app.state.services
+    return services
+
+
+async def get_session(conn: HTTPConnection) -> AsyncIterator[AsyncSession]:
+    # Function scope: the commit happens before the response is sent.
+    async with get_services(conn).db.session() as session:
+        yield session
+
+
+AppServices = Annotated[Services, Depends(get_services)]
+DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def client_ip(conn: HTTPConnection) -> str:
+    return conn.client.host if conn.client else "unknown"
+
+
+ClientIp = Annotated[str, Depends(client_ip)]

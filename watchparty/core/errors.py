@@ -1,0 +1,87 @@
+"""Errors carry their status; one place renders every error into the envelope."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class AppError(Exception):
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    message: ClassVar[str] = "The request could not be processed"
+    # Most errors undo the request's writes. A few must keep them (revoking a reused token family).
+    keep_changes: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.detail_message = message or self.message
+        self.details = details
+        self.headers = headers or {}
+        super().__init__(self.detail_message)
+
+
+class NotAuthenticated(AppError):
+    status_code = 401
+    code = "not_authenticated"
+    message = "Authentication is required"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class InvalidToken(NotAuthenticated):
+    code = "invalid_token"
+    message = "The token is invalid or has expired"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+    message = "You are not allowed to do this"
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+    message = "Not found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+    message = "This conflicts with existing data"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    code = "payload_too_large"
+    message = "The request body is too large"
+
+
+class ValidationFailed(AppError):
+    status_code = 422
+    code = "validation_error"
+    message = "The request is not valid"
+
+
+class RateLimited(AppError):
+    status_code = 429
+    code = "rate_limited"
+    message = "Too many requests; try again later"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(headers={"Retry-After": str(max(1, retry_after))})
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    code = "service_unavailable"
+    message = "A service this request needs is unavailable"
+
+    def __init__(self, message: str | None = None, retry_after: int = 5) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})

@@ -1,0 +1,84 @@
+"""Logging: readable in development, JSON in production, request ids, and no secrets."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import logging.handlers
+import re
+import sys
+from pathlib import Path
+
+from watchparty.config import Settings
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+# Defence in depth: nothing should log these, but if anything does, they are masked.
+_SECRET_PATTERNS = [
+    (re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}"), "[jwt]"),
+    (re.compile(r"(?i)((?:token|ticket|password|secret|refreshToken)[\"']?\s*[=:]\s*[\"']?)[^\s\"'&,}]+"), r"\1[redacted]"),
+    (re.compile(r"(/(?:invite|reset-password)/)[\w-]{10,}"), r"\1[redacted]"),
+]
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+class RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", "-"),
+            "message": record.getMessage(),
+        }
+        for key in ("method", "path", "status", "duration_ms", "client"):
+            if hasattr(record, key):
+                payload[key] = getattr(record, key)
+        if record.exc_info:
+            payload["exc"] = self.formatException(record.exc_info)
+        return redact(json.dumps(payload, default=str))
+
+
+def configure_logging(settings: Settings) -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_watchparty", False):
+            root.removeHandler(handler)
+    formatter: logging.Formatter
+    if settings.json_logs:
+        formatter = JsonFormatter()
+    else:
+        formatter = RedactingFormatter("%(asctime)s %(levelname)-5s [%(request_id)s] %(name)s: %(message)s")
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if settings.log_dir is not None:
+        log_dir = Path(settings.log_dir)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        combined = logging.handlers.WatchedFileHandler(log_dir / "combined.log", encoding="utf-8")
+        errors = logging.handlers.WatchedFileHandler(log_dir / "error.log", encoding="utf-8")
+        errors.setLevel(logging.ERROR)
+        handlers += [combined, errors]
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        handler.addFilter(RequestIdFilter())
+        handler._watchparty = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(settings.log_level.upper())
+    for noisy in ("sqlalchemy.engine", "aiosqlite", "asyncio", "multipart"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

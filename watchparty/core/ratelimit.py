@@ -1,0 +1,34 @@
+"""Rate limits on sensitive endpoints, per account and per client address, with the `limits` library."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import Storage
+from limits.storage import storage_from_string
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from watchparty.core.errors import RateLimited
+
+
+class RateLimiter:
+    def __init__(self, storage_uri: str, prefix: str = "wp") -> None:
+        uri = storage_uri if storage_uri.startswith("async+") else f"async+{storage_uri}"
+        options: dict[str, str] = {} if uri.startswith("async+memory") else {"key_prefix": f"{prefix}:rl"}
+        storage = storage_from_string(uri, **options)
+        assert isinstance(storage, Storage)
+        self._storage = storage
+        self._limiter = MovingWindowRateLimiter(self._storage)
+
+    async def hit(self, rule: str, scope: str, identity: str) -> None:
+        """Count one attempt; raise RateLimited (429 with Retry-After) when over the rule."""
+        item: RateLimitItem = parse(rule)
+        if await self._limiter.hit(item, scope, identity):
+            return
+        stats = await self._limiter.get_window_stats(item, scope, identity)
+        raise RateLimited(retry_after=math.ceil(stats.reset_time - time.time()))
+
+    async def reset(self) -> None:
+        await self._storage.reset()

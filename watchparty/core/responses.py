@@ -1,0 +1,95 @@
+"""JSON responses (orjson) and the rendering of every error into the envelope."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from watchparty.core.errors import AppError
+
+log = logging.getLogger("watchparty.errors")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+class ORJSONResponse(JSONResponse):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> ORJSONResponse:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return ORJSONResponse({"success": False, "error": error}, status_code=status, headers=headers)
+
+
+async def handle_app_error(_request: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, AppError)
+    return error_response(exc.status_code, exc.code, exc.detail_message, exc.details, exc.headers)
+
+
+async def handle_validation_error(_request: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(400, "malformed_json", "The request body is not valid JSON")
+    details = [{"field": _field_name(e.get("loc", ())), "message": _message(e)} for e in errors]
+    return error_response(422, "validation_error", "The request is not valid", details)
+
+
+async def handle_http_error(_request: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) else "Request failed"
+    if exc.status_code == 404:
+        message = "Not found"
+    elif exc.status_code == 405:
+        message = "Method not allowed"
+    return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+    # A real 500: logged with the request id, never disguised as a client error.
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "An unexpected error occurred")
+
+
+def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:] or parts
+    return ".".join(parts) or "body"
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error.get("type") == "extra_forbidden":
+        return "Unknown field"
+    message = str(error.get("msg", "Invalid value"))
+    return message.removeprefix("Value error, ")

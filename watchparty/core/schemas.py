@@ -1,0 +1,96 @@
+"""The response envelope and the camelCase base models every domain uses."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+T = TypeVar("T")
+
+MAX_PAGE_LIMIT = 100
+
+
+class CamelModel(BaseModel):
+    """Output models: camelCase on the wire, snake_case in Python."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+
+
+class InputModel(CamelModel):
+    """Request bodies: unknown fields are refused, so that nothing is mass-assigned."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid"
+    )
+
+
+class Envelope(BaseModel, Generic[T]):
+    success: bool = True
+    data: T
+
+
+class Pagination(BaseModel):
+    page: int
+    limit: int
+    total: int
+    pages: int
+
+
+class Page(BaseModel, Generic[T]):
+    success: bool = True
+    data: list[T]
+    pagination: Pagination
+
+    @classmethod
+    def of(cls, items: list[Any], *, page: int, limit: int, total: int) -> Page[T]:
+        pages = math.ceil(total / limit) if total else 0
+        return cls(data=items, pagination=Pagination(page=page, limit=limit, total=total, pages=pages))
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    success: bool = Field(default=False)
+    error: ErrorBody
+
+
+class PageParams(BaseModel):
+    page: int
+    limit: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
+
+
+def page_params(
+    page: Annotated[int, Query(ge=1, le=100_000, description="1-based page number")] = 1,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_LIMIT, description="items per page")] = 10,
+) -> PageParams:
+    return PageParams(page=page, limit=limit)
+
+
+def model_dump_camel(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json", by_alias=True)
+
+
+def _id_path(description: str) -> Any:
+    return Path(ge=1, le=2**31 - 1, description=description)
+
+
+# Path ids are bounded to the database's integer range, so a huge id is a 422, not a driver error.
+RoomId = Annotated[int, _id_path("room id")]
+MovieId = Annotated[int, _id_path("movie id")]

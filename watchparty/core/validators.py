@@ -1,0 +1,59 @@
+"""Reusable field types for request bodies."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _check_url(value: str) -> str:
+    """An absolute http(s) URL, or a path on this server (the sample video lives at /media/...)."""
+    lowered = value.lower()
+    if lowered.startswith(("http://", "https://")):
+        if len(value) < 10 or any(c.isspace() for c in value):
+            raise ValueError("Not a valid URL")
+        return value
+    if value.startswith("/") and not value.startswith("//") and not any(c.isspace() for c in value):
+        return value
+    raise ValueError("Must be an http(s) URL or a path starting with /")
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def no_control_chars(value: str) -> str:
+    """Multi-line text: tabs and newlines pass, other control characters and lone surrogates do not."""
+    if _CONTROL.search(value) or not _encodable(value):
+        raise ValueError("Control characters are not allowed")
+    return value
+
+
+def single_line(value: str) -> str:
+    """Names and titles: no control characters at all, newlines included (they also end up in email headers)."""
+    if _CONTROL.search(value) or "\n" in value or "\r" in value or "\t" in value or not _encodable(value):
+        raise ValueError("Must be a single line without control characters")
+    return value
+
+
+Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048), AfterValidator(_check_url)]
+
+
+def _bounded(min_length: int, max_length: int) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+
+
+Title = Annotated[str, _bounded(1, 200), AfterValidator(single_line)]
+Name = Annotated[str, _bounded(1, 100), AfterValidator(single_line)]
+Description = Annotated[str, _bounded(0, 5000), AfterValidator(no_control_chars)]
+Genre = Annotated[str, _bounded(1, 40), AfterValidator(single_line)]
+
+SearchText = Annotated[str, _bounded(0, 100), AfterValidator(single_line)]

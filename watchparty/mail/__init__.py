@@ -1,0 +1,1 @@
+"""Email: rendering (pure) and delivery."""

@@ -1,0 +1,26 @@
+"""ORM tables, one module per table. Importing this package registers them all on Base.metadata."""
+
+from watchparty.core.db import Base
+from watchparty.models.invite import Invite
+from watchparty.models.message import Message
+from watchparty.models.movie import Movie
+from watchparty.models.password_reset_token import PasswordResetToken
+from watchparty.models.refresh_token import RefreshToken
+from watchparty.models.room import Room, RoomVisibility
+from watchparty.models.room_member import MemberRole, RoomMember
+from watchparty.models.user import User, UserRole
+
+__all__ = [
+    "Base",
+    "Invite",
+    "MemberRole",
+    "Message",
+    "Movie",
+    "PasswordResetToken",
+    "RefreshToken",
+    "Room",
+    "RoomMember",
+    "RoomVisibility",
+    "User",
+    "UserRole",
+]

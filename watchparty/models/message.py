@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from watchparty.core.db import Base
+from watchparty.models._columns import CreatedAt
+
+
+class Message(Base):
+    __tablename__ = "message"
+    __table_args__ = (
+        Index("ix_message_room_id_id", "room_id", "id"),
+        Index("ix_message_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    content: Mapped[str] = mapped_column(Text)
+    video_position: Mapped[float | None] = mapped_column(Float, default=None)  # seconds into the movie
+    created_at: Mapped[CreatedAt]

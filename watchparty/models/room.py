@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from watchparty.core.clock import utcnow
+from watchparty.core.db import Base, UTCDateTime
+from watchparty.models._columns import CreatedAt, UpdatedAt
+
+
+class RoomVisibility(enum.StrEnum):
+    PUBLIC = "public"
+    UNLISTED = "unlisted"
+    PRIVATE = "private"
+
+
+class Room(Base):
+    __tablename__ = "room"
+    __table_args__ = (
+        # The public listing reads only this partial index, newest activity first.
+        Index(
+            "ix_room_public_last_activity",
+            text("last_activity_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("visibility = 'public'"),
+            sqlite_where=text("visibility = 'public'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    host_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    movie_id: Mapped[int | None] = mapped_column(ForeignKey("movie.id", ondelete="SET NULL"), index=True)
+    visibility: Mapped[RoomVisibility] = mapped_column(
+        Enum(
+            RoomVisibility,
+            name="room_visibility",
+            native_enum=False,
+            length=10,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=RoomVisibility.PUBLIC,
+    )
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    capacity: Mapped[int] = mapped_column(Integer, default=50)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]

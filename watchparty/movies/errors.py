@@ -1,0 +1,11 @@
+from watchparty.core.errors import Forbidden, NotFound
+
+
+class MovieNotFound(NotFound):
+    code = "movie_not_found"
+    message = "No such movie"
+
+
+class NotMovieOwner(Forbidden):
+    code = "not_movie_owner"
+    message = "Only the movie's creator or an administrator can change it"

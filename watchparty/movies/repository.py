@@ -1,0 +1,30 @@
+"""All SQL about movies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from watchparty.models import Movie
+
+
+async def get_movie(session: AsyncSession, movie_id: int) -> Movie | None:
+    return await session.get(Movie, movie_id)
+
+
+def _filtered(stmt: Select[tuple[Movie]], q: str | None) -> Select[tuple[Movie]]:
+    if q:
+        stmt = stmt.where(func.lower(Movie.title).contains(q.lower(), autoescape=True))
+    return stmt
+
+
+async def list_movies(session: AsyncSession, *, q: str | None, offset: int, limit: int) -> Sequence[Movie]:
+    stmt = _filtered(select(Movie), q).order_by(Movie.created_at.desc(), Movie.id.desc()).offset(offset).limit(limit)
+    return (await session.scalars(stmt)).all()
+
+
+async def count_movies(session: AsyncSession, *, q: str | None) -> int:
+    stmt = _filtered(select(Movie), q).with_only_columns(func.count()).order_by(None)
+    return int(await session.scalar(stmt) or 0)

@@ -1,0 +1,1 @@
+"""Rooms: who is in them, who runs them, and who may see them."""

@@ -1,0 +1,247 @@
+"""Room use cases and the rules on who may see, join and run a room."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from watchparty.core.clock import utcnow
+from watchparty.core.deps import Services
+from watchparty.core.schemas import Page, PageParams
+from watchparty.core.security import hash_token, new_opaque_token
+from watchparty.mail import templates
+from watchparty.mail.service import send_after_commit
+from watchparty.models import Invite, MemberRole, Room, RoomMember, RoomVisibility, User
+from watchparty.movies import service as movies_service
+from watchparty.movies.schemas import MovieSummary
+from watchparty.rooms import repository
+from watchparty.rooms.errors import (
+    CapacityBelowMembers,
+    InvalidInvite,
+    NotRoomHost,
+    NotRoomMember,
+    RoomFull,
+    RoomNotFound,
+    WrongRoomPassword,
+)
+from watchparty.rooms.schemas import InviteIn, InviteRead, JoinIn, MemberRead, RoomCreate, RoomRead, RoomUpdate
+from watchparty.users import service as users_service
+
+
+async def list_rooms(session: AsyncSession, services: Services, page: PageParams, q: str | None) -> Page[RoomRead]:
+    """Public rooms active within the configured window, newest activity first."""
+    since = utcnow() - timedelta(days=services.settings.rooms_active_days)
+    rows = await repository.list_public_rooms(session, since=since, q=q, offset=page.offset, limit=page.limit)
+    total = await repository.count_public_rooms(session, since=since, q=q)
+    return Page.of([_to_read(r) for r in rows], page=page.page, limit=page.limit, total=total)
+
+
+async def get_room(session: AsyncSession, room_id: int, user: User | None) -> RoomRead:
+    await visible_room(session, room_id, user)
+    return await _read(session, room_id)
+
+
+async def create_room(session: AsyncSession, services: Services, user: User, data: RoomCreate) -> RoomRead:
+    if data.movie_id is not None:
+        await movies_service.get_movie(session, data.movie_id)
+    room = Room(
+        name=data.name,
+        description=data.description,
+        visibility=data.visibility,
+        capacity=data.capacity,
+        movie_id=data.movie_id,
+        host_id=user.id,
+        password_hash=await services.hasher.hash(data.password) if data.password else None,
+    )
+    session.add(room)
+    await session.flush()
+    session.add(RoomMember(room_id=room.id, user_id=user.id, role=MemberRole.HOST))
+    await session.flush()
+    return await _read(session, room.id)
+
+
+async def update_room(
+    session: AsyncSession, services: Services, user: User, room_id: int, data: RoomUpdate
+) -> RoomRead:
+    room = await _hosted_room(session, room_id, user)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("movie_id") is not None:
+        await movies_service.get_movie(session, changes["movie_id"])
+    if "capacity" in changes and changes["capacity"] is not None:
+        if changes["capacity"] < await repository.count_members(session, room_id):
+            raise CapacityBelowMembers()
+    if "password" in changes:
+        password = changes.pop("password")
+        room.password_hash = await services.hasher.hash(password) if password else None
+    for field, value in changes.items():
+        if value is None and field in {"name", "visibility", "capacity"}:
+            continue  # required fields cannot be cleared
+        setattr(room, field, value)
+    room.last_activity_at = utcnow()
+    await session.flush()
+    return await _read(session, room_id)
+
+
+async def delete_room(session: AsyncSession, user: User, room_id: int) -> None:
+    room = await _hosted_room(session, room_id, user)
+    await session.delete(room)
+    await session.flush()
+
+
+async def join_room(
+    session: AsyncSession, services: Services, user: User, room_id: int, data: JoinIn
+) -> RoomRead:
+    """Join a room: public rooms need nothing, passworded ones their password, private ones a password or invite."""
+    room = await repository.get_room(session, room_id, for_update=True)  # serialises joins on capacity
+    if room is None:
+        raise RoomNotFound()
+    member = await repository.get_member(session, room_id, user.id)
+    if member is None:
+        await _check_admission(session, services, room, user, data)
+        if await repository.count_members(session, room_id) >= room.capacity:
+            raise RoomFull()
+        role = MemberRole.HOST if room.host_id == user.id else MemberRole.MEMBER
+        session.add(RoomMember(room_id=room_id, user_id=user.id, role=role))
+    else:
+        member.last_seen_at = utcnow()
+    room.last_activity_at = utcnow()
+    await session.flush()
+    return await _read(session, room_id)
+
+
+async def leave_room(session: AsyncSession, user: User, room_id: int) -> None:
+    """Leave a room. A leaving host hands the room to the longest-standing moderator, else member."""
+    room, member = await member_room(session, room_id, user)
+    if room.host_id == user.id:
+        successor = await repository.get_successor(session, room_id, user.id)
+        if successor is not None:
+            room.host_id = successor.user_id
+            successor.role = MemberRole.HOST
+    await repository.delete_member(session, room_id, user.id)
+    room.last_activity_at = utcnow()
+    await session.flush()
+
+
+async def invite_to_room(
+    session: AsyncSession, services: Services, user: User, room_id: int, data: InviteIn
+) -> InviteRead:
+    """Email an invite link that admits its holder once, even to a private room."""
+    settings = services.settings
+    await services.limiter.hit(settings.rate_limit_invite, "invite", str(user.id))
+    room, _ = await member_room(session, room_id, user)
+    token = new_opaque_token()
+    invite = Invite(
+        room_id=room.id,
+        created_by=user.id,
+        email=str(data.email).lower(),
+        token_hash=hash_token(token),
+        expires_at=utcnow() + timedelta(days=settings.invite_token_days),
+    )
+    session.add(invite)
+    await session.flush()
+    link = f"{settings.base_url}/invite/{token}?room={room.id}"
+    send_after_commit(session, settings, templates.room_invite(invite.email, user.username, room.name, link))
+    return InviteRead(id=invite.id, email=invite.email, expires_at=invite.expires_at)
+
+
+async def list_members(session: AsyncSession, room_id: int, user: User | None) -> list[MemberRead]:
+    await visible_room(session, room_id, user)
+    rows = await repository.list_members(session, room_id)
+    return [
+        MemberRead(
+            user=users_service.to_public(m.user_id, username, avatars),
+            role=m.role,
+            joined_at=m.joined_at,
+            last_seen_at=m.last_seen_at,
+        )
+        for m, username, avatars in rows
+    ]
+
+
+async def visible_room(session: AsyncSession, room_id: int, user: User | None) -> tuple[Room, RoomMember | None]:
+    """The room if this caller may know it exists: private rooms are 404 to non-members, admins included."""
+    room = await repository.get_room(session, room_id)
+    if room is None:
+        raise RoomNotFound()
+    member = await repository.get_member(session, room_id, user.id) if user is not None else None
+    if room.visibility == RoomVisibility.PRIVATE and member is None:
+        raise RoomNotFound()
+    return room, member
+
+
+async def member_room(session: AsyncSession, room_id: int, user: User) -> tuple[Room, RoomMember]:
+    """The room and the caller's membership; 403 for non-members of rooms they can see."""
+    room, member = await visible_room(session, room_id, user)
+    if member is None:
+        raise NotRoomMember()
+    return room, member
+
+
+async def readable_room(session: AsyncSession, room_id: int, user: User | None) -> Room:
+    """A room whose chat the caller may read: anyone for public rooms, members otherwise."""
+    room, member = await visible_room(session, room_id, user)
+    if room.visibility != RoomVisibility.PUBLIC and member is None:
+        raise NotRoomMember()
+    return room
+
+
+async def _hosted_room(session: AsyncSession, room_id: int, user: User) -> Room:
+    room, _ = await visible_room(session, room_id, user)
+    if room.host_id != user.id:
+        raise NotRoomHost()
+    return room
+
+
+async def _check_admission(
+    session: AsyncSession, services: Services, room: Room, user: User, data: JoinIn
+) -> None:
+    if data.invite_token:
+        invite = await repository.get_invite_by_hash(session, hash_token(data.invite_token))
+        now = utcnow()
+        if invite is None or invite.room_id != room.id or invite.expires_at <= now or invite.used_at is not None:
+            raise RoomNotFound() if room.visibility == RoomVisibility.PRIVATE else InvalidInvite()
+        invite.used_at, invite.used_by = now, user.id
+        return
+    password_ok = room.password_hash is not None and await services.hasher.verify(
+        data.password or "", room.password_hash
+    )
+    if room.visibility == RoomVisibility.PRIVATE:
+        if not password_ok:
+            raise RoomNotFound()  # a private room's existence is not confirmed to outsiders
+    elif room.password_hash is not None and not password_ok:
+        raise WrongRoomPassword()
+
+
+async def _read(session: AsyncSession, room_id: int) -> RoomRead:
+    row = await repository.get_room_view(session, room_id)
+    if row is None:
+        raise RoomNotFound()
+    return _to_read(row)
+
+
+def _to_read(row: Row[Any]) -> RoomRead:
+    movie = None
+    if row.movie_id is not None:
+        movie = MovieSummary(
+            id=row.movie_id,
+            title=row.movie_title,
+            poster_url=row.movie_poster_url,
+            video_url=row.movie_video_url,
+            duration_seconds=row.movie_duration_seconds,
+        )
+    return RoomRead(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        visibility=row.visibility,
+        has_password=bool(row.has_password),
+        capacity=row.capacity,
+        participant_count=int(row.participant_count),
+        host=users_service.to_public(row.host_id, row.host_username, row.host_avatar_urls),
+        movie=movie,
+        last_activity_at=row.last_activity_at,
+        created_at=row.created_at,
+    )

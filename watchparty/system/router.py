@@ -1,0 +1,35 @@
+"""GET /api/health, in the original's shape."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from watchparty.core.clock import utcnow
+from watchparty.core.deps import AppServices
+from watchparty.core.responses import ORJSONResponse
+
+router = APIRouter(tags=["system"])
+log = logging.getLogger("watchparty.health")
+
+
+@router.get("/health", response_class=ORJSONResponse)
+async def health(services: AppServices) -> ORJSONResponse:
+    """Whether the API can serve: 200 with the state of its dependencies, or 503 when the database is down."""
+    database = "connected"
+    try:
+        async with services.db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:  # health reports failures instead of raising them
+        log.warning("health: database unreachable: %s", type(exc).__name__)
+        database = "disconnected"
+    ok = database == "connected"
+    body = {
+        "success": ok,
+        "message": "WatchParty API is running" if ok else "WatchParty API cannot reach its database",
+        "database": database,
+        "timestamp": utcnow().isoformat().replace("+00:00", "Z"),
+    }
+    return ORJSONResponse(body, status_code=200 if ok else 503, headers=None if ok else {"Retry-After": "5"})

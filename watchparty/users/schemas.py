@@ -1,0 +1,65 @@
+"""User shapes on the wire."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints
+
+from watchparty.core.schemas import CamelModel, InputModel
+
+_USERNAME = re.compile(r"^[\w.-]{3,32}$")
+
+
+def _check_username(value: str) -> str:
+    if not _USERNAME.fullmatch(value):
+        raise ValueError("3 to 32 letters, digits, '.', '_' or '-'")
+    return value
+
+
+def _check_password(value: str) -> str:
+    if len(value) < 8:
+        raise ValueError("Password must be at least 8 characters long")
+    if len(value) > 128:
+        raise ValueError("Password must be at most 128 characters long")
+    if not value.strip():
+        raise ValueError("Password must not be only white space")
+    if "\x00" in value:
+        raise ValueError("Password must not contain NUL characters")
+    return value
+
+
+Username = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(_check_username)]
+# Passwords are taken as sent: no stripping, any script, 8 to 128 characters.
+Password = Annotated[str, Field(max_length=1024), AfterValidator(_check_password)]
+Email = Annotated[EmailStr, Field(max_length=254)]
+
+
+class UserPublic(CamelModel):
+    id: int
+    username: str
+    avatar_url: str | None = None
+
+
+class UserRead(CamelModel):
+    id: int
+    email: str
+    username: str
+    role: str
+    avatar_urls: dict[str, Any] | None = None
+    profile_picture: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProfileUpdate(InputModel):
+    """What a user may change about themselves. `role`, `email` and the like are refused as unknown fields."""
+
+    username: Username | None = None
+
+
+class PasswordChange(InputModel):
+    current_password: Annotated[str, Field(max_length=1024)]
+    new_password: Password
