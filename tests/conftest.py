@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -42,7 +42,7 @@ def make_settings(database_url: str, tmp: Path, **overrides: object) -> Settings
     values: dict[str, object] = {
         "environment": "test",
         "database_url": database_url,
-        "jwt_secret": "test-secret-" + "x" * 40,
+        "jwt_secret": "test-secret-" + "x" * 60,
         # cheap argon2id in tests; production refuses these
         "argon2_time_cost": 1,
         "argon2_memory_cost": 1024,
@@ -118,11 +118,11 @@ def services(app: FastAPI) -> Services:
 
 
 @pytest.fixture
-def outbox(settings: Settings) -> Iterator[Path]:
+def outbox(settings: Settings) -> Path:
     settings.mail_outbox_dir.mkdir(parents=True, exist_ok=True)
     for f in settings.mail_outbox_dir.glob("*.eml"):
         f.unlink()
-    yield settings.mail_outbox_dir
+    return settings.mail_outbox_dir
 
 
 async def _fail_on_server_error(response: httpx.Response) -> None:
@@ -149,4 +149,3 @@ async def _wipe(services: Services) -> None:
         else:
             for t in tables:
                 await conn.execute(text(f'DELETE FROM "{t}"'))
-            await conn.execute(text("DELETE FROM sqlite_sequence"))

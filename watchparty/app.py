@@ -17,9 +17,11 @@ from watchparty.core.errors import AppError
 from watchparty.core.logging import configure_logging
 from watchparty.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from watchparty.core.responses import (
+    UNAVAILABLE_ERRORS,
     ORJSONResponse,
     handle_app_error,
     handle_http_error,
+    handle_unavailable,
     handle_unexpected,
     handle_validation_error,
 )
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
+    for unavailable in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(unavailable, handle_unavailable)
     app.add_exception_handler(Exception, handle_unexpected)
     app.include_router(api_router)
 

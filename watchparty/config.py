@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_is_safe(self) -> Settings:
         if self.environment != "production":
-            if self.jwt_secret.get_secret_value() == DEFAULT_JWT_SECRET:
+            if self.environment == "development" and self.jwt_secret.get_secret_value() == DEFAULT_JWT_SECRET:
                 self.jwt_secret = SecretStr(_local_secret(VAR_DIR / "secret.key"))
             return self
         secret = self.jwt_secret.get_secret_value()

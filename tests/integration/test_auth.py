@@ -38,7 +38,9 @@ async def test_register_returns_user_and_tokens_and_queues_welcome(client: httpx
 async def test_weak_passwords_are_refused_with_a_clear_422(
     client: httpx.AsyncClient, password: str, expected: str
 ) -> None:
-    r = await client.post("/api/auth/register", json={"email": "b@example.com", "username": "bob", "password": password})
+    r = await client.post(
+        "/api/auth/register", json={"email": "b@example.com", "username": "bob", "password": password}
+    )
     assert r.status_code == 422
     details = r.json()["error"]["details"]
     assert details[0]["field"] == "password"
@@ -177,5 +179,9 @@ async def test_a_newer_reset_link_replaces_the_older(client: httpx.AsyncClient, 
     await client.post("/api/auth/forgot-password", json={"email": acc.email})
     await client.post("/api/auth/forgot-password", json={"email": acc.email})
     first, second = (link_token(m, r"token=([\w-]+)") for m in read_mail(outbox)[-2:])
-    assert (await client.post("/api/auth/reset-password", json={"token": first, "password": "x" * 10})).status_code == 400
-    assert (await client.post("/api/auth/reset-password", json={"token": second, "password": "x" * 10})).status_code == 200
+    assert (
+        await client.post("/api/auth/reset-password", json={"token": first, "password": "x" * 10})
+    ).status_code == 400
+    assert (
+        await client.post("/api/auth/reset-password", json={"token": second, "password": "x" * 10})
+    ).status_code == 200

@@ -25,9 +25,9 @@ async def limited(settings: Settings, tmp_path: Path, client: httpx.AsyncClient)
         rate_limit_forgot_ip="4/hour",
     )
     app = create_app(tight)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
-            yield c
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
 
 
 async def test_login_is_limited_per_account(limited: httpx.AsyncClient) -> None:
@@ -50,8 +50,7 @@ async def test_login_is_limited_per_address_across_accounts(limited: httpx.Async
 
 async def test_forgot_password_is_limited(limited: httpx.AsyncClient) -> None:
     codes = [
-        (await limited.post("/api/auth/forgot-password", json={"email": "v@example.com"})).status_code
-        for _ in range(3)
+        (await limited.post("/api/auth/forgot-password", json={"email": "v@example.com"})).status_code for _ in range(3)
     ]
     assert codes == [202, 202, 429]
     r = await limited.post("/api/auth/forgot-password", json={"email": "w@example.com"})

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, Field
 
 from watchparty.core.schemas import CamelModel, InputModel
 from watchparty.core.validators import single_line
-from watchparty.users.schemas import Email, Password, UserRead, Username
+from watchparty.users.schemas import Email, Password, Username, UserRead
 
 OpaqueToken = Annotated[str, Field(min_length=10, max_length=200)]
 

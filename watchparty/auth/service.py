@@ -131,9 +131,7 @@ async def _sign_in(session: AsyncSession, services: Services, user: User) -> Aut
     return AuthResult(user=users_service.to_read(user), **pair.model_dump())
 
 
-async def _issue_pair(
-    session: AsyncSession, services: Services, user: User, family_id: str | None = None
-) -> TokenPair:
+async def _issue_pair(session: AsyncSession, services: Services, user: User, family_id: str | None = None) -> TokenPair:
     settings = services.settings
     refresh = new_opaque_token()
     session.add(

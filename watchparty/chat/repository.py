@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from watchparty.models import Message, User
 
 
-async def list_messages(session: AsyncSession, room_id: int, *, before: int | None, limit: int) -> Sequence[Row[Any]]:
+async def list_messages(
+    session: AsyncSession, room_id: int, *, before: int | None, limit: int
+) -> list[tuple[Message, str | None, dict[str, str] | None]]:
     """The newest `limit` messages before a message id, newest first (the caller reverses them)."""
     stmt = (
         select(Message, User.username, User.avatar_urls)
@@ -22,4 +21,4 @@ async def list_messages(session: AsyncSession, room_id: int, *, before: int | No
     )
     if before is not None:
         stmt = stmt.where(Message.id < before)
-    return (await session.execute(stmt)).all()
+    return list((await session.execute(stmt)).all())

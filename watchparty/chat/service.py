@@ -25,7 +25,9 @@ async def list_messages(
         MessageRead(
             id=m.id,
             room_id=m.room_id,
-            user=users_service.to_public(m.user_id, username, avatars) if m.user_id is not None else None,
+            user=users_service.to_public(m.user_id, username, avatars)
+            if m.user_id is not None and username is not None
+            else None,
             content=m.content,
             video_position=m.video_position,
             created_at=m.created_at,

@@ -17,7 +17,10 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 # Defence in depth: nothing should log these, but if anything does, they are masked.
 _SECRET_PATTERNS = [
     (re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}"), "[jwt]"),
-    (re.compile(r"(?i)((?:token|ticket|password|secret|refreshToken)[\"']?\s*[=:]\s*[\"']?)[^\s\"'&,}]+"), r"\1[redacted]"),
+    (
+        re.compile(r"(?i)((?:token|ticket|password|secret|refreshToken)[\"']?\s*[=:]\s*[\"']?)[^\s\"'&,}]+"),
+        r"\1[redacted]",
+    ),
     (re.compile(r"(/(?:invite|reset-password)/)[\w-]{10,}"), r"\1[redacted]"),
 ]
 
@@ -30,7 +33,8 @@ def redact(text: str) -> str:
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
         return True
 
 

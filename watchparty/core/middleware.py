@@ -30,6 +30,7 @@ class RequestContextMiddleware:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex[:16]
         token = request_id_var.set(request_id)
+        scope["request_id"] = request_id  # error handlers run outside this middleware
         started = time.perf_counter()
         status = 500
 

@@ -9,6 +9,7 @@ import orjson
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from watchparty.core.errors import AppError
@@ -75,10 +76,39 @@ async def handle_http_error(_request: Request, exc: Exception) -> ORJSONResponse
     return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
 
+# Errors that mean "a dependency is down", not "this code is wrong": 503 with Retry-After.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    ConnectionError,
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+)
+
+
+async def handle_unavailable(request: Request, exc: Exception) -> ORJSONResponse:
+    request_id = request.scope.get("request_id", "-")
+    log.warning(
+        "dependency unavailable on %s %s: %s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        extra={"request_id": request_id},
+    )
+    return error_response(
+        503,
+        "service_unavailable",
+        "A service this request needs is unavailable; try again shortly",
+        headers={"Retry-After": "5", "X-Request-ID": request_id},
+    )
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> ORJSONResponse:
     # A real 500: logged with the request id, never disguised as a client error.
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal_error", "An unexpected error occurred")
+    request_id = request.scope.get("request_id", "-")
+    log.error(
+        "unhandled error on %s %s", request.method, request.url.path, exc_info=exc, extra={"request_id": request_id}
+    )
+    return error_response(500, "internal_error", "An unexpected error occurred", headers={"X-Request-ID": request_id})
 
 
 def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:

@@ -23,9 +23,7 @@ class CamelModel(BaseModel):
 class InputModel(CamelModel):
     """Request bodies: unknown fields are refused, so that nothing is mass-assigned."""
 
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid"
-    )
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
 class Envelope(BaseModel, Generic[T]):

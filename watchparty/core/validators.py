@@ -44,7 +44,9 @@ def single_line(value: str) -> str:
     return value
 
 
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048), AfterValidator(_check_url)]
+Url = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048), AfterValidator(_check_url)
+]
 
 
 def _bounded(min_length: int, max_length: int) -> StringConstraints:

@@ -16,8 +16,7 @@ def welcome(to: str, username: str, base_url: str) -> Email:
     return Email(
         to,
         "Welcome to WatchParty",
-        f"Hi {username},\n\nyour WatchParty account is ready. Create a room and invite your friends:\n"
-        f"{base_url}/\n",
+        f"Hi {username},\n\nyour WatchParty account is ready. Create a room and invite your friends:\n{base_url}/\n",
     )
 
 
@@ -35,5 +34,5 @@ def room_invite(to: str, inviter: str, room_name: str, link: str) -> Email:
     return Email(
         to,
         f"{inviter} invited you to watch together",
-        f"{inviter} invited you to the WatchParty room \"{room_name}\".\n\nJoin here:\n\n{link}\n",
+        f'{inviter} invited you to the WatchParty room "{room_name}".\n\nJoin here:\n\n{link}\n',
     )

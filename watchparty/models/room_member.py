@@ -24,7 +24,9 @@ class RoomMember(Base):
     room_id: Mapped[int] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[MemberRole] = mapped_column(
-        Enum(MemberRole, name="member_role", native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            MemberRole, name="member_role", native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]
+        ),
         default=MemberRole.MEMBER,
     )
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

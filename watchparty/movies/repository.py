@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +15,7 @@ async def get_movie(session: AsyncSession, movie_id: int) -> Movie | None:
     return await session.get(Movie, movie_id)
 
 
-def _filtered(stmt: Select[tuple[Movie]], q: str | None) -> Select[tuple[Movie]]:
+def _filtered(stmt: Select[Any], q: str | None) -> Select[Any]:
     if q:
         stmt = stmt.where(func.lower(Movie.title).contains(q.lower(), autoescape=True))
     return stmt
@@ -26,5 +27,5 @@ async def list_movies(session: AsyncSession, *, q: str | None, offset: int, limi
 
 
 async def count_movies(session: AsyncSession, *, q: str | None) -> int:
-    stmt = _filtered(select(Movie), q).with_only_columns(func.count()).order_by(None)
+    stmt = _filtered(select(func.count()).select_from(Movie), q)
     return int(await session.scalar(stmt) or 0)

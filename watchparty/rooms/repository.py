@@ -44,11 +44,7 @@ _VIEW_COLUMNS: tuple[Any, ...] = (
 
 
 def _view() -> Select[Any]:
-    return (
-        select(*_VIEW_COLUMNS)
-        .join(User, User.id == Room.host_id)
-        .outerjoin(Movie, Movie.id == Room.movie_id)
-    )
+    return select(*_VIEW_COLUMNS).join(User, User.id == Room.host_id).outerjoin(Movie, Movie.id == Room.movie_id)
 
 
 def _public_since(stmt: Select[Any], since: datetime, q: str | None) -> Select[Any]:
@@ -67,7 +63,7 @@ async def list_public_rooms(
         .offset(offset)
         .limit(limit)
     )
-    return (await session.execute(stmt)).all()
+    return list((await session.execute(stmt)).all())
 
 
 async def count_public_rooms(session: AsyncSession, *, since: datetime, q: str | None) -> int:
@@ -76,7 +72,8 @@ async def count_public_rooms(session: AsyncSession, *, since: datetime, q: str |
 
 
 async def get_room_view(session: AsyncSession, room_id: int) -> Row[Any] | None:
-    return (await session.execute(_view().where(Room.id == room_id))).first()
+    row: Row[Any] | None = (await session.execute(_view().where(Room.id == room_id))).first()
+    return row
 
 
 async def get_room(session: AsyncSession, room_id: int, *, for_update: bool = False) -> Room | None:
@@ -95,14 +92,14 @@ async def count_members(session: AsyncSession, room_id: int) -> int:
     return int(await session.scalar(stmt) or 0)
 
 
-async def list_members(session: AsyncSession, room_id: int) -> Sequence[Row[Any]]:
+async def list_members(session: AsyncSession, room_id: int) -> list[tuple[RoomMember, str, dict[str, str] | None]]:
     stmt = (
         select(RoomMember, User.username, User.avatar_urls)
         .join(User, User.id == RoomMember.user_id)
         .where(RoomMember.room_id == room_id)
         .order_by(RoomMember.joined_at, RoomMember.user_id)
     )
-    return (await session.execute(stmt)).all()
+    return list((await session.execute(stmt)).all())
 
 
 async def get_successor(session: AsyncSession, room_id: int, leaving_user_id: int) -> RoomMember | None:

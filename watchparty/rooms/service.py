@@ -70,9 +70,9 @@ async def update_room(
     changes = data.model_dump(exclude_unset=True)
     if changes.get("movie_id") is not None:
         await movies_service.get_movie(session, changes["movie_id"])
-    if "capacity" in changes and changes["capacity"] is not None:
-        if changes["capacity"] < await repository.count_members(session, room_id):
-            raise CapacityBelowMembers()
+    new_capacity = changes.get("capacity")
+    if new_capacity is not None and new_capacity < await repository.count_members(session, room_id):
+        raise CapacityBelowMembers()
     if "password" in changes:
         password = changes.pop("password")
         room.password_hash = await services.hasher.hash(password) if password else None
@@ -91,9 +91,7 @@ async def delete_room(session: AsyncSession, user: User, room_id: int) -> None:
     await session.flush()
 
 
-async def join_room(
-    session: AsyncSession, services: Services, user: User, room_id: int, data: JoinIn
-) -> RoomRead:
+async def join_room(session: AsyncSession, services: Services, user: User, room_id: int, data: JoinIn) -> RoomRead:
     """Join a room: public rooms need nothing, passworded ones their password, private ones a password or invite."""
     room = await repository.get_room(session, room_id, for_update=True)  # serialises joins on capacity
     if room is None:
@@ -114,7 +112,7 @@ async def join_room(
 
 async def leave_room(session: AsyncSession, user: User, room_id: int) -> None:
     """Leave a room. A leaving host hands the room to the longest-standing moderator, else member."""
-    room, member = await member_room(session, room_id, user)
+    room, _ = await member_room(session, room_id, user)
     if room.host_id == user.id:
         successor = await repository.get_successor(session, room_id, user.id)
         if successor is not None:
@@ -195,9 +193,7 @@ async def _hosted_room(session: AsyncSession, room_id: int, user: User) -> Room:
     return room
 
 
-async def _check_admission(
-    session: AsyncSession, services: Services, room: Room, user: User, data: JoinIn
-) -> None:
+async def _check_admission(session: AsyncSession, services: Services, room: Room, user: User, data: JoinIn) -> None:
     if data.invite_token:
         invite = await repository.get_invite_by_hash(session, hash_token(data.invite_token))
         now = utcnow()

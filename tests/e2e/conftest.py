@@ -1,0 +1,100 @@
+"""A real `watchparty serve` process on a free port, for end-to-end tests over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from watchparty.config import Settings
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    workdir: Path
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(
+    workdir: Path, env_overrides: dict[str, str], command: list[str] | None = None
+) -> tuple[subprocess.Popen[bytes], LiveServer]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "SMTP_"))}
+    env.update({"PORT": str(port), "HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1", **env_overrides})
+    log = workdir / "server.log"
+    cmd = command or [sys.executable, "-m", "watchparty", "serve"]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=workdir,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    server = LiveServer(f"http://127.0.0.1:{port}", workdir, log)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{server.url}/api/health", timeout=1).status_code == 200:
+                return proc, server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    stop_server(proc)
+    raise RuntimeError(f"server did not become healthy:\n{log.read_text()}")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The API on the test database, with production-like logging and cheap password hashing."""
+    workdir = tmp_path_factory.mktemp("live")
+    proc, server = start_server(
+        workdir,
+        {
+            "DATABASE_URL": settings.database_url,
+            "JWT_SECRET": settings.jwt_secret.get_secret_value(),
+            "ARGON2_TIME_COST": "1",
+            "ARGON2_MEMORY_COST": "1024",
+            "ARGON2_PARALLELISM": "1",
+            "RATE_LIMIT_LOGIN": "10000/minute",
+            "RATE_LIMIT_LOGIN_IP": "10000/minute",
+            "RATE_LIMIT_FORGOT": "10000/minute",
+            "RATE_LIMIT_FORGOT_IP": "10000/minute",
+            "RATE_LIMIT_INVITE": "10000/minute",
+            "LOG_LEVEL": "WARNING",
+        },
+    )
+    try:
+        yield server
+    finally:
+        stop_server(proc)

@@ -1,0 +1,106 @@
+"""Every endpoint × {anonymous, user, member, host, admin}.
+
+The expected statuses are written out by hand from DESIGN.md §2, not derived from the code:
+- private rooms are 404 to non-members, admins included; admins get no way into private rooms;
+- only the host changes or deletes a room; members leave, invite and post;
+- movies are changed by their creator (here: the host) or an admin.
+Each cell runs on fresh data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.helpers import Account, create_movie, create_room, join, register
+from watchparty.core.deps import Services
+from watchparty.models import UserRole
+from watchparty.users import service as users_service
+
+ROLES = ("anonymous", "user", "member", "host", "admin")
+
+# method, path, body, expected status for anonymous, user, member, host, admin
+MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, int, int, int, int]]] = [
+    ("GET", "/api/health", None, (200, 200, 200, 200, 200)),
+    ("GET", "/api/auth/profile", None, (401, 200, 200, 200, 200)),
+    ("PUT", "/api/auth/profile", {}, (401, 200, 200, 200, 200)),
+    ("POST", "/api/auth/logout-all", None, (401, 200, 200, 200, 200)),
+    (
+        "POST",
+        "/api/auth/change-password",
+        {"currentPassword": "correct horse battery", "newPassword": "another horse"},
+        (401, 200, 200, 200, 200),
+    ),
+    ("GET", "/api/rooms", None, (200, 200, 200, 200, 200)),
+    ("POST", "/api/rooms", {"name": "new room"}, (401, 201, 201, 201, 201)),
+    ("GET", "/api/rooms/{public}", None, (200, 200, 200, 200, 200)),
+    ("GET", "/api/rooms/{private}", None, (404, 404, 200, 200, 404)),
+    ("PUT", "/api/rooms/{public}", {"name": "renamed"}, (401, 403, 403, 200, 403)),
+    ("PUT", "/api/rooms/{private}", {"name": "renamed"}, (401, 404, 403, 200, 404)),
+    ("DELETE", "/api/rooms/{public}", None, (401, 403, 403, 200, 403)),
+    ("DELETE", "/api/rooms/{private}", None, (401, 404, 403, 200, 404)),
+    ("POST", "/api/rooms/{public}/join", None, (401, 200, 200, 200, 200)),
+    ("POST", "/api/rooms/{private}/join", None, (401, 404, 200, 200, 404)),
+    ("POST", "/api/rooms/{public}/leave", None, (401, 403, 200, 200, 403)),
+    ("POST", "/api/rooms/{private}/leave", None, (401, 404, 200, 200, 404)),
+    ("POST", "/api/rooms/{public}/invite", {"email": "friend@example.com"}, (401, 403, 201, 201, 403)),
+    ("POST", "/api/rooms/{private}/invite", {"email": "friend@example.com"}, (401, 404, 201, 201, 404)),
+    ("GET", "/api/rooms/{public}/members", None, (200, 200, 200, 200, 200)),
+    ("GET", "/api/rooms/{private}/members", None, (404, 404, 200, 200, 404)),
+    ("GET", "/api/movies", None, (200, 200, 200, 200, 200)),
+    ("GET", "/api/movies/{movie}", None, (200, 200, 200, 200, 200)),
+    ("POST", "/api/movies", {"title": "T", "videoUrl": "https://example.com/v.mp4"}, (401, 201, 201, 201, 201)),
+    ("PUT", "/api/movies/{movie}", {"title": "changed"}, (401, 403, 403, 200, 200)),
+    ("DELETE", "/api/movies/{movie}", None, (401, 403, 403, 200, 200)),
+    ("GET", "/api/chat/{public}/messages", None, (200, 200, 200, 200, 200)),
+    ("GET", "/api/chat/{unlisted}/messages", None, (403, 403, 200, 200, 403)),
+    ("GET", "/api/chat/{private}/messages", None, (404, 404, 200, 200, 404)),
+    ("POST", "/api/chat/{public}/messages", {"content": "hi"}, (401, 403, 201, 201, 403)),
+    ("POST", "/api/chat/{private}/messages", {"content": "hi"}, (401, 404, 201, 201, 404)),
+]
+
+
+async def _world(client: httpx.AsyncClient, services: Services) -> tuple[dict[str, Account | None], dict[str, int]]:
+    host = await register(client, "host")
+    member = await register(client, "member")
+    user = await register(client, "someone")
+    admin = await register(client, "admin")
+    async with services.db.session() as session:
+        await users_service.set_role(session, admin.id, UserRole.ADMIN)
+    movie = await create_movie(client, host)
+    public = await create_room(client, host, name="public")
+    unlisted = await create_room(client, host, name="unlisted", visibility="unlisted")
+    private = await create_room(client, host, name="private", visibility="private", password="secret-pw")
+    await join(client, member, public["id"])
+    await join(client, member, unlisted["id"])
+    await join(client, member, private["id"], password="secret-pw")
+    accounts: dict[str, Account | None] = {
+        "anonymous": None,
+        "user": user,
+        "member": member,
+        "host": host,
+        "admin": admin,
+    }
+    ids = {"public": public["id"], "unlisted": unlisted["id"], "private": private["id"], "movie": movie["id"]}
+    return accounts, ids
+
+
+@pytest.mark.parametrize("role_index", range(len(ROLES)), ids=ROLES)
+@pytest.mark.parametrize(("method", "path", "body", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX])
+async def test_authorization(
+    client: httpx.AsyncClient,
+    services: Services,
+    role_index: int,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    expected: tuple[int, ...],
+) -> None:
+    accounts, ids = await _world(client, services)
+    account = accounts[ROLES[role_index]]
+    headers = account.headers if account else {}
+    r = await client.request(method, path.format(**ids), json=body, headers=headers)
+    assert r.status_code == expected[role_index], r.text
+    assert r.json()["success"] is (r.status_code < 400)
