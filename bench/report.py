@@ -6,6 +6,7 @@ import platform
 import re
 import subprocess
 import time
+from pathlib import Path
 
 from bench.common import ROOT
 
@@ -21,7 +22,7 @@ Each section below is rewritten by the benchmark that owns it.
 def _machine() -> str:
     cpu = "unknown CPU"
     try:
-        for line in open("/proc/cpuinfo").read().splitlines():
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
