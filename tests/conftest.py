@@ -12,6 +12,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from fastapi import FastAPI
 from sqlalchemy import text
 
@@ -25,6 +26,9 @@ from watchparty.core.migrate import upgrade_to_head
 PG_ADMIN_DSN = os.environ.get("WATCHPARTY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKEND = os.environ.get("WATCHPARTY_TEST_DB", "postgres")
 RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+# The shared Redis, with logical databases and a key prefix of the tests' own; every key is removed at the end.
+TEST_REDIS = os.environ.get("WATCHPARTY_TEST_REDIS", "redis://127.0.0.1:6379")
+TEST_PREFIX = f"wptest{RUN_ID}"
 
 
 def pytest_report_header() -> str:
@@ -55,6 +59,10 @@ def make_settings(database_url: str, tmp: Path, **overrides: object) -> Settings
         "rate_limit_forgot": "1000/minute",
         "rate_limit_forgot_ip": "1000/minute",
         "rate_limit_invite": "1000/minute",
+        "redis_url": f"{TEST_REDIS}/12",
+        "cache_redis_url": f"{TEST_REDIS}/13",
+        "key_prefix": TEST_PREFIX,
+        "cache_l1_revalidate_ms": 200,
     }
     values.update(overrides)
     return Settings.model_validate(values)
@@ -77,6 +85,20 @@ async def drop_pg_database(name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+async def flush_prefix(settings: Settings) -> None:
+    """Delete every key this test run wrote, in both logical databases."""
+    for url in {settings.effective_redis_url, settings.effective_cache_redis_url}:
+        if not url:
+            continue
+        client = aioredis.Redis.from_url(url)
+        try:
+            keys = [k async for k in client.scan_iter(match=f"{settings.key_prefix}:*", count=1000)]
+            if keys:
+                await client.delete(*keys)
+        finally:
+            await client.aclose()
 
 
 @pytest.fixture(scope="session")
@@ -109,6 +131,7 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
+    await flush_prefix(settings)
 
 
 @pytest.fixture
@@ -141,6 +164,9 @@ async def client(app: FastAPI, services: Services) -> AsyncIterator[httpx.AsyncC
 
 async def _wipe(services: Services) -> None:
     await services.limiter.reset()
+    await flush_prefix(services.settings)
+    services.cache.l1.clear()
+    services.cache.versions.clear()
     async with services.db.engine.begin() as conn:
         tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
         if conn.dialect.name == "postgresql":

@@ -10,10 +10,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from watchparty.api import api_router
+from watchparty.api import CACHED_ROUTES, api_router
+from watchparty.auth import service as auth_service
 from watchparty.config import Settings, get_settings
 from watchparty.core.deps import Services
 from watchparty.core.errors import AppError
+from watchparty.core.http_cache import HttpCacheMiddleware
 from watchparty.core.logging import configure_logging
 from watchparty.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from watchparty.core.responses import (
@@ -50,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.build(settings)
         app.state.services = services
+        await services.start()
         try:
             yield
         finally:
@@ -74,7 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Exception, handle_unexpected)
     app.include_router(api_router)
 
-    # Outermost last: request ids wrap everything, so even a 413 or a 500 carries one.
+    # Outermost last: request ids wrap everything, so even a 413 or a 500 carries one. The cache's hit path is
+    # innermost, so a HIT passes through the same layers as a MISS.
+    app.add_middleware(HttpCacheMiddleware, routes=CACHED_ROUTES, authenticate=auth_service.authenticate)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

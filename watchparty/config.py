@@ -7,7 +7,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +34,26 @@ class Settings(BaseSettings):
     redis_host: str | None = None
     redis_port: int = 6379
     redis_password: SecretStr | None = None
+
+    # The cache keeps its own logical database (or instance), so that flushing it never touches the queues.
+    cache_redis_url: str | None = None
+    redis_timeout_ms: int = Field(default=50, ge=5, le=5000)
+    redis_pool_size: int = Field(default=256, ge=8)
+    key_prefix: str = Field(default="wp", pattern=r"^[\w.-]{1,40}$")
+
+    cache_enabled: bool = True
+    cache_ttl_rooms: int = Field(default=300, ge=1)
+    cache_ttl_room: int = Field(default=300, ge=1)
+    cache_ttl_movies: int = Field(default=300, ge=1)
+    cache_ttl_movie: int = Field(default=300, ge=1)
+    cache_ttl_chat: int = Field(default=60, ge=1)
+    cache_ttl_profile: int = Field(default=600, ge=1)
+    cache_l1_max_entries: int = Field(default=10_000, ge=0)
+    cache_l1_max_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    # The staleness bound: an in-process copy is re-checked against Redis at least this often.
+    cache_l1_revalidate_ms: int = Field(default=1000, ge=0, le=60_000)
+    cache_breaker_failures: int = Field(default=3, ge=1)
+    cache_breaker_open_seconds: float = Field(default=2.0, gt=0)
 
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -109,6 +129,14 @@ class Settings(BaseSettings):
         return None
 
     @property
+    def effective_cache_redis_url(self) -> str | None:
+        """CACHE_REDIS_URL, else the main Redis with logical database 1."""
+        if self.cache_redis_url:
+            return self.cache_redis_url
+        base = self.effective_redis_url
+        return with_db(base, 1) if base else None
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -117,6 +145,12 @@ class Settings(BaseSettings):
         if self.log_format == "auto":
             return self.environment == "production"
         return self.log_format == "json"
+
+
+def with_db(url: str, db: int) -> str:
+    """The same Redis URL pointing at another logical database."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
 
 
 def _local_secret(path: Path) -> str:

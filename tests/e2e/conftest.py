@@ -82,6 +82,9 @@ def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         workdir,
         {
             "DATABASE_URL": settings.database_url,
+            "REDIS_URL": settings.effective_redis_url or "",
+            "CACHE_REDIS_URL": settings.effective_cache_redis_url or "",
+            "KEY_PREFIX": settings.key_prefix,
             "JWT_SECRET": settings.jwt_secret.get_secret_value(),
             "ARGON2_TIME_COST": "1",
             "ARGON2_MEMORY_COST": "1024",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 from pathlib import Path
 
@@ -24,6 +26,8 @@ def test_serve_on_embedded_defaults(tmp_path: Path) -> None:
         auth = {"Authorization": f"Bearer {r.json()['data']['token']}"}
         room = api.post("/api/rooms", json={"name": "First room"}, headers=auth).json()["data"]
         assert api.get("/api/rooms").json()["data"][0]["id"] == room["id"]
+        assert api.get("/api/rooms").headers["x-cache"] == "HIT"  # the embedded Valkey is up
+        assert api.get("/api/health").json()["redis"] == "connected"
         assert api.get("/docs").status_code == 200
     finally:
         stop_server(proc)
@@ -39,3 +43,29 @@ def test_serve_on_embedded_defaults(tmp_path: Path) -> None:
     }
     assert {"user", "room", "alembic_version"} <= tables
     assert list((tmp_path / "var" / "outbox").glob("*.eml")), "the welcome email is written to the outbox"
+
+
+def test_an_orphaned_embedded_server_is_cleaned_up(tmp_path: Path) -> None:
+    env = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024"}
+    proc, _ = start_server(tmp_path, env)
+    pidfile = tmp_path / "var" / "redis" / "server.pid"
+    orphan = int(pidfile.read_text())
+    os.killpg(proc.pid, signal.SIGKILL)  # the API dies hard; its Valkey daemon lives on
+    proc.wait()
+    assert _alive(orphan)
+    proc2, server2 = start_server(tmp_path, env)
+    try:
+        assert not _alive(orphan)
+        assert int(pidfile.read_text()) != orphan
+        assert httpx.get(f"{server2.url}/api/health").json()["redis"] == "connected"
+    finally:
+        stop_server(proc2)
+    assert not pidfile.exists()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from watchparty.auth import service as auth_service
 from watchparty.core.deps import AppServices, DbSession
 from watchparty.core.errors import Forbidden, InvalidToken, NotAuthenticated
 from watchparty.models import User, UserRole
-from watchparty.users import service as users_service
 
 _bearer = HTTPBearer(auto_error=False, description="The access token from login or register")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -19,11 +19,8 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 async def get_optional_user(credentials: Credentials, services: AppServices, session: DbSession) -> User | None:
     if credentials is None:
         return None
-    claims = services.tokens.decode_access(credentials.credentials)
-    if claims is None:
-        raise InvalidToken()
-    user = await users_service.get_user(session, claims.user_id)
-    if user is None or user.token_version != claims.token_version:
+    user = await auth_service.user_for_token(session, services, credentials.credentials)
+    if user is None:
         raise InvalidToken()
     return user
 

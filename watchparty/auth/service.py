@@ -126,6 +126,23 @@ async def reset_password(session: AsyncSession, services: Services, data: ResetP
     await logout_everywhere(session, user)
 
 
+async def user_for_token(session: AsyncSession, services: Services, token: str) -> User | None:
+    """The user an access token speaks for, if it is valid and not revoked."""
+    claims = services.tokens.decode_access(token)
+    if claims is None:
+        return None
+    user = await users_service.get_user(session, claims.user_id)
+    if user is None or user.token_version != claims.token_version:
+        return None
+    return user
+
+
+async def authenticate(services: Services, token: str) -> User | None:
+    """user_for_token in a short unit of work of its own (for the cache's authorisers)."""
+    async with services.db.session() as session:
+        return await user_for_token(session, services, token)
+
+
 async def _sign_in(session: AsyncSession, services: Services, user: User) -> AuthResult:
     pair = await _issue_pair(session, services, user)
     return AuthResult(user=users_service.to_read(user), **pair.model_dump())

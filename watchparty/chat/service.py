@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from watchparty.chat import repository
 from watchparty.chat.schemas import Cursor, MessageCreate, MessagePage, MessageRead
+from watchparty.core.cache import invalidate
 from watchparty.core.clock import utcnow
 from watchparty.models import Message, User
 from watchparty.rooms import service as rooms_service
@@ -44,9 +45,10 @@ async def post_message(session: AsyncSession, room_id: int, user: User, data: Me
     now = utcnow()
     message = Message(room_id=room.id, user_id=user.id, content=data.content, video_position=data.video_position)
     session.add(message)
-    room.last_activity_at = now
+    rooms_service.touch_activity(session, room)
     member.last_seen_at = now
     await session.flush()
+    invalidate(session, f"chat:{room_id}")
     return MessageRead(
         id=message.id,
         room_id=room.id,

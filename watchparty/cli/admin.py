@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import re
 
+from watchparty.cli.serve import use_running_embedded_redis
 from watchparty.config import get_settings
 from watchparty.core.deps import Services
 from watchparty.core.migrate import upgrade_to_head
@@ -15,6 +16,7 @@ from watchparty.users import service as users_service
 
 
 def run(args: argparse.Namespace) -> int:
+    use_running_embedded_redis()
     settings = get_settings()
     upgrade_to_head(settings)
     return asyncio.run(_create_admin(args.email, args.username))

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
-from watchparty.config import Settings, get_settings
+from watchparty.config import VAR_DIR, Settings, get_settings
+from watchparty.core.embedded_redis import EmbeddedRedis, EmbeddedRedisUnavailable
 from watchparty.core.migrate import upgrade_to_head
+
+EMBEDDED_URL_FILE = VAR_DIR / "redis" / "url"
 
 
 def migrate(_args: argparse.Namespace | None = None) -> int:
@@ -27,25 +31,55 @@ def run(args: argparse.Namespace) -> int:
         os.environ["PORT"] = str(args.port)
     get_settings.cache_clear()
     settings = get_settings()
-    if not args.no_migrate:
-        upgrade_to_head(settings)
-    print(f"WatchParty is serving at http://{settings.host}:{settings.port}/  (API docs: /docs)", flush=True)
-    print(f"database: {_describe_db(settings)}", flush=True)
-    Granian(
-        "watchparty.app:create_app",
-        factory=True,
-        interface=Interfaces.ASGI,
-        address=settings.host,
-        port=settings.port,
-        workers=args.workers,
-        log_access=False,
-        websockets=True,
-    ).serve()
+    embedded: EmbeddedRedis | None = None
+    if settings.effective_redis_url is None:
+        embedded = EmbeddedRedis(VAR_DIR / "redis")
+        try:
+            os.environ["REDIS_URL"] = f"{embedded.start()}/0"
+        except EmbeddedRedisUnavailable as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        EMBEDDED_URL_FILE.write_text(os.environ["REDIS_URL"])
+        get_settings.cache_clear()
+        settings = get_settings()
+    try:
+        if not args.no_migrate:
+            upgrade_to_head(settings)
+        print(f"WatchParty is serving at http://{settings.host}:{settings.port}/  (API docs: /docs)", flush=True)
+        print(f"database: {_describe_db(settings)}", flush=True)
+        redis_note = " (embedded; stops with this process)" if embedded else ""
+        print(f"redis: {_describe_db_url(settings.effective_redis_url or '')}{redis_note}", flush=True)
+        Granian(
+            "watchparty.app:create_app",
+            factory=True,
+            interface=Interfaces.ASGI,
+            address=settings.host,
+            port=settings.port,
+            workers=args.workers,
+            log_access=False,
+            websockets=True,
+        ).serve()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+            EMBEDDED_URL_FILE.unlink(missing_ok=True)
     return 0
 
 
+def use_running_embedded_redis() -> None:
+    """For one-off commands (create-admin, migrate): talk to the embedded Redis of a running `serve`, if any,
+    so that their writes invalidate its cache."""
+    settings = get_settings()
+    if settings.effective_redis_url is None and EMBEDDED_URL_FILE.exists():
+        os.environ["REDIS_URL"] = EMBEDDED_URL_FILE.read_text().strip()
+        get_settings.cache_clear()
+
+
 def _describe_db(settings: Settings) -> str:
-    url = settings.database_url
+    return _describe_db_url(settings.database_url)
+
+
+def _describe_db_url(url: str) -> str:
     if "@" in url:  # never print credentials
         scheme, rest = url.split("://", 1)
         url = f"{scheme}://***@{rest.split('@', 1)[1]}"

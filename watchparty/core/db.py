@@ -55,9 +55,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Database:
     """One engine and session factory per process."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, cache: object | None = None) -> None:
         self.engine: AsyncEngine = make_engine(settings)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.cache = cache  # services register cache invalidations through the session (core.cache.invalidate)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -66,6 +67,8 @@ class Database:
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A unit of work: commit on success, then run the after-commit effects."""
         async with self.sessionmaker() as session:
+            if self.cache is not None:
+                session.info["cache"] = self.cache
             try:
                 yield session
                 await session.commit()

@@ -6,13 +6,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
+import redis.asyncio as aioredis
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from watchparty.config import Settings
+from watchparty.core.cache import Cache
 from watchparty.core.db import Database
 from watchparty.core.ratelimit import RateLimiter
+from watchparty.core.redis import make_client
 from watchparty.core.security import PasswordHasher, TokenCodec
 
 
@@ -25,18 +28,31 @@ class Services:
     hasher: PasswordHasher
     tokens: TokenCodec
     limiter: RateLimiter
+    cache: Cache
+    redis: aioredis.Redis | None
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
+        redis_url = settings.effective_redis_url
+        cache_url = settings.effective_cache_redis_url
+        cache = Cache(settings, make_client(cache_url, settings) if cache_url else None)
         return cls(
             settings=settings,
-            db=Database(settings),
+            db=Database(settings, cache),
             hasher=PasswordHasher(settings),
             tokens=TokenCodec(settings),
             limiter=RateLimiter(settings.rate_limit_storage),
+            cache=cache,
+            redis=make_client(redis_url, settings) if redis_url else None,
         )
 
+    async def start(self) -> None:
+        await self.cache.start()
+
     async def close(self) -> None:
+        await self.cache.close()
+        if self.redis is not None:
+            await self.redis.aclose()
         await self.db.dispose()
 
 

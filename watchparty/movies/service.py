@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from watchparty.core.cache import invalidate
 from watchparty.core.schemas import Page, PageParams
 from watchparty.models import Movie, User, UserRole
 from watchparty.movies import repository
@@ -30,6 +31,7 @@ async def create_movie(session: AsyncSession, user: User, data: MovieCreate) -> 
     movie = Movie(**data.model_dump(), created_by=user.id)
     session.add(movie)
     await session.flush()
+    invalidate(session, "movies")
     return movie
 
 
@@ -40,6 +42,7 @@ async def update_movie(session: AsyncSession, user: User, movie_id: int, data: M
             continue  # required fields cannot be cleared
         setattr(movie, field, [] if field == "genres" and value is None else value)
     await session.flush()
+    invalidate(session, "movies", f"movie:{movie_id}", "catalog")
     return movie
 
 
@@ -47,6 +50,7 @@ async def delete_movie(session: AsyncSession, user: User, movie_id: int) -> None
     movie = await _owned_movie(session, user, movie_id)
     await session.delete(movie)
     await session.flush()
+    invalidate(session, "movies", f"movie:{movie_id}", "catalog")
 
 
 async def _owned_movie(session: AsyncSession, user: User, movie_id: int) -> Movie:

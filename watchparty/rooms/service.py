@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from watchparty.core.cache import invalidate
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
 from watchparty.core.schemas import Page, PageParams
@@ -29,6 +30,8 @@ from watchparty.rooms.errors import (
 )
 from watchparty.rooms.schemas import InviteIn, InviteRead, JoinIn, MemberRead, RoomCreate, RoomRead, RoomUpdate
 from watchparty.users import service as users_service
+
+ACTIVITY_RESOLUTION = timedelta(minutes=1)
 
 
 async def list_rooms(session: AsyncSession, services: Services, page: PageParams, q: str | None) -> Page[RoomRead]:
@@ -60,6 +63,7 @@ async def create_room(session: AsyncSession, services: Services, user: User, dat
     await session.flush()
     session.add(RoomMember(room_id=room.id, user_id=user.id, role=MemberRole.HOST))
     await session.flush()
+    invalidate(session, "rooms")
     return await _read(session, room.id)
 
 
@@ -82,6 +86,7 @@ async def update_room(
         setattr(room, field, value)
     room.last_activity_at = utcnow()
     await session.flush()
+    invalidate(session, "rooms", f"room:{room_id}")
     return await _read(session, room_id)
 
 
@@ -89,6 +94,7 @@ async def delete_room(session: AsyncSession, user: User, room_id: int) -> None:
     room = await _hosted_room(session, room_id, user)
     await session.delete(room)
     await session.flush()
+    invalidate(session, "rooms", f"room:{room_id}", f"chat:{room_id}")
 
 
 async def join_room(session: AsyncSession, services: Services, user: User, room_id: int, data: JoinIn) -> RoomRead:
@@ -107,6 +113,7 @@ async def join_room(session: AsyncSession, services: Services, user: User, room_
         member.last_seen_at = utcnow()
     room.last_activity_at = utcnow()
     await session.flush()
+    invalidate(session, "rooms", f"room:{room_id}")
     return await _read(session, room_id)
 
 
@@ -121,6 +128,7 @@ async def leave_room(session: AsyncSession, user: User, room_id: int) -> None:
     await repository.delete_member(session, room_id, user.id)
     room.last_activity_at = utcnow()
     await session.flush()
+    invalidate(session, "rooms", f"room:{room_id}")
 
 
 async def invite_to_room(
@@ -157,6 +165,31 @@ async def list_members(session: AsyncSession, room_id: int, user: User | None) -
         )
         for m, username, avatars in rows
     ]
+
+
+async def can_view(session: AsyncSession, room_id: int, user: User | None) -> bool:
+    """Whether get_room would answer 200 for this caller (used to authorise before a cache read)."""
+    try:
+        await visible_room(session, room_id, user)
+    except (RoomNotFound, NotRoomMember):
+        return False
+    return True
+
+
+async def can_read_chat(session: AsyncSession, room_id: int, user: User | None) -> bool:
+    try:
+        await readable_room(session, room_id, user)
+    except (RoomNotFound, NotRoomMember):
+        return False
+    return True
+
+
+def touch_activity(session: AsyncSession, room: Room) -> None:
+    """Mark a room active. Stored at minute resolution, so chat does not invalidate the room list per message."""
+    now = utcnow()
+    if now - room.last_activity_at >= ACTIVITY_RESOLUTION:
+        room.last_activity_at = now
+        invalidate(session, "rooms", f"room:{room.id}")
 
 
 async def visible_room(session: AsyncSession, room_id: int, user: User | None) -> tuple[Room, RoomMember | None]:

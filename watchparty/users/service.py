@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from watchparty.core.cache import invalidate
 from watchparty.core.errors import NotFound
 from watchparty.models import User, UserRole
 from watchparty.users import repository
@@ -39,6 +40,7 @@ async def update_profile(session: AsyncSession, user: User, data: ProfileUpdate)
         if existing is not None and existing.id != user.id:
             raise UsernameTaken()
         user.username = data.username
+        invalidate(session, f"user:{user.id}", "people")  # usernames show in rooms and chat
     await _flush_unique(session)
     return user
 
@@ -49,6 +51,7 @@ async def set_role(session: AsyncSession, user_id: int, role: UserRole) -> User:
         raise NotFound("No such user")
     user.role = role
     await session.flush()
+    invalidate(session, f"user:{user.id}")
     return user
 
 

@@ -1,0 +1,36 @@
+"""GET /api/chat/{roomId}/messages is cached (the newest page only; `before` cursors are not)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from watchparty.core.http_cache import CachedRoute, CacheRequest, IntParam
+from watchparty.rooms import service as rooms_service
+
+
+async def _reader(request: CacheRequest) -> str | None:
+    user = None
+    if request.authorization is not None:
+        user = await request.user()
+        if user is None:
+            return None
+    async with request.services.db.session() as session:
+        allowed = await rooms_service.can_read_chat(session, request.path_params["room_id"], user)
+    return "public" if allowed else None
+
+
+def _tags(path: Mapping[str, int], _access: str) -> tuple[str, ...]:
+    return (f"chat:{path['room_id']}", "people")
+
+
+ROUTES = [
+    CachedRoute(
+        "chat",
+        "/api/chat/{room_id}/messages",
+        lambda s: s.cache_ttl_chat,
+        _reader,
+        _tags,
+        (IntParam("limit", 50, 1, 100),),
+        frozenset({"before"}),
+    )
+]

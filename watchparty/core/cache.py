@@ -1,0 +1,408 @@
+"""The response cache: an in-process L1 in front of Redis (L2), with versioned tags and cross-process invalidation.
+
+How an entry stays correct:
+- Every cached response depends on tags (`rooms`, `room:5`, `people` ...). Each tag has a version in Redis.
+- Before a miss reads the database it snapshots the versions of its tags; the entry is stored with that snapshot.
+- A write bumps its tags' versions after commit (INCR) and publishes the new versions to every process.
+- An entry is served only while its snapshot equals the current versions. A slow reader that stores pre-write data
+  stores it under the old versions, so it is never served: that is the cure for the slow-reader race.
+- L1 copies are checked against the versions this process has heard of through pub/sub, and re-checked against
+  Redis at least every `cache_l1_revalidate_ms`; that interval is the staleness bound even if a message is lost.
+- Redis errors or timeouts count towards a breaker; while it is open the cache is bypassed and every request is
+  served from the database. Invalidations that could not be written are replayed when Redis answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from watchparty.config import Settings
+from watchparty.core.db import after_commit
+
+log = logging.getLogger("watchparty.cache")
+
+_HEADER_END = b"\n"
+_LOCK_MS = 3000
+_WAIT_FOR_PEER_S = 1.0
+
+
+@dataclass(slots=True)
+class Entry:
+    body: bytes  # the HIT body, `"_cached": true` included
+    versions: tuple[tuple[str, int], ...]
+    expires_at: float
+    checked_at: float
+
+
+@dataclass(slots=True)
+class Lookup:
+    """The outcome of a read: a body to serve, or the versions a fresh computation must be stored under."""
+
+    body: bytes | None = None
+    versions: tuple[tuple[str, int], ...] | None = None
+    source: str = "MISS"
+
+
+class Breaker:
+    """Opens after consecutive failures; while open, callers skip Redis; a trial call is let through after a pause."""
+
+    def __init__(self, failures: int, open_seconds: float) -> None:
+        self.threshold = failures
+        self.open_seconds = open_seconds
+        self.failures = 0
+        self.opened_at: float | None = None
+
+    @property
+    def allows(self) -> bool:
+        if self.opened_at is None:
+            return True
+        return time.monotonic() - self.opened_at >= self.open_seconds  # half-open: one trial
+
+    @property
+    def is_open(self) -> bool:
+        return self.opened_at is not None
+
+    def success(self) -> bool:
+        """Record a success; True when this closed an open breaker."""
+        recovered = self.opened_at is not None
+        self.failures = 0
+        self.opened_at = None
+        return recovered
+
+    def failure(self) -> None:
+        self.failures += 1
+        if self.failures >= self.threshold or self.opened_at is not None:
+            if self.opened_at is None:
+                log.warning("cache breaker open: Redis is failing; serving from the database")
+            self.opened_at = time.monotonic()
+
+
+class L1:
+    """A bounded LRU of entries, by count and by bytes."""
+
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._data: OrderedDict[str, Entry] = OrderedDict()
+
+    def get(self, key: str) -> Entry | None:
+        entry = self._data.get(key)
+        if entry is not None:
+            self._data.move_to_end(key)
+        return entry
+
+    def put(self, key: str, entry: Entry) -> None:
+        if self.max_entries == 0 or len(entry.body) > self.max_bytes:
+            return
+        self.pop(key)
+        self._data[key] = entry
+        self.size += len(entry.body)
+        while len(self._data) > self.max_entries or self.size > self.max_bytes:
+            _, old = self._data.popitem(last=False)
+            self.size -= len(old.body)
+
+    def pop(self, key: str) -> None:
+        old = self._data.pop(key, None)
+        if old is not None:
+            self.size -= len(old.body)
+
+    def clear(self) -> None:
+        self._data.clear()
+        self.size = 0
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+@dataclass
+class Stats:
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def add(self, route: str, outcome: str) -> None:
+        self.counts[(route, outcome)] += 1
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for (route, outcome), n in sorted(self.counts.items()):
+            out.setdefault(route, {"HIT": 0, "MISS": 0, "ERROR": 0, "BYPASS": 0})[outcome] = n
+        return out
+
+
+class Cache:
+    def __init__(self, settings: Settings, client: aioredis.Redis | None) -> None:
+        self.settings = settings
+        self.client = client
+        self.enabled = settings.cache_enabled and client is not None
+        self.prefix = f"{settings.key_prefix}:cache"
+        self.channel = f"{self.prefix}:invalidate"
+        self.l1 = L1(settings.cache_l1_max_entries, settings.cache_l1_max_bytes)
+        self.revalidate_s = settings.cache_l1_revalidate_ms / 1000
+        self.breaker = Breaker(settings.cache_breaker_failures, settings.cache_breaker_open_seconds)
+        self.stats = Stats()
+        self.versions: dict[str, int] = {}  # what this process knows of each tag's version
+        self._pending: set[str] = set()  # invalidations not yet written to Redis
+        self._inflight: dict[str, asyncio.Future[bytes | None]] = {}
+        self._lookups: dict[str, asyncio.Future[Lookup]] = {}
+        self._listener: asyncio.Task[None] | None = None
+        self._subscriber: aioredis.Redis | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.enabled and self._listener is None:
+            self._listener = asyncio.create_task(self._listen(), name="cache-invalidation-listener")
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        if self._subscriber is not None:
+            await self._subscriber.aclose()
+        if self.client is not None:
+            await self.client.aclose()
+
+    # -- reads ---------------------------------------------------------------------------------------------------
+
+    def tag_key(self, tag: str) -> str:
+        return f"{self.prefix}:tag:{tag}"
+
+    async def lookup(self, key: str, tags: tuple[str, ...]) -> Lookup:
+        """L1, then L2, with concurrent lookups of one key sharing a single Redis round trip."""
+        shared = self._lookups.get(key)
+        if shared is not None:
+            return await asyncio.shield(shared)
+        future: asyncio.Future[Lookup] = asyncio.get_running_loop().create_future()
+        self._lookups[key] = future
+        try:
+            result = await self._lookup(key, tags)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
+            raise
+        finally:
+            self._lookups.pop(key, None)
+        future.set_result(result)
+        return result
+
+    async def _lookup(self, key: str, tags: tuple[str, ...]) -> Lookup:
+        """A miss carries the tag versions that its computation must be stored under."""
+        now = time.monotonic()
+        entry = self.l1.get(key)
+        if entry is not None and entry.expires_at > now:
+            if now - entry.checked_at < self.revalidate_s and all(
+                self.versions.get(tag) == version for tag, version in entry.versions
+            ):
+                return Lookup(body=entry.body, source="L1")
+        elif entry is not None:
+            self.l1.pop(key)
+            entry = None
+        if not self.breaker.allows:
+            return Lookup(source="BYPASS")
+        if self._pending:
+            await self.invalidate(())  # this process's own writes must be visible before it reads again
+            if self._pending:
+                return Lookup(source="BYPASS")
+        try:
+            values = await self.client.mget([key, *(self.tag_key(t) for t in tags)])  # type: ignore[union-attr]
+        except Exception as exc:
+            self._failed("read", exc)
+            return Lookup(source="ERROR")
+        await self._succeeded()
+        current = tuple((tag, int(v or 0)) for tag, v in zip(tags, values[1:], strict=True))
+        for tag, version in current:
+            self.versions[tag] = max(self.versions.get(tag, 0), version)
+        if entry is not None and entry.versions == current:
+            entry.checked_at = now
+            return Lookup(body=entry.body, source="L1")
+        raw = values[0]
+        if isinstance(raw, bytes):
+            parsed = _decode(raw)
+            if parsed is None:
+                log.warning("cache: corrupt entry %s counted as a miss", key)
+            elif parsed[0] == current:
+                self.l1.put(key, Entry(parsed[1], current, now + parsed[2], now))
+                return Lookup(body=parsed[1], source="L2")
+        return Lookup(versions=current)
+
+    async def store(self, key: str, versions: tuple[tuple[str, int], ...], hit_body: bytes, ttl: int) -> None:
+        """Store a freshly computed response (its HIT form) under the versions snapshotted before computing it."""
+        now = time.monotonic()
+        if all(self.versions.get(tag, 0) <= version for tag, version in versions):
+            self.l1.put(key, Entry(hit_body, versions, now + ttl, now))
+        if self.breaker.allows:
+            try:
+                await self.client.set(key, _encode(versions, hit_body, ttl), px=ttl * 1000)  # type: ignore[union-attr]
+                await self._succeeded()
+            except Exception as exc:
+                self._failed("write", exc)
+
+    # -- stampede protection -------------------------------------------------------------------------------------
+
+    def inflight(self, key: str) -> asyncio.Future[bytes | None] | None:
+        return self._inflight.get(key)
+
+    def begin(self, key: str) -> asyncio.Future[bytes | None]:
+        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        return future
+
+    def end(self, key: str, future: asyncio.Future[bytes | None], body: bytes | None) -> None:
+        self._inflight.pop(key, None)
+        if not future.done():
+            future.set_result(body)
+
+    async def acquire_fill_lock(self, key: str) -> bool:
+        """Across processes: True if this process should compute the entry; False if a peer is computing it."""
+        if not self.breaker.allows:
+            return True
+        try:
+            got = await self.client.set(f"{key}:lock", b"1", nx=True, px=_LOCK_MS)  # type: ignore[union-attr]
+        except Exception as exc:
+            self._failed("lock", exc)
+            return True
+        return bool(got)
+
+    async def release_fill_lock(self, key: str) -> None:
+        if self.breaker.allows:
+            try:
+                await self.client.delete(f"{key}:lock")  # type: ignore[union-attr]
+            except Exception as exc:
+                self._failed("unlock", exc)
+
+    async def wait_for_peer(self, key: str, tags: tuple[str, ...]) -> Lookup:
+        """A peer process holds the fill lock: poll L2 briefly for its result, then give up and compute."""
+        deadline = time.monotonic() + _WAIT_FOR_PEER_S
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+            found = await self.lookup(key, tags)
+            if found.body is not None or found.source in {"ERROR", "BYPASS"}:
+                return found
+        return await self.lookup(key, tags)
+
+    # -- writes --------------------------------------------------------------------------------------------------
+
+    async def invalidate(self, tags: Iterable[str]) -> None:
+        """Bump the tags' versions and tell every process. Never raises: a failure is replayed later."""
+        wanted = set(tags) | self._pending
+        if not wanted or self.client is None:
+            return
+        for tag in wanted:  # this process stops serving its own copies at once
+            self.versions[tag] = self.versions.get(tag, 0) + 1
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for tag in sorted(wanted):
+                    pipe.incr(self.tag_key(tag))
+                results = await pipe.execute()
+            new_versions = dict(zip(sorted(wanted), (int(v) for v in results), strict=True))
+            self.versions.update(new_versions)
+            self._pending.clear()
+            await self.client.publish(self.channel, orjson.dumps(new_versions))
+            await self._succeeded()
+        except Exception as exc:
+            self._pending |= wanted
+            self._failed("invalidate", exc)
+
+    # -- internals -----------------------------------------------------------------------------------------------
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        log.debug("cache %s failed: %s", what, type(exc).__name__)
+        self.breaker.failure()
+
+    async def _succeeded(self) -> None:
+        if self.breaker.success():
+            log.warning("cache breaker closed: Redis answers again")
+            # Whatever this process held may have been invalidated while it could not hear about it.
+            self.l1.clear()
+            self.versions.clear()
+            if self._pending:
+                await self.invalidate(())
+
+    async def _listen(self) -> None:
+        """Apply other processes' invalidations to this process's L1 as they happen."""
+        url = self.settings.effective_cache_redis_url
+        assert url is not None
+        while True:
+            try:
+                self._subscriber = aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=1, protocol=2)
+                pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
+                await pubsub.subscribe(self.channel)
+                # Messages published while we were not listening are lost: forget what we held.
+                self.l1.clear()
+                self.versions.clear()
+                while True:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None and message.get("type") == "message":
+                        self._apply(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.debug("cache invalidation listener: %s; reconnecting", type(exc).__name__)
+                if self._subscriber is not None:
+                    with contextlib.suppress(Exception):
+                        await self._subscriber.aclose()
+                await asyncio.sleep(0.5)
+
+    def _apply(self, data: Any) -> None:
+        try:
+            versions = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return
+        if isinstance(versions, dict):
+            for tag, version in versions.items():
+                if isinstance(version, int):
+                    self.versions[str(tag)] = max(self.versions.get(str(tag), 0), version)
+
+
+def hit_form(body: bytes) -> bytes:
+    """The body as served from the cache: the same JSON object with `"_cached": true` added."""
+    return b'{"_cached":true,' + body[1:] if body.startswith(b"{") and len(body) > 2 else body
+
+
+def _encode(versions: tuple[tuple[str, int], ...], body: bytes, ttl: int) -> bytes:
+    header = orjson.dumps({"v": dict(versions), "ttl": ttl, "at": time.time()})
+    return header + _HEADER_END + body
+
+
+def _decode(raw: bytes) -> tuple[tuple[tuple[str, int], ...], bytes, float] | None:
+    """(versions, body, seconds left) or None when the entry is not one of ours or is damaged."""
+    try:
+        header, body = raw.split(_HEADER_END, 1)
+        meta = orjson.loads(header)
+        versions = tuple((str(k), int(v)) for k, v in meta["v"].items())
+        left = float(meta["ttl"]) - (time.time() - float(meta["at"]))
+        if not body.startswith(b"{") or left <= 0:
+            return None
+        orjson.loads(body)  # a truncated or garbled body is a miss, never served
+        return versions, body, left
+    except (ValueError, KeyError, TypeError, AttributeError, orjson.JSONDecodeError):
+        return None
+
+
+def invalidate(session: AsyncSession, *tags: str) -> None:
+    """Register tags to invalidate once this unit of work commits. Safe to call many times per request."""
+    cache: Cache | None = session.info.get("cache")
+    if cache is None or not cache.enabled:
+        return
+    pending: set[str] | None = session.info.get("cache_tags")
+    if pending is None:
+        pending = session.info["cache_tags"] = set()
+
+        async def flush() -> None:
+            tags_now = session.info.pop("cache_tags", set())
+            await cache.invalidate(tags_now)
+
+        after_commit(session, flush)
+    pending.update(tags)
