@@ -15,12 +15,12 @@ async def _reader(request: CacheRequest) -> str | None:
         if user is None:
             return None
     async with request.services.db.session() as session:
-        allowed = await rooms_service.can_read_chat(session, request.path_params["room_id"], user)
-    return "public" if allowed else None
+        return await rooms_service.chat_scope(session, request.path_params["room_id"], user)
 
 
 def _tags(path: Mapping[str, int], _access: str) -> tuple[str, ...]:
-    return (f"chat:{path['room_id']}", "people")
+    # room:{id} too: a room that stops being public must stop sharing its "public" entry at once
+    return (f"chat:{path['room_id']}", f"room:{path['room_id']}", "people")
 
 
 ROUTES = [
@@ -32,5 +32,6 @@ ROUTES = [
         _tags,
         (IntParam("limit", 50, 1, 100),),
         frozenset({"before"}),
+        public_first=True,
     )
 ]

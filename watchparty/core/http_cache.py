@@ -79,6 +79,10 @@ class CachedRoute:
     tags: Callable[[Mapping[str, int], str], tuple[str, ...]]
     params: tuple[IntParam, ...] = ()
     uncached_params: frozenset[str] = frozenset()  # their presence means "not cached" (searches, cursors)
+    # Try the "public" entry before the (database) authoriser. Sound because an entry is stored under "public" only
+    # when the authoriser said the resource is public, and the tags include the resource's own tag, so an entry
+    # that exists at current versions proves the resource is still public.
+    public_first: bool = False
     pattern: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -114,13 +118,25 @@ class HttpCacheMiddleware:
             await self.app(scope, receive, send)
             return
         query = _query_key(route, scope["query_string"])
+        if query is None:
+            cache.stats.add(route.name, "BYPASS")
+            await self.app(scope, receive, send)
+            return
         request = CacheRequest(scope, path_params, services, self.authenticate)
-        access = await route.authorize(request) if query is not None else None
+        ids = ":".join(str(v) for v in path_params.values())
+        if route.public_first and (request.authorization is None or await request.user() is not None):
+            found = await cache.lookup(
+                f"{cache.prefix}:{route.name}:public:{ids}:{query}", route.tags(path_params, "public")
+            )
+            if found.body is not None:
+                cache.stats.add(route.name, "HIT")
+                await _send_hit(send, found.body)
+                return
+        access = await route.authorize(request)
         if access is None:
             cache.stats.add(route.name, "BYPASS")
             await self.app(scope, receive, send)
             return
-        ids = ":".join(str(v) for v in path_params.values())
         key = f"{cache.prefix}:{route.name}:{access}:{ids}:{query}"
         tags = route.tags(path_params, access)
         await self._serve(route, key, tags, cache, scope, receive, send)

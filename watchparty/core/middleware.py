@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 
 import orjson
 from fastapi import HTTPException
@@ -28,7 +28,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex[:16]
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else os.urandom(8).hex()
         token = request_id_var.set(request_id)
         scope["request_id"] = request_id  # error handlers run outside this middleware
         started = time.perf_counter()
@@ -45,20 +45,14 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            # The path only: query strings may carry tokens.
-            access_log.info(
-                "%s %s %s %.1fms",
-                scope["method"],
-                scope["path"],
-                status,
-                (time.perf_counter() - started) * 1000,
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
+            if access_log.isEnabledFor(logging.INFO):
+                # The path only: query strings may carry tokens.
+                duration = round((time.perf_counter() - started) * 1000, 2)
+                method, path = scope["method"], scope["path"]
+                access_log.info(
+                    f"{method} {path} {status} {duration}ms",
+                    extra={"method": method, "path": path, "status": status, "duration_ms": duration},
+                )
             request_id_var.reset(token)
 
 
@@ -74,8 +68,12 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if length is None and b"transfer-encoding" not in headers:
+            await self.app(scope, receive, send)  # no body (the usual GET): nothing to limit
+            return
         limit = self.overrides.get(scope["path"], self.max_bytes)
-        length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
             try:
                 too_big = int(length) > limit

@@ -18,8 +18,7 @@ async def _room_viewer(request: CacheRequest) -> str | None:
         if user is None:
             return None
     async with request.services.db.session() as session:
-        allowed = await rooms_service.can_view(session, request.path_params["room_id"], user)
-    return "public" if allowed else None  # every allowed viewer sees the same body
+        return await rooms_service.view_scope(session, request.path_params["room_id"], user)
 
 
 def _list_tags(_path: Mapping[str, int], _access: str) -> tuple[str, ...]:
@@ -40,5 +39,7 @@ ROUTES = [
         PAGE_PARAMS,
         frozenset({"q"}),
     ),
-    CachedRoute("room", "/api/rooms/{room_id}", lambda s: s.cache_ttl_room, _room_viewer, _room_tags),
+    CachedRoute(
+        "room", "/api/rooms/{room_id}", lambda s: s.cache_ttl_room, _room_viewer, _room_tags, public_first=True
+    ),
 ]

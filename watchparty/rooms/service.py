@@ -167,21 +167,23 @@ async def list_members(session: AsyncSession, room_id: int, user: User | None) -
     ]
 
 
-async def can_view(session: AsyncSession, room_id: int, user: User | None) -> bool:
-    """Whether get_room would answer 200 for this caller (used to authorise before a cache read)."""
+async def view_scope(session: AsyncSession, room_id: int, user: User | None) -> str | None:
+    """Who shares what get_room shows this caller: "public" or "unlisted" (anyone), "members", or None (no access).
+    Used to authorise before a cache read."""
     try:
-        await visible_room(session, room_id, user)
+        room, _ = await visible_room(session, room_id, user)
     except (RoomNotFound, NotRoomMember):
-        return False
-    return True
+        return None
+    return "members" if room.visibility == RoomVisibility.PRIVATE else room.visibility.value
 
 
-async def can_read_chat(session: AsyncSession, room_id: int, user: User | None) -> bool:
+async def chat_scope(session: AsyncSession, room_id: int, user: User | None) -> str | None:
+    """Like view_scope, for the chat history: "public" (anyone) or "members", or None."""
     try:
-        await readable_room(session, room_id, user)
+        room = await readable_room(session, room_id, user)
     except (RoomNotFound, NotRoomMember):
-        return False
-    return True
+        return None
+    return "public" if room.visibility == RoomVisibility.PUBLIC else "members"
 
 
 def touch_activity(session: AsyncSession, room: Room) -> None:
