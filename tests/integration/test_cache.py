@@ -280,3 +280,23 @@ async def test_odd_authorization_headers_get_the_applications_answer(client: htt
     assert (await client.get(path)).headers["x-cache"] == "HIT"
     r = await client.get(path, headers={"Authorization": header})
     assert r.status_code == (401 if header == "Bearer junk" else 200)  # an empty or non-bearer scheme is anonymous
+
+
+async def test_a_room_made_private_stops_being_served_from_the_public_entry(
+    client: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    host, _, room = await _world(client)
+    paths = [f"/api/rooms/{room['id']}", f"/api/chat/{room['id']}/messages"]
+    async with another_process(settings, tmp_path) as other:
+        for path in paths:
+            await client.get(path)
+            await other.get(path)
+            assert (await other.get(path)).headers["x-cache"] == "HIT"
+        r = await client.put(f"/api/rooms/{room['id']}", json={"visibility": "private"}, headers=host.headers)
+        assert r.status_code == 200
+        for path in paths:
+            assert (await client.get(path)).status_code == 404
+        await asyncio.sleep(settings.cache_l1_revalidate_ms / 1000)
+        for path in paths:
+            assert (await other.get(path)).status_code == 404
+            assert (await other.get(path, headers=host.headers)).status_code == 200  # members still read it
