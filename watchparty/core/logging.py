@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import logging
 import logging.handlers
@@ -78,6 +79,29 @@ class JsonFormatter(logging.Formatter):
         return redact(orjson.dumps(payload, default=str).decode())
 
 
+class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes through a 64 KiB buffer and flushes at most every 0.2 s, or at once for warnings and errors.
+
+    With one access line per request, a flush (a write system call) per line cost about a fifth of the cache's hit
+    path throughput. At most 0.2 s of INFO lines can be lost if the process is killed.
+    """
+
+    def __init__(self, fd: int) -> None:
+        super().__init__(open(fd, "w", buffering=65536, encoding="utf-8", closefd=False))  # noqa: SIM115
+        self._flushed_at = time.monotonic()
+        atexit.register(self.flush)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + "\n")
+            now = time.monotonic()
+            if record.levelno >= logging.WARNING or now - self._flushed_at >= 0.2:
+                self._flushed_at = now
+                self.stream.flush()
+        except Exception:
+            self.handleError(record)
+
+
 def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -88,7 +112,12 @@ def configure_logging(settings: Settings) -> None:
         formatter = JsonFormatter()
     else:
         formatter = RedactingFormatter("%(asctime)s %(levelname)-5s [%(request_id)s] %(name)s: %(message)s")
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    console: logging.Handler
+    if settings.json_logs and sys.stderr is not None and sys.stderr.isatty() is False:
+        console = BufferedStreamHandler(sys.stderr.fileno())
+    else:
+        console = logging.StreamHandler(sys.stderr)
+    handlers: list[logging.Handler] = [console]
     if settings.log_dir is not None:
         log_dir = Path(settings.log_dir)
         log_dir.mkdir(parents=True, exist_ok=True)
