@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import contextvars
 import logging
 import logging.handlers
@@ -89,7 +90,11 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self, fd: int) -> None:
         super().__init__(open(fd, "w", buffering=65536, encoding="utf-8", closefd=False))  # noqa: SIM115
         self._flushed_at = time.monotonic()
-        atexit.register(self.flush)
+        atexit.register(self._final_flush)
+
+    def _final_flush(self) -> None:
+        with contextlib.suppress(OSError, ValueError):  # the descriptor may already be gone at exit
+            self.stream.flush()
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
