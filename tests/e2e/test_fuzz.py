@@ -24,36 +24,40 @@ def test_fuzz_finds_no_server_errors(live_server: LiveServer, tmp_path: Path) ->
     token = r.json()["data"]["token"]
     api.post("/api/rooms", json={"name": "fuzz room"}, headers={"Authorization": f"Bearer {token}"})
     api.post("/api/movies", json={"title": "fuzz", "videoUrl": "/x.mp4"}, headers={"Authorization": f"Bearer {token}"})
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "schemathesis.cli",
-            "run",
-            f"{live_server.url}/openapi.json",
-            "--checks",
-            "not_a_server_error",
-            "--max-examples",
-            str(MAX_EXAMPLES),
-            "--header",
-            f"Authorization: Bearer {token}",
-            "--exclude-path",
-            "/api/auth/logout-all",  # would end the fuzzer's own session
-            "--exclude-path",
-            "/api/auth/change-password",
-            "--seed",
-            "20261126",
-            "--request-timeout",
-            "10",
-            "--workers",
-            "2",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
-    )
-    output = done.stdout + done.stderr
-    print(output[-3000:])
-    assert done.returncode == 0, output[-8000:]
-    assert "not_a_server_error" in output or "passed" in output.lower(), output[-2000:]
+    output, code = _schemathesis(live_server.url, token, tmp_path)
+    if code != 0 and "Runtime Error" in output and "Server error" not in output:
+        # schemathesis 4.x sometimes fails inside its own coverage generator (an internal error, not a finding);
+        # run the other phases again rather than lose the whole fuzz run to it
+        output, code = _schemathesis(live_server.url, token, tmp_path, phases="examples,fuzzing,stateful")
+    assert "Server error" not in output, output[-8000:]
+    assert code == 0, output[-8000:]
+
+
+def _schemathesis(url: str, token: str, cwd: Path, phases: str | None = None) -> tuple[str, int]:
+    args = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        f"{url}/openapi.json",
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--exclude-path",
+        "/api/auth/logout-all",  # would end the fuzzer's own session
+        "--exclude-path",
+        "/api/auth/change-password",
+        "--seed",
+        "20261126",
+        "--request-timeout",
+        "10",
+        "--workers",
+        "2",
+    ]
+    if phases:
+        args += ["--phases", phases]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=cwd)
+    return done.stdout + done.stderr, done.returncode
