@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from watchparty.core.http_cache import CachedRoute, CacheRequest, IntParam
+from watchparty.core.http_cache import CachedRoute, IntParam
 from watchparty.rooms import service as rooms_service
-
-
-async def _reader(request: CacheRequest) -> str | None:
-    user = None
-    if request.authorization is not None:
-        user = await request.user()
-        if user is None:
-            return None
-    async with request.services.db.session() as session:
-        return await rooms_service.chat_scope(session, request.path_params["room_id"], user)
+from watchparty.rooms.cache import room_authorizer
 
 
 def _tags(path: Mapping[str, int], _access: str) -> tuple[str, ...]:
@@ -28,7 +19,7 @@ ROUTES = [
         "chat",
         "/api/chat/{room_id}/messages",
         lambda s: s.cache_ttl_chat,
-        _reader,
+        room_authorizer(rooms_service.chat_scope),
         _tags,
         (IntParam("limit", 50, 1, 100),),
         frozenset({"before"}),

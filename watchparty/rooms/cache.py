@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
-from watchparty.core.http_cache import CachedRoute, CacheRequest, IntParam, authorize_public
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from watchparty.core.http_cache import Authorizer, CachedRoute, CacheRequest, IntParam, authorize_public
 from watchparty.rooms import service as rooms_service
 
 # Pages past this are served, but not cached, so a crawler cannot fill Redis with empty pages.
 PAGE_PARAMS = (IntParam("page", 1, 1, 20), IntParam("limit", 10, 1, 100))
 
 
-async def _room_viewer(request: CacheRequest) -> str | None:
-    user = None
-    if request.authorization is not None:
-        user = await request.user()
-        if user is None:
-            return None
-    async with request.services.db.session() as session:
-        return await rooms_service.view_scope(session, request.path_params["room_id"], user)
+ScopeOf = Callable[[AsyncSession, int, Any], Awaitable[str | None]]
+
+
+def room_authorizer(scope_of: ScopeOf) -> Authorizer:
+    """An authoriser for a room's resources: the caller (a bad token bypasses to the application's 401), then
+    the room's rules in the database decide the scope the entry is shared in."""
+
+    async def authorize(request: CacheRequest) -> str | None:
+        user = None
+        if request.authorization is not None:
+            user = await request.user()
+            if user is None:
+                return None
+        async with request.services.db.session() as session:
+            return await scope_of(session, request.path_params["room_id"], user)
+
+    return authorize
 
 
 def _list_tags(_path: Mapping[str, int], _access: str) -> tuple[str, ...]:
@@ -40,6 +52,11 @@ ROUTES = [
         frozenset({"q"}),
     ),
     CachedRoute(
-        "room", "/api/rooms/{room_id}", lambda s: s.cache_ttl_room, _room_viewer, _room_tags, public_first=True
+        "room",
+        "/api/rooms/{room_id}",
+        lambda s: s.cache_ttl_room,
+        room_authorizer(rooms_service.view_scope),
+        _room_tags,
+        public_first=True,
     ),
 ]
