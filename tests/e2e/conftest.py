@@ -74,29 +74,28 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+def server_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment for a `watchparty serve` on the tests' database and Redis, with cheap password hashing."""
+    return {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.effective_redis_url or "",
+        "CACHE_REDIS_URL": settings.effective_cache_redis_url or "",
+        "KEY_PREFIX": settings.key_prefix,
+        "JWT_SECRET": settings.jwt_secret.get_secret_value(),
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST": "1024",
+        "ARGON2_PARALLELISM": "1",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
 @pytest.fixture(scope="module")
 def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The API on the test database, with production-like logging and cheap password hashing."""
     workdir = tmp_path_factory.mktemp("live")
-    proc, server = start_server(
-        workdir,
-        {
-            "DATABASE_URL": settings.database_url,
-            "REDIS_URL": settings.effective_redis_url or "",
-            "CACHE_REDIS_URL": settings.effective_cache_redis_url or "",
-            "KEY_PREFIX": settings.key_prefix,
-            "JWT_SECRET": settings.jwt_secret.get_secret_value(),
-            "ARGON2_TIME_COST": "1",
-            "ARGON2_MEMORY_COST": "1024",
-            "ARGON2_PARALLELISM": "1",
-            "RATE_LIMIT_LOGIN": "10000/minute",
-            "RATE_LIMIT_LOGIN_IP": "10000/minute",
-            "RATE_LIMIT_FORGOT": "10000/minute",
-            "RATE_LIMIT_FORGOT_IP": "10000/minute",
-            "RATE_LIMIT_INVITE": "10000/minute",
-            "LOG_LEVEL": "WARNING",
-        },
-    )
+    limits = {f"RATE_LIMIT_{name}": "10000/minute" for name in ("LOGIN", "LOGIN_IP", "FORGOT", "FORGOT_IP", "INVITE")}
+    proc, server = start_server(workdir, server_env(settings, **limits))
     try:
         yield server
     finally:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.conftest import LiveServer, start_server, stop_server
+from tests.e2e.conftest import LiveServer, server_env, start_server, stop_server
 from watchparty.config import Settings
 
 pytestmark = pytest.mark.slow
@@ -18,17 +18,7 @@ BOUND_MS = 300
 
 @pytest.fixture(scope="module")
 def pair(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, LiveServer]]:
-    env = {
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.effective_redis_url or "",
-        "CACHE_REDIS_URL": settings.effective_cache_redis_url or "",
-        "KEY_PREFIX": settings.key_prefix,
-        "JWT_SECRET": settings.jwt_secret.get_secret_value(),
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST": "1024",
-        "CACHE_L1_REVALIDATE_MS": str(BOUND_MS),
-        "LOG_LEVEL": "WARNING",
-    }
+    env = server_env(settings, CACHE_L1_REVALIDATE_MS=str(BOUND_MS))
     a_proc, a = start_server(tmp_path_factory.mktemp("a"), env)
     b_proc, b = start_server(tmp_path_factory.mktemp("b"), env)
     try:
