@@ -4,9 +4,11 @@ PostgreSQL by default (a fresh database per run, dropped at the end), or SQLite 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -17,6 +19,8 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 import watchparty.models  # noqa: F401
+from tests.own_redis import OwnRedis
+from tests.smtp import Mailbox, start_smtp
 from watchparty.app import create_app
 from watchparty.config import Settings
 from watchparty.core.db import Base
@@ -63,6 +67,11 @@ def make_settings(database_url: str, tmp: Path, **overrides: object) -> Settings
         "cache_redis_url": f"{TEST_REDIS}/13",
         "key_prefix": TEST_PREFIX,
         "cache_l1_revalidate_ms": 200,
+        "media_dir": tmp / "media",
+        # quick retries and a quick relay, so that job tests take milliseconds, not seconds
+        "job_backoff_ms": 50,
+        "relay_interval_ms": 100,
+        "cleanup_cron": "",
     }
     values.update(overrides)
     return Settings.model_validate(values)
@@ -87,14 +96,20 @@ async def drop_pg_database(name: str) -> None:
         await conn.close()
 
 
-async def flush_prefix(settings: Settings) -> None:
-    """Delete every key this test run wrote, in both logical databases."""
+async def flush_prefix(settings: Settings, *, with_servers: bool = False) -> None:
+    """Delete every key under the prefix, in both logical databases; with_servers also takes the keys of the
+    e2e servers, whose prefixes extend the run's ("-live", "-pair")."""
     for url in {settings.effective_redis_url, settings.effective_cache_redis_url}:
         if not url:
             continue
         client = aioredis.Redis.from_url(url)
         try:
-            keys = [k async for k in client.scan_iter(match=f"{settings.key_prefix}:*", count=1000)]
+            keys = [
+                k
+                async for k in client.scan_iter(
+                    match=f"{settings.key_prefix}{'*' if with_servers else ':*'}", count=1000
+                )
+            ]
             if keys:
                 await client.delete(*keys)
         finally:
@@ -120,10 +135,25 @@ async def database_url(tmp_root: Path) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, tmp_root: Path) -> Settings:
-    s = make_settings(database_url, tmp_root)
+def smtp_server() -> Iterator[Mailbox]:
+    controller, mailbox = start_smtp()
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_root: Path, smtp_server: Mailbox) -> Settings:
+    # The session's app runs the whole job pipeline in-process, as embedded mode does: outbox, relay,
+    # bullmq workers, and a real SMTP server.
+    s = make_settings(database_url, tmp_root, **smtp_settings(smtp_server), worker_in_process=True)
     upgrade_to_head(s)  # the schema comes from the migrations, as in production
     return s
+
+
+def smtp_settings(mailbox: Mailbox) -> dict[str, object]:
+    return {"smtp_host": "127.0.0.1", "smtp_port": mailbox.port}
 
 
 @pytest.fixture(scope="session")
@@ -131,7 +161,7 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
-    await flush_prefix(settings)
+    await flush_prefix(settings, with_servers=True)
 
 
 @pytest.fixture
@@ -141,11 +171,9 @@ def services(app: FastAPI) -> Services:
 
 
 @pytest.fixture
-def outbox(settings: Settings) -> Path:
-    settings.mail_outbox_dir.mkdir(parents=True, exist_ok=True)
-    for f in settings.mail_outbox_dir.glob("*.eml"):
-        f.unlink()
-    return settings.mail_outbox_dir
+def mailbox(smtp_server: Mailbox) -> Mailbox:
+    smtp_server.clear()
+    return smtp_server
 
 
 async def _fail_on_server_error(response: httpx.Response) -> None:
@@ -175,3 +203,36 @@ async def _wipe(services: Services) -> None:
         else:
             for t in tables:
                 await conn.execute(text(f'DELETE FROM "{t}"'))
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    server = OwnRedis(tmp_path)
+    server.start()
+    yield server
+    if server.proc is not None and server.proc.poll() is None:
+        server.thaw()
+        server.kill()
+
+
+@asynccontextmanager
+async def fresh_database(tmp: Path) -> AsyncIterator[str]:
+    """A migrated database of its own, for processes whose relays must not see the shared one's jobs."""
+    if BACKEND == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp}/own-{uuid.uuid4().hex[:6]}.db"
+        await asyncio.to_thread(upgrade_to_head, make_settings(url, tmp))  # alembic runs its own event loop
+        yield url
+        return
+    name = f"watchparty_test_{RUN_ID}_{uuid.uuid4().hex[:6]}"
+    url = await create_pg_database(name)
+    try:
+        await asyncio.to_thread(upgrade_to_head, make_settings(url, tmp))
+        yield url
+    finally:
+        await drop_pg_database(name)
+
+
+@pytest.fixture
+async def own_database_url(tmp_path: Path) -> AsyncIterator[str]:
+    async with fresh_database(tmp_path) as url:
+        yield url

@@ -28,6 +28,7 @@ from watchparty.core.responses import (
     handle_validation_error,
 )
 from watchparty.core.schemas import ErrorEnvelope
+from watchparty.worker.lifecycle import running_jobs
 
 _ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorEnvelope, "description": text}
@@ -54,7 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = services
         await services.start()
         try:
-            yield
+            async with running_jobs(services, worker=settings.worker_in_process) as jobs:
+                app.state.jobs = jobs
+                yield
         finally:
             await services.close()
 

@@ -63,6 +63,35 @@ class Settings(BaseSettings):
     email_from: str = "WatchParty <noreply@watchparty.local>"
     mail_outbox_dir: Path = VAR_DIR / "outbox"
 
+    # Background jobs (bullmq on the main Redis). The worker runs in `watchparty worker`, or inside the API
+    # processes when WORKER_IN_PROCESS is set (embedded mode sets it).
+    worker_in_process: bool = False
+    worker_concurrency: int = Field(default=4, ge=1, le=256)
+    job_attempts: int = Field(default=3, ge=1, le=20)
+    job_backoff_ms: int = Field(default=2000, ge=10)
+    job_lock_ms: int = Field(default=30_000, ge=500)
+    job_stalled_interval_ms: int = Field(default=30_000, ge=500)
+    job_keep_completed_seconds: int = Field(default=24 * 3600, ge=1)
+    job_keep_completed_count: int = Field(default=1000, ge=1)
+    job_keep_failed_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+    job_keep_failed_count: int = Field(default=5000, ge=1)
+    relay_interval_ms: int = Field(default=1000, ge=10, le=60_000)
+    relay_batch: int = Field(default=200, ge=1, le=10_000)
+
+    # Room cleanup: on this cron schedule (empty: only on demand), and through POST /api/queues/cleanup.
+    cleanup_cron: str = "0 3 * * *"
+    cleanup_days_inactive: int = Field(default=30, ge=1, le=365)
+    cleanup_message_days: int = Field(default=90, ge=1, le=3650)
+    cleanup_participant_hours: int = Field(default=24, ge=1, le=24 * 365)
+
+    # Avatars: uploads are limited and checked before they are queued; outputs are served from media_dir.
+    media_dir: Path = VAR_DIR / "media"
+    avatar_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    avatar_max_pixels: int = Field(default=16_777_216, ge=1)
+
+    # Tests only: a worker that finds this file at a crash point deletes it and SIGKILLs itself.
+    debug_crash_file: Path | None = None
+
     jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
     access_token_minutes: int = Field(default=15, ge=1, le=120)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
@@ -101,6 +130,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_is_safe(self) -> Settings:
+        if self.environment == "production" and self.debug_crash_file is not None:
+            raise ValueError("DEBUG_CRASH_FILE is a test hook and is refused in production")
         if self.environment != "production":
             if self.environment == "development" and self.jwt_secret.get_secret_value() == DEFAULT_JWT_SECRET:
                 self.jwt_secret = SecretStr(_local_secret(VAR_DIR / "secret.key"))

@@ -7,13 +7,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.conftest import fresh_database
 from watchparty.config import Settings
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -32,15 +33,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(
-    workdir: Path, env_overrides: dict[str, str], command: list[str] | None = None
-) -> tuple[subprocess.Popen[bytes], LiveServer]:
-    port = free_port()
+def spawn(workdir: Path, cmd: list[str], env_overrides: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A process in its own session (so that stopping it takes its children), output to `log`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "SMTP_"))}
-    env.update({"PORT": str(port), "HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1", **env_overrides})
-    log = workdir / "server.log"
-    cmd = command or [sys.executable, "-m", "watchparty", "serve"]
-    proc = subprocess.Popen(
+    env.update({"PYTHONUNBUFFERED": "1", **env_overrides})
+    return subprocess.Popen(
         cmd,
         cwd=workdir,
         env=env,
@@ -49,6 +46,15 @@ def start_server(
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+def start_server(
+    workdir: Path, env_overrides: dict[str, str], command: list[str] | None = None
+) -> tuple[subprocess.Popen[bytes], LiveServer]:
+    port = free_port()
+    log = workdir / "server.log"
+    cmd = command or [sys.executable, "-m", "watchparty", "serve"]
+    proc = spawn(workdir, cmd, {"PORT": str(port), "HOST": "127.0.0.1", **env_overrides}, log)
     server = LiveServer(f"http://127.0.0.1:{port}", workdir, log)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -74,13 +80,14 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def server_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """Environment for a `watchparty serve` on the tests' database and Redis, with cheap password hashing."""
+def server_env(settings: Settings, database_url: str, key_prefix: str, **extra: str) -> dict[str, str]:
+    """Environment for a `watchparty serve` on the tests' Redis, with cheap password hashing. Its database
+    and key prefix are its own, so that the test session's job relay and worker never take its jobs."""
     return {
-        "DATABASE_URL": settings.database_url,
+        "DATABASE_URL": database_url,
         "REDIS_URL": settings.effective_redis_url or "",
         "CACHE_REDIS_URL": settings.effective_cache_redis_url or "",
-        "KEY_PREFIX": settings.key_prefix,
+        "KEY_PREFIX": key_prefix,
         "JWT_SECRET": settings.jwt_secret.get_secret_value(),
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_COST": "1024",
@@ -91,12 +98,36 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The API on the test database, with production-like logging and cheap password hashing."""
+async def e2e_database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    async with fresh_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    settings: Settings, e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The API on a database of its own, with production-like logging and cheap password hashing."""
     workdir = tmp_path_factory.mktemp("live")
     limits = {f"RATE_LIMIT_{name}": "10000/minute" for name in ("LOGIN", "LOGIN_IP", "FORGOT", "FORGOT_IP", "INVITE")}
-    proc, server = start_server(workdir, server_env(settings, **limits))
+    env = server_env(settings, e2e_database_url, f"{settings.key_prefix}-live", **limits)
+    proc, server = start_server(workdir, env)
     try:
         yield server
     finally:
         stop_server(proc)
+
+
+def start_worker(workdir: Path, env_overrides: dict[str, str]) -> tuple[subprocess.Popen[bytes], Path]:
+    """A real `watchparty worker` process; returns once it says it is running."""
+    log = workdir / f"worker-{time.monotonic_ns()}.log"
+    proc = spawn(workdir, [sys.executable, "-m", "watchparty", "worker"], env_overrides, log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if "watchparty worker running" in log.read_text(errors="replace"):
+            return proc, log
+        if proc.poll() is not None:
+            return proc, log  # it may have died on purpose (a crash point); the caller checks
+        time.sleep(0.05)
+    stop_server(proc)
+    raise RuntimeError(f"worker did not start:\n{log.read_text()}")

@@ -17,8 +17,10 @@ BOUND_MS = 300
 
 
 @pytest.fixture(scope="module")
-def pair(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, LiveServer]]:
-    env = server_env(settings, CACHE_L1_REVALIDATE_MS=str(BOUND_MS))
+def pair(
+    settings: Settings, e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, LiveServer]]:
+    env = server_env(settings, e2e_database_url, f"{settings.key_prefix}-pair", CACHE_L1_REVALIDATE_MS=str(BOUND_MS))
     a_proc, a = start_server(tmp_path_factory.mktemp("a"), env)
     b_proc, b = start_server(tmp_path_factory.mktemp("b"), env)
     try:

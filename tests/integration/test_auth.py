@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import update
 
-from tests.integration.helpers import PASSWORD, link_token, read_mail, register
+from tests.integration.helpers import PASSWORD, link_token, register
+from tests.smtp import Mailbox, job_number
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
 from watchparty.models import PasswordResetToken
 
 
-async def test_register_returns_user_and_tokens_and_queues_welcome(client: httpx.AsyncClient, outbox: Path) -> None:
+async def test_register_returns_user_and_tokens_and_queues_welcome(client: httpx.AsyncClient, mailbox: Mailbox) -> None:
     r = await client.post(
         "/api/auth/register", json={"email": "Ann@Example.com", "username": "ann", "password": PASSWORD}
     )
@@ -26,9 +26,9 @@ async def test_register_returns_user_and_tokens_and_queues_welcome(client: httpx
     assert body["data"]["user"]["role"] == "user"
     assert "passwordHash" not in body["data"]["user"]
     assert body["data"]["token"] and body["data"]["refreshToken"]
-    mails = read_mail(outbox)
-    assert [m["To"] for m in mails] == ["ann@example.com"]
-    assert "Welcome" in mails[0]["Subject"]
+    welcome = await mailbox.one_to("ann@example.com", "Welcome")
+    assert welcome["Subject"] == "Welcome to WatchParty"
+    assert [m["To"] for m in mailbox.messages] == ["ann@example.com"]
 
 
 @pytest.mark.parametrize(
@@ -142,16 +142,16 @@ async def test_profile_get_and_put_refuse_mass_assignment(client: httpx.AsyncCli
     assert (await client.get("/api/auth/profile", headers=acc.headers)).json()["data"]["role"] == "user"
 
 
-async def test_forgot_and_reset_password(client: httpx.AsyncClient, outbox: Path) -> None:
+async def test_forgot_and_reset_password(client: httpx.AsyncClient, mailbox: Mailbox) -> None:
     acc = await register(client, "jack")
     r = await client.post("/api/auth/forgot-password", json={"email": "nobody@example.com"})
     assert r.status_code == 202
     r2 = await client.post("/api/auth/forgot-password", json={"email": acc.email})
     assert r2.status_code == 202
     assert r.json() == r2.json()  # the answer never says whether the account exists
-    resets = [m for m in read_mail(outbox) if "Reset" in m["Subject"]]
-    assert [m["To"] for m in resets] == [acc.email]
-    token = link_token(resets[0], r"http://watchparty\.test/reset-password\?token=([\w-]+)")
+    reset = await mailbox.one_to(acc.email, "Reset")
+    assert [m["To"] for m in mailbox.messages if "Reset" in m["Subject"]] == [acc.email]
+    token = link_token(reset, r"http://watchparty\.test/reset-password\?token=([\w-]+)")
 
     r = await client.post("/api/auth/reset-password", json={"token": token, "password": "brand new pass"})
     assert r.status_code == 200
@@ -164,21 +164,23 @@ async def test_forgot_and_reset_password(client: httpx.AsyncClient, outbox: Path
     assert login.status_code == 200
 
 
-async def test_reset_token_expires(client: httpx.AsyncClient, outbox: Path, services: Services) -> None:
+async def test_reset_token_expires(client: httpx.AsyncClient, mailbox: Mailbox, services: Services) -> None:
     acc = await register(client, "kate")
     await client.post("/api/auth/forgot-password", json={"email": acc.email})
-    token = link_token(read_mail(outbox)[-1], r"token=([\w-]+)")
+    token = link_token(await mailbox.one_to(acc.email, "Reset"), r"token=([\w-]+)")
     async with services.db.session() as session:
         await session.execute(update(PasswordResetToken).values(expires_at=utcnow() - timedelta(seconds=1)))
     r = await client.post("/api/auth/reset-password", json={"token": token, "password": "brand new pass"})
     assert r.status_code == 400
 
 
-async def test_a_newer_reset_link_replaces_the_older(client: httpx.AsyncClient, outbox: Path) -> None:
+async def test_a_newer_reset_link_replaces_the_older(client: httpx.AsyncClient, mailbox: Mailbox) -> None:
     acc = await register(client, "liam")
     await client.post("/api/auth/forgot-password", json={"email": acc.email})
     await client.post("/api/auth/forgot-password", json={"email": acc.email})
-    first, second = (link_token(m, r"token=([\w-]+)") for m in read_mail(outbox)[-2:])
+    resets = await mailbox.wait_for(lambda ms: len([m for m in ms if "Reset" in m["Subject"]]) == 2)
+    resets = sorted((m for m in resets if "Reset" in m["Subject"]), key=job_number)  # delivery order may differ
+    first, second = (link_token(m, r"token=([\w-]+)") for m in resets)
     assert (
         await client.post("/api/auth/reset-password", json={"token": first, "password": "x" * 10})
     ).status_code == 400

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -15,83 +12,12 @@ import pytest
 
 from tests.conftest import make_settings
 from tests.integration.helpers import create_room, register
+from tests.own_redis import OwnRedis, free_port
 from watchparty.app import create_app
 from watchparty.config import Settings
-from watchparty.core.embedded_redis import find_server_binary
 from watchparty.core.redis import ping
 
 pytestmark = pytest.mark.slow
-
-
-class OwnRedis:
-    """A redis-server of this test's own, on its own port, so that stopping it harms nobody else."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = _free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                find_server_binary(),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                import socket
-
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(7).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait()
-
-    def freeze(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGCONT)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
-    server = OwnRedis(tmp_path)
-    server.start()
-    yield server
-    if server.proc is not None and server.proc.poll() is None:
-        server.thaw()
-        server.kill()
 
 
 @pytest.fixture
@@ -176,7 +102,7 @@ async def test_redis_frozen_then_thawed(api: httpx.AsyncClient, own_redis: OwnRe
 async def test_ping_reports_a_dead_redis_quickly(settings: Settings) -> None:
     from watchparty.core.redis import make_client
 
-    client = make_client(f"redis://127.0.0.1:{_free_port()}/0", settings)
+    client = make_client(f"redis://127.0.0.1:{free_port()}/0", settings)
     started = time.monotonic()
     assert await ping(client) is False
     assert time.monotonic() - started < 1.0

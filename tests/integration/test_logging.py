@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import make_settings
-from tests.integration.helpers import PASSWORD, link_token, read_mail
+from tests.conftest import make_settings, smtp_settings
+from tests.integration.helpers import PASSWORD, link_token
+from tests.smtp import Mailbox
 from watchparty.app import create_app
 from watchparty.config import Settings
 from watchparty.core.logging import configure_logging, redact
@@ -19,9 +20,18 @@ from watchparty.core.logging import configure_logging, redact
 
 @pytest.fixture
 async def logged(
-    settings: Settings, tmp_path: Path, client: httpx.AsyncClient
+    settings: Settings, tmp_path: Path, client: httpx.AsyncClient, mailbox: Mailbox
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Settings]]:
-    s = make_settings(settings.database_url, tmp_path, log_dir=tmp_path / "logs", log_level="DEBUG", log_format="json")
+    # this app runs the job worker too, so that the email job's logs are searched for secrets as well
+    s = make_settings(
+        settings.database_url,
+        tmp_path,
+        log_dir=tmp_path / "logs",
+        log_level="DEBUG",
+        log_format="json",
+        worker_in_process=True,
+        **smtp_settings(mailbox),
+    )
     app = create_app(s)
     try:
         transport = httpx.ASGITransport(app=app)
@@ -34,7 +44,7 @@ async def logged(
         configure_logging(settings)
 
 
-async def test_no_secrets_in_logs(logged: tuple[httpx.AsyncClient, Settings]) -> None:
+async def test_no_secrets_in_logs(logged: tuple[httpx.AsyncClient, Settings], mailbox: Mailbox) -> None:
     client, s = logged
     r = await client.post(
         "/api/auth/register", json={"email": "z@example.com", "username": "zed", "password": PASSWORD}
@@ -45,7 +55,7 @@ async def test_no_secrets_in_logs(logged: tuple[httpx.AsyncClient, Settings]) ->
     secrets += [r.json()["data"]["token"], r.json()["data"]["refreshToken"]]
     await client.post("/api/auth/login", json={"email": "z@example.com", "password": "wrong password!"})
     await client.post("/api/auth/forgot-password", json={"email": "z@example.com"})
-    reset = link_token(read_mail(s.mail_outbox_dir)[-1], r"(http://\S+reset-password\?token=[\w-]+)")
+    reset = link_token(await mailbox.one_to("z@example.com", "Reset"), r"(http://\S+reset-password\?token=[\w-]+)")
     secrets += [reset, reset.split("token=")[1]]
     await client.post("/api/auth/reset-password", json={"token": reset.split("token=")[1], "password": "new password!"})
     await client.get("/api/auth/profile", headers={"Authorization": f"Bearer {data['token']}"})
@@ -73,3 +83,6 @@ def test_redact_masks_tokens_and_links() -> None:
     assert "abc" not in redact("GET /invite/abcdefghijklmnop?x=1")
     assert redact('{"refreshToken": "abcdef"}') == '{"refreshToken": "[redacted]"}'
     assert redact("password=hunter2 ok") == "password=[redacted] ok"
+    # inside an already-encoded JSON line, redaction keeps the escapes intact
+    line = json.dumps({"message": 'href="x?token=abc\\" q'})
+    assert json.loads(redact(line)) == {"message": 'href="x?token=[redacted]\\" q'}

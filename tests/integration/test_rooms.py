@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 from sqlalchemy import update
 
-from tests.integration.helpers import create_movie, create_room, join, link_token, read_mail, register
+from tests.integration.helpers import create_movie, create_room, join, link_token, register
+from tests.smtp import Mailbox
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
 from watchparty.models import Room
@@ -149,7 +149,7 @@ async def test_only_the_host_updates_or_deletes(client: httpx.AsyncClient) -> No
     assert (await client.get(url)).status_code == 404
 
 
-async def test_invite_lets_one_person_into_a_private_room(client: httpx.AsyncClient, outbox: Path) -> None:
+async def test_invite_lets_one_person_into_a_private_room(client: httpx.AsyncClient, mailbox: Mailbox) -> None:
     host = await register(client, "host")
     friend = await register(client, "friend")
     stranger = await register(client, "stranger")
@@ -157,7 +157,7 @@ async def test_invite_lets_one_person_into_a_private_room(client: httpx.AsyncCli
     r = await client.post(f"/api/rooms/{room['id']}/invite", json={"email": friend.email}, headers=host.headers)
     assert r.status_code == 201
     assert r.json()["data"]["email"] == friend.email
-    invite = [m for m in read_mail(outbox) if m["To"] == friend.email][-1]
+    invite = await mailbox.one_to(friend.email, "invited you")
     assert "Secret club" in invite.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     token = link_token(invite, r"http://watchparty\.test/invite/([\w-]+)")
     assert (await join(client, friend, room["id"], inviteToken=token)).status_code == 200

@@ -1,17 +1,39 @@
-"""Email bodies are pure functions of their inputs."""
+"""Email bodies are pure functions of their inputs: HTML is escaped, the text part is not."""
 
 from watchparty.mail import templates
 
 
 def test_reset_mail_carries_the_link_and_the_expiry() -> None:
-    mail = templates.password_reset("a@example.com", "ann", "http://x/reset-password?token=t0k", 30)
+    mail = templates.render(
+        "password_reset", "a@example.com", templates.password_reset("ann", "http://x/r?token=t0k", 30)[1]
+    )
     assert mail.to == "a@example.com"
-    assert "http://x/reset-password?token=t0k" in mail.text
+    assert mail.subject == "Reset your WatchParty password"
+    assert "http://x/r?token=t0k" in mail.text
     assert "30 minutes" in mail.text
+    assert 'href="http://x/r?token=t0k"' in mail.html
 
 
 def test_invite_names_the_room_and_the_inviter() -> None:
-    mail = templates.room_invite("b@example.com", "ann", "Movie night", "http://x/invite/abc")
-    assert "ann" in mail.subject
+    name, context = templates.room_invite("ann", "Movie night", "http://x/invite/abc", 7)
+    mail = templates.render(name, "b@example.com", context)
+    assert mail.subject == "ann invited you to watch together"
     assert '"Movie night"' in mail.text
+    assert "<strong>Movie night</strong>" in mail.html
     assert "http://x/invite/abc" in mail.text
+
+
+def test_html_part_escapes_user_text_and_text_part_keeps_it() -> None:
+    name, context = templates.room_invite("ann", "<script>alert(1)</script> & co", "http://x/i?a=1&b=2", 7)
+    mail = templates.render(name, "b@example.com", context)
+    assert "<script>" not in mail.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in mail.html
+    assert 'href="http://x/i?a=1&amp;b=2"' in mail.html
+    assert "<script>alert(1)</script> & co" in mail.text
+
+
+def test_unknown_template_is_refused() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown email template"):
+        templates.render("nope", "a@example.com", {})

@@ -19,8 +19,9 @@ from watchparty.auth.schemas import AuthResult, LoginIn, RegisterIn, ResetPasswo
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
 from watchparty.core.security import hash_token, new_opaque_token
+from watchparty.jobs.queues import HIGH_PRIORITY
+from watchparty.mail import service as mail_service
 from watchparty.mail import templates
-from watchparty.mail.service import send_after_commit
 from watchparty.models import PasswordResetToken, RefreshToken, User
 from watchparty.users import service as users_service
 from watchparty.users.schemas import PasswordChange
@@ -32,8 +33,8 @@ async def register_user(session: AsyncSession, services: Services, data: Registe
     user = await users_service.create_user(
         session, email=str(data.email), username=data.username, password_hash=password_hash
     )
-    send_after_commit(
-        session, services.settings, templates.welcome(user.email, user.username, services.settings.base_url)
+    await mail_service.send(
+        session, services.settings, user.email, templates.welcome(user.username, services.settings.base_url)
     )
     return await _sign_in(session, services, user)
 
@@ -108,8 +109,8 @@ async def request_password_reset(session: AsyncSession, services: Services, emai
     )
     await session.flush()
     link = f"{settings.base_url}/reset-password?token={token}"
-    email_msg = templates.password_reset(user.email, user.username, link, settings.reset_token_minutes)
-    send_after_commit(session, settings, email_msg)
+    message = templates.password_reset(user.username, link, settings.reset_token_minutes)
+    await mail_service.send(session, settings, user.email, message, priority=HIGH_PRIORITY)
 
 
 async def reset_password(session: AsyncSession, services: Services, data: ResetPasswordIn) -> None:

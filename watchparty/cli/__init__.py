@@ -1,11 +1,11 @@
-"""The `watchparty` command: serve, migrate, create-admin."""
+"""The `watchparty` command: serve, worker, migrate, create-admin."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from watchparty.cli import admin, serve
+from watchparty.cli import admin, serve, worker
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,6 +18,10 @@ def main(argv: list[str] | None = None) -> None:
     p_serve.add_argument("--workers", type=int, default=1, help="API processes (default 1)")
     p_serve.add_argument("--no-migrate", action="store_true", help="do not run migrations first")
     p_serve.set_defaults(func=serve.run)
+
+    p_worker = commands.add_parser("worker", help="run the background job workers (email, images, cleanup)")
+    p_worker.add_argument("--concurrency", type=int, help="jobs at once per queue (default: WORKER_CONCURRENCY or 4)")
+    p_worker.set_defaults(func=worker.run)
 
     p_migrate = commands.add_parser("migrate", help="upgrade the database schema to the latest version")
     p_migrate.set_defaults(func=serve.migrate)

@@ -40,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         EMBEDDED_URL_FILE.write_text(os.environ["REDIS_URL"])
+        # one command runs everything: the job worker lives in the API process, on the embedded Valkey
+        os.environ.setdefault("WORKER_IN_PROCESS", "true")
         get_settings.cache_clear()
         settings = get_settings()
     try:
@@ -49,6 +51,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"database: {_describe_db(settings)}", flush=True)
         redis_note = " (embedded; stops with this process)" if embedded else ""
         print(f"redis: {_describe_db_url(settings.effective_redis_url or '')}{redis_note}", flush=True)
+        print(
+            f"job worker: {'in this process' if settings.worker_in_process else 'run `watchparty worker`'}", flush=True
+        )
+        if not settings.smtp_host:
+            print(f"email: no SMTP configured; mail is written to {settings.mail_outbox_dir}/*.eml", flush=True)
         Granian(
             "watchparty.app:create_app",
             factory=True,

@@ -59,6 +59,8 @@ class Database:
         self.engine: AsyncEngine = make_engine(settings)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.cache = cache  # services register cache invalidations through the session (core.cache.invalidate)
+        # copied into every session's info: process-wide hooks such as the job relay's wake-up
+        self.session_info: dict[str, Any] = {}
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -69,6 +71,7 @@ class Database:
         async with self.sessionmaker() as session:
             if self.cache is not None:
                 session.info["cache"] = self.cache
+            session.info.update(self.session_info)
             try:
                 yield session
                 await session.commit()

@@ -22,7 +22,7 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 _SECRET_PATTERNS = [
     (re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}"), "[jwt]"),
     (
-        re.compile(r"(?i)((?:token|ticket|password|secret|refreshToken)[\"']?\s*[=:]\s*[\"']?)[^\s\"'&,}]+"),
+        re.compile(r"(?i)((?:token|ticket|password|secret|refreshToken)[\"']?\s*[=:]\s*[\"']?)[^\s\"'&,}\\]+"),
         r"\1[redacted]",
     ),
     (re.compile(r"(/(?:invite|reset-password)/)[\w-]{10,}"), r"\1[redacted]"),

@@ -1,44 +1,31 @@
-"""Sending email after commit. Until the job queue lands, mail is written to the outbox folder as .eml."""
+"""Queueing email. The job is written to the outbox in the caller's transaction, so it goes out only if that
+commits, and it is never lost once it has."""
 
 from __future__ import annotations
 
-import logging
 import uuid
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
-from pathlib import Path
+from typing import Any
 
-import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from watchparty.config import Settings
-from watchparty.core.db import after_commit
-from watchparty.mail.templates import Email
-
-log = logging.getLogger("watchparty.mail")
-
-
-def send_after_commit(session: AsyncSession, settings: Settings, email: Email) -> None:
-    """The seam the job queue replaces: queue one email, to go out only if the transaction commits."""
-
-    async def deliver() -> None:
-        await anyio.to_thread.run_sync(write_eml, settings.mail_outbox_dir, settings.email_from, email)
-        log.info("email %r queued for delivery", email.subject)
-
-    after_commit(session, deliver)
+from watchparty.jobs import outbox
+from watchparty.jobs.queues import EMAIL, NORMAL_PRIORITY
+from watchparty.mail.sender import sender_domain
 
 
-def write_eml(outbox: Path, sender: str, email: Email) -> Path:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = email.to
-    message["Subject"] = email.subject
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain="watchparty.local")
-    message.set_content(email.text)
-    outbox.mkdir(parents=True, exist_ok=True)
-    path = outbox / f"{uuid.uuid4().hex}.eml"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(bytes(message))
-    tmp.rename(path)  # readers never see half a file
-    return path
+async def send(
+    session: AsyncSession,
+    settings: Settings,
+    to: str,
+    message: tuple[str, dict[str, Any]],
+    *,
+    priority: int = NORMAL_PRIORITY,
+    owner_id: int | None = None,
+) -> str:
+    """Queue one email (a template name and its context, from mail.templates); returns the job id."""
+    template, context = message
+    # One Message-ID per job, fixed here: a job re-run after a crash sends a copy the client recognises.
+    message_id = f"<{uuid.uuid4().hex}@{sender_domain(settings)}>"
+    data = {"template": template, "to": to, "context": context, "messageId": message_id, "ownerId": owner_id}
+    return await outbox.enqueue(session, EMAIL, template, data, priority=priority, owner_id=owner_id)

@@ -1,8 +1,12 @@
-"""Email bodies. Pure functions: data in, (subject, text) out."""
+"""Email bodies: Jinja2 templates (HTML with autoescape, and plain text). Pure: data in, Email out."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Final
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 
 @dataclass(frozen=True)
@@ -10,29 +14,39 @@ class Email:
     to: str
     subject: str
     text: str
+    html: str
 
 
-def welcome(to: str, username: str, base_url: str) -> Email:
-    return Email(
-        to,
-        "Welcome to WatchParty",
-        f"Hi {username},\n\nyour WatchParty account is ready. Create a room and invite your friends:\n{base_url}/\n",
-    )
+SUBJECTS: Final = {
+    "welcome": "Welcome to WatchParty",
+    "password_reset": "Reset your WatchParty password",
+    "room_invite": "{inviter} invited you to watch together",
+}
+
+_env = Environment(
+    loader=PackageLoader("watchparty.mail", "jinja"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
 
 
-def password_reset(to: str, username: str, link: str, minutes: int) -> Email:
-    return Email(
-        to,
-        "Reset your WatchParty password",
-        f"Hi {username},\n\nsomeone asked to reset the password of your WatchParty account.\n"
-        f"If it was you, open this link within {minutes} minutes:\n\n{link}\n\n"
-        "If it was not you, ignore this email; your password stays as it is.\n",
-    )
+def render(template: str, to: str, context: Mapping[str, Any]) -> Email:
+    if template not in SUBJECTS:
+        raise ValueError(f"unknown email template {template!r}")
+    subject = SUBJECTS[template].format(**context)
+    html = _env.get_template(f"{template}.html").render(subject=subject, **context)
+    text = _env.get_template(f"{template}.txt").render(**context)
+    return Email(to=to, subject=subject, text=text, html=html)
 
 
-def room_invite(to: str, inviter: str, room_name: str, link: str) -> Email:
-    return Email(
-        to,
-        f"{inviter} invited you to watch together",
-        f'{inviter} invited you to the WatchParty room "{room_name}".\n\nJoin here:\n\n{link}\n',
-    )
+def welcome(username: str, base_url: str) -> tuple[str, dict[str, Any]]:
+    return "welcome", {"username": username, "base_url": base_url}
+
+
+def password_reset(username: str, link: str, minutes: int) -> tuple[str, dict[str, Any]]:
+    return "password_reset", {"username": username, "link": link, "minutes": minutes}
+
+
+def room_invite(inviter: str, room_name: str, link: str, days: int) -> tuple[str, dict[str, Any]]:
+    return "room_invite", {"inviter": inviter, "room_name": room_name, "link": link, "days": days}

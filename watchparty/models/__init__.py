@@ -1,9 +1,11 @@
 """ORM tables, one module per table. Importing this package registers them all on Base.metadata."""
 
 from watchparty.core.db import Base
+from watchparty.models.activity_report import ActivityReport
 from watchparty.models.invite import Invite
 from watchparty.models.message import Message
 from watchparty.models.movie import Movie
+from watchparty.models.outbox_job import OutboxJob
 from watchparty.models.password_reset_token import PasswordResetToken
 from watchparty.models.refresh_token import RefreshToken
 from watchparty.models.room import Room, RoomVisibility
@@ -11,11 +13,13 @@ from watchparty.models.room_member import MemberRole, RoomMember
 from watchparty.models.user import User, UserRole
 
 __all__ = [
+    "ActivityReport",
     "Base",
     "Invite",
     "MemberRole",
     "Message",
     "Movie",
+    "OutboxJob",
     "PasswordResetToken",
     "RefreshToken",
     "Room",

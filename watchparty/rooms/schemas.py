@@ -52,6 +52,7 @@ class InviteRead(CamelModel):
     id: int
     email: str
     expires_at: datetime
+    job_id: str = Field(description="The email job; its state is at GET /api/queues/jobs/{jobId}")
 
 
 class RoomRead(CamelModel):

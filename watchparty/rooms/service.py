@@ -13,8 +13,8 @@ from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
 from watchparty.core.schemas import Page, PageParams
 from watchparty.core.security import hash_token, new_opaque_token
+from watchparty.mail import service as mail_service
 from watchparty.mail import templates
-from watchparty.mail.service import send_after_commit
 from watchparty.models import Invite, MemberRole, Room, RoomMember, RoomVisibility, User
 from watchparty.movies import service as movies_service
 from watchparty.movies.schemas import MovieSummary
@@ -149,8 +149,9 @@ async def invite_to_room(
     session.add(invite)
     await session.flush()
     link = f"{settings.base_url}/invite/{token}?room={room.id}"
-    send_after_commit(session, settings, templates.room_invite(invite.email, user.username, room.name, link))
-    return InviteRead(id=invite.id, email=invite.email, expires_at=invite.expires_at)
+    message = templates.room_invite(user.username, room.name, link, settings.invite_token_days)
+    job_id = await mail_service.send(session, settings, invite.email, message, owner_id=user.id)
+    return InviteRead(id=invite.id, email=invite.email, expires_at=invite.expires_at, job_id=job_id)
 
 
 async def list_members(session: AsyncSession, room_id: int, user: User | None) -> list[MemberRead]:

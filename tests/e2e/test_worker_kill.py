@@ -1,0 +1,128 @@
+"""Kill tests: a real `watchparty worker` process is SIGKILLed inside a job (after its side effect, before
+the queue hears of it) or inside the relay (after the commit, before the enqueue); another worker finishes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import fresh_database, make_settings, smtp_settings
+from tests.e2e.conftest import start_worker, stop_server
+from tests.smtp import Mailbox
+from watchparty.config import Settings
+from watchparty.core.db import Database
+from watchparty.jobs.queues import Queues, parse_job_id
+from watchparty.mail import service as mail_service
+from watchparty.mail import templates
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def kill_settings(settings: Settings, tmp_path: Path, mailbox: Mailbox) -> AsyncIterator[Settings]:
+    async with fresh_database(tmp_path) as url:
+        yield make_settings(
+            url,
+            tmp_path,
+            key_prefix=f"{settings.key_prefix}-kill",
+            job_lock_ms=1000,  # short locks: a dead worker's job is taken over within about two seconds
+            job_stalled_interval_ms=1000,
+            debug_crash_file=tmp_path / "crash-point",
+            **smtp_settings(mailbox),
+        )
+
+
+def worker_env(s: Settings) -> dict[str, str]:
+    assert s.debug_crash_file is not None
+    return {
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": s.database_url,
+        "REDIS_URL": s.effective_redis_url or "",
+        "CACHE_REDIS_URL": s.effective_cache_redis_url or "",
+        "KEY_PREFIX": s.key_prefix,
+        "JWT_SECRET": s.jwt_secret.get_secret_value(),
+        "SMTP_HOST": s.smtp_host or "",
+        "SMTP_PORT": str(s.smtp_port),
+        "JOB_LOCK_MS": str(s.job_lock_ms),
+        "JOB_STALLED_INTERVAL_MS": str(s.job_stalled_interval_ms),
+        "RELAY_INTERVAL_MS": "100",
+        "CLEANUP_CRON": "",
+        "DEBUG_CRASH_FILE": str(s.debug_crash_file),
+        "LOG_LEVEL": "INFO",
+    }
+
+
+async def queue_welcome(s: Settings, to: str) -> str:
+    db = Database(s)
+    try:
+        async with db.session() as session:
+            return await mail_service.send(session, s, to, templates.welcome("kim", "http://watchparty.test"))
+    finally:
+        await db.dispose()
+
+
+async def wait_completed(s: Settings, public_id: str, timeout: float = 30) -> None:
+    parsed = parse_job_id(public_id)
+    assert parsed is not None
+    queues = Queues(s)
+    try:
+        deadline = time.monotonic() + timeout
+        while (view := await queues.get(*parsed)) is None or view.state != "completed":
+            assert time.monotonic() < deadline, f"job {public_id} is {view and view.state}"
+            await asyncio.sleep(0.1)
+    finally:
+        await queues.close()
+
+
+def wait_killed(proc: object, log: Path) -> None:
+    import subprocess
+
+    assert isinstance(proc, subprocess.Popen)
+    try:
+        code = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        stop_server(proc)
+        raise AssertionError(f"the worker did not reach its crash point:\n{log.read_text()}") from None
+    assert code == -9, f"exit {code}:\n{log.read_text()}"
+
+
+async def crash_then_recover(s: Settings, tmp_path: Path, mailbox: Mailbox, point: str, to: str) -> tuple[str, int]:
+    """Queue a welcome email, let a worker die at `point`, let a second worker finish the job.
+    Returns the job id and how many copies had arrived when the first worker died."""
+    assert s.debug_crash_file is not None
+    s.debug_crash_file.write_text(point)
+    job_id = await queue_welcome(s, to)
+    first, first_log = start_worker(tmp_path, worker_env(s))
+    await asyncio.to_thread(wait_killed, first, first_log)
+    copies_at_crash = len(mailbox.to(to))
+    second, _ = start_worker(tmp_path, worker_env(s))
+    try:
+        await wait_completed(s, job_id)
+        await mailbox.one_to(to)
+        await asyncio.sleep(0.5)  # room for a duplicate to show up, if there were one
+    finally:
+        stop_server(second)
+    return job_id, copies_at_crash
+
+
+async def test_worker_killed_after_smtp_accepted_the_mail(
+    kill_settings: Settings, mailbox: Mailbox, tmp_path: Path
+) -> None:
+    job_id, at_crash = await crash_then_recover(kill_settings, tmp_path, mailbox, "email.sent", "kim@example.com")
+    assert at_crash == 1, "the server took the mail before the worker died"
+    copies = mailbox.to("kim@example.com")
+    assert len(copies) == 2, "a re-run after a crash past the SMTP handshake may send one more copy"
+    assert len({m["Message-ID"] for m in copies}) == 1, "and every copy has the same Message-ID"
+    assert {m["X-WatchParty-Job"] for m in copies} == {job_id}
+
+
+async def test_worker_killed_between_commit_and_enqueue_loses_nothing(
+    kill_settings: Settings, mailbox: Mailbox, tmp_path: Path
+) -> None:
+    _, at_crash = await crash_then_recover(kill_settings, tmp_path, mailbox, "relay.claimed", "lee@example.com")
+    assert at_crash == 0
+    assert len(mailbox.to("lee@example.com")) == 1

@@ -1,0 +1,138 @@
+"""The transactional outbox: jobs are rows written with the change that asks for them, and a relay moves
+them to bullmq after commit. A job is never lost between the request and the queue: if Redis is down, or the
+process dies after the commit, the row waits and the next relay pass (in any API or worker process) sends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from watchparty.config import Settings
+from watchparty.core.clock import utcnow
+from watchparty.core.db import Database, after_commit
+from watchparty.jobs.hooks import crash_point
+from watchparty.jobs.queues import NORMAL_PRIORITY, QUEUES, Queues, QueueUnavailable, outbox_job_id, public_job_id
+from watchparty.models import OutboxJob
+
+log = logging.getLogger("watchparty.jobs")
+
+RELAY_WAKE = "relay_wake"
+
+
+async def enqueue(
+    session: AsyncSession,
+    queue: str,
+    name: str,
+    data: dict[str, Any],
+    *,
+    priority: int = NORMAL_PRIORITY,
+    owner_id: int | None = None,
+) -> str:
+    """Write a job in this transaction and return its public id. It reaches the queue only if this commits."""
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
+    row = OutboxJob(nonce=secrets.token_hex(4), queue=queue, name=name, data=data, priority=priority, owner_id=owner_id)
+    session.add(row)
+    await session.flush()
+    wake: Callable[[], None] | None = session.info.get(RELAY_WAKE)
+    if wake is not None:
+
+        async def nudge() -> None:
+            wake()
+
+        after_commit(session, nudge)
+    return public_job_id(queue, outbox_job_id(row.id, row.nonce))
+
+
+async def pending(session: AsyncSession, outbox_id: int) -> OutboxJob | None:
+    """An outbox row that the relay has not sent yet."""
+    row = await session.get(OutboxJob, outbox_id)
+    return row if row is not None and row.sent_at is None else None
+
+
+class Relay:
+    """Moves unsent outbox rows to bullmq. Safe to run in many processes: rows are claimed with
+    FOR UPDATE SKIP LOCKED, and bullmq ignores a job id it already holds, so a row sent twice is one job."""
+
+    def __init__(self, settings: Settings, db: Database, queues: Queues) -> None:
+        self.settings = settings
+        self.db = db
+        self.queues = queues
+        self.interval = settings.relay_interval_ms / 1000
+        self.batch = settings.relay_batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._failing = False
+        db.session_info[RELAY_WAKE] = self.wake
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def drain_once(self) -> int:
+        """Send one batch; returns how many rows went out. Raises QueueUnavailable if Redis is down."""
+        async with self.db.session() as session:
+            stmt = select(OutboxJob).where(OutboxJob.sent_at.is_(None)).order_by(OutboxJob.id).limit(self.batch)
+            if session.get_bind().dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            rows = list((await session.scalars(stmt)).all())
+            if rows:
+                crash_point(self.settings, "relay.claimed")  # the kill test: dead after commit, before enqueue
+            for row in rows:
+                await self.queues.add(
+                    row.queue, row.name, row.data, job_id=outbox_job_id(row.id, row.nonce), priority=row.priority
+                )
+            if rows:
+                await session.execute(
+                    update(OutboxJob).where(OutboxJob.id.in_([r.id for r in rows])).values(sent_at=utcnow())
+                )
+            return len(rows)
+
+    async def drain(self) -> int:
+        total = 0
+        while (sent := await self.drain_once()) > 0:
+            total += sent
+            if sent < self.batch:
+                break
+        return total
+
+    async def run(self) -> None:
+        backoff = self.interval
+        while True:
+            self._wake.clear()  # before the pass: a wake-up during it means another pass
+            try:
+                sent = await self.drain()
+                if self._failing:
+                    log.warning("job relay: the queue is reachable again")
+                    self._failing = False
+                backoff = self.interval
+                if sent:
+                    log.debug("job relay: %d jobs sent to the queue", sent)
+            except QueueUnavailable as exc:
+                if not self._failing:
+                    log.warning("job relay: the queue is unreachable (%s); jobs wait in the outbox", exc)
+                    self._failing = True
+                backoff = min(backoff * 2, 10.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job relay pass failed")
+                backoff = min(backoff * 2, 10.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=backoff if self._failing else self.interval)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self.run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
