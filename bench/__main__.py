@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from bench import cache, rooms_uncached
+from bench import cache, jobs, rooms_uncached
 
-BENCHES = {"rooms-uncached": rooms_uncached.main, "cache": cache.main}
+BENCHES = {"rooms-uncached": rooms_uncached.main, "cache": cache.main, "jobs": jobs.main}
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ import pytest
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 import watchparty.models  # noqa: F401
 from tests.own_redis import OwnRedis
@@ -192,9 +194,23 @@ async def client(app: FastAPI, services: Services) -> AsyncIterator[httpx.AsyncC
 
 async def _wipe(services: Services) -> None:
     await services.limiter.reset()
+    shutil.rmtree(services.settings.media_dir, ignore_errors=True)
     await flush_prefix(services.settings)
     services.cache.l1.clear()
     services.cache.versions.clear()
+    # A job the test started may still be running in the session's worker; if its transaction and the wipe
+    # deadlock, PostgreSQL cancels one of them, and the wipe tries again.
+    for attempt in range(10):
+        try:
+            await _wipe_tables(services)
+            return
+        except DBAPIError as exc:
+            if attempt == 9 or "deadlock" not in str(exc).lower():
+                raise
+            await asyncio.sleep(0.1)
+
+
+async def _wipe_tables(services: Services) -> None:
     async with services.db.engine.begin() as conn:
         tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
         if conn.dialect.name == "postgresql":

@@ -17,7 +17,13 @@ from watchparty.core.deps import Services
 from watchparty.core.errors import AppError
 from watchparty.core.http_cache import HttpCacheMiddleware
 from watchparty.core.logging import configure_logging
-from watchparty.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from watchparty.core.middleware import (
+    MEDIA_HEADERS,
+    PAGE_HEADERS,
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    StaticWithHeaders,
+)
 from watchparty.core.responses import (
     UNAVAILABLE_ERRORS,
     ORJSONResponse,
@@ -28,6 +34,7 @@ from watchparty.core.responses import (
     handle_validation_error,
 )
 from watchparty.core.schemas import ErrorEnvelope
+from watchparty.web import STATIC_DIR
 from watchparty.worker.lifecycle import running_jobs
 
 _ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -81,11 +88,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_exception_handler(unavailable, handle_unavailable)
     app.add_exception_handler(Exception, handle_unexpected)
     app.include_router(api_router)
+    app.mount("/media", StaticWithHeaders(directory=settings.media_dir, check_dir=False, headers=MEDIA_HEADERS))
+    app.mount("/admin", StaticWithHeaders(directory=STATIC_DIR / "admin", html=True, headers=PAGE_HEADERS))
 
     # Outermost last: request ids wrap everything, so even a 413 or a 500 carries one. The cache's hit path is
     # innermost, so a HIT passes through the same layers as a MISS.
     app.add_middleware(HttpCacheMiddleware, routes=CACHED_ROUTES, authenticate=auth_service.authenticate)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # the avatar upload may be larger than other bodies: the file's limit plus room for the multipart framing
+    upload_limit = {"/api/auth/upload-profile-picture": settings.avatar_max_bytes + 16 * 1024}
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=upload_limit)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

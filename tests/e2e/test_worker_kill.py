@@ -12,12 +12,15 @@ import pytest
 
 from tests.conftest import fresh_database, make_settings, smtp_settings
 from tests.e2e.conftest import start_worker, stop_server
+from tests.images import png
 from tests.smtp import Mailbox
 from watchparty.config import Settings
 from watchparty.core.db import Database
 from watchparty.jobs.queues import Queues, parse_job_id
 from watchparty.mail import service as mail_service
 from watchparty.mail import templates
+from watchparty.models import User
+from watchparty.users import service as users_service
 
 pytestmark = pytest.mark.slow
 
@@ -52,6 +55,7 @@ def worker_env(s: Settings) -> dict[str, str]:
         "RELAY_INTERVAL_MS": "100",
         "CLEANUP_CRON": "",
         "DEBUG_CRASH_FILE": str(s.debug_crash_file),
+        "MEDIA_DIR": str(s.media_dir),
         "LOG_LEVEL": "INFO",
     }
 
@@ -126,3 +130,36 @@ async def test_worker_killed_between_commit_and_enqueue_loses_nothing(
     _, at_crash = await crash_then_recover(kill_settings, tmp_path, mailbox, "relay.claimed", "lee@example.com")
     assert at_crash == 0
     assert len(mailbox.to("lee@example.com")) == 1
+
+
+async def test_worker_killed_after_the_avatar_was_saved_applies_it_once(
+    kill_settings: Settings, tmp_path: Path
+) -> None:
+    s = kill_settings
+    assert s.debug_crash_file is not None
+    s.debug_crash_file.write_text("avatar.saved")
+    db = Database(s)
+    try:
+        async with db.session() as session:
+            user = await users_service.create_user(session, email="ava@example.com", username="ava", password_hash="x")
+            job_id = await users_service.accept_avatar(session, s, user, png(320, 240))
+
+        first, first_log = start_worker(tmp_path, worker_env(s))
+        await asyncio.to_thread(wait_killed, first, first_log)
+        async with db.session() as session:
+            after_crash = (await session.get(User, user.id)).avatar_urls  # type: ignore[union-attr]
+        assert after_crash is not None, "the worker died after saving the avatar"
+
+        second, _ = start_worker(tmp_path, worker_env(s))
+        try:
+            await wait_completed(s, job_id)
+        finally:
+            stop_server(second)
+        async with db.session() as session:
+            final = (await session.get(User, user.id)).avatar_urls  # type: ignore[union-attr]
+    finally:
+        await db.dispose()
+    assert final == after_crash, "the re-run found its work done and changed nothing"
+    files = sorted(p.name for p in (s.media_dir / "avatars").iterdir())
+    assert files == sorted(Path(final[k]).name for k in users_service.AVATAR_KEYS)
+    assert not list((s.media_dir / "uploads").glob("*"))

@@ -13,10 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from tests.integration.helpers import Account, create_movie, create_room, join, register
 from watchparty.core.deps import Services
-from watchparty.models import UserRole
+from watchparty.jobs.queues import EMAIL, outbox_job_id, public_job_id
+from watchparty.models import OutboxJob, UserRole
 from watchparty.users import service as users_service
 
 ROLES = ("anonymous", "user", "member", "host", "admin")
@@ -59,6 +61,15 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, int, int, int, in
     ("GET", "/api/chat/{private}/messages", None, (404, 404, 200, 200, 404)),
     ("POST", "/api/chat/{public}/messages", {"content": "hi"}, (401, 403, 201, 201, 403)),
     ("POST", "/api/chat/{private}/messages", {"content": "hi"}, (401, 404, 201, 201, 404)),
+    ("GET", "/api/cache/stats", None, (401, 403, 403, 403, 200)),
+    ("GET", "/api/queues/stats", None, (401, 403, 403, 403, 200)),
+    ("GET", "/api/queues/dashboard", None, (401, 403, 403, 403, 200)),
+    ("GET", "/api/queues/reports", None, (401, 403, 403, 403, 200)),
+    ("POST", "/api/queues/cleanup", {"daysInactive": 30}, (401, 403, 403, 403, 202)),
+    ("POST", "/api/queues/report", None, (401, 403, 403, 403, 202)),
+    ("POST", "/api/queues/jobs/email-o99999.x/retry", None, (401, 403, 403, 403, 404)),
+    # the host's welcome email job: only its owner... which no one is (system mail); admins read every job
+    ("GET", "/api/queues/jobs/{host_welcome}", None, (401, 404, 404, 404, 200)),
 ]
 
 
@@ -83,7 +94,16 @@ async def _world(client: httpx.AsyncClient, services: Services) -> tuple[dict[st
         "host": host,
         "admin": admin,
     }
-    ids = {"public": public["id"], "unlisted": unlisted["id"], "private": private["id"], "movie": movie["id"]}
+    async with services.db.session() as session:
+        welcome = await session.scalar(select(OutboxJob).order_by(OutboxJob.id).limit(1))
+    assert welcome is not None and welcome.data["to"] == host.email
+    ids = {
+        "public": public["id"],
+        "unlisted": unlisted["id"],
+        "private": private["id"],
+        "movie": movie["id"],
+        "host_welcome": public_job_id(EMAIL, outbox_job_id(welcome.id, welcome.nonce)),
+    }
     return accounts, ids
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, File, UploadFile, status
 
 from watchparty.auth import service as auth_service
 from watchparty.auth.deps import CurrentUser
@@ -17,7 +19,7 @@ from watchparty.auth.schemas import (
     TokenPair,
 )
 from watchparty.core.deps import AppServices, ClientIp, DbSession
-from watchparty.core.schemas import Envelope
+from watchparty.core.schemas import Envelope, ErrorEnvelope, JobAccepted
 from watchparty.users import service as users_service
 from watchparty.users.schemas import PasswordChange, ProfileUpdate, UserRead
 
@@ -67,6 +69,23 @@ async def update_profile(data: ProfileUpdate, user: CurrentUser, session: DbSess
     """Change the signed-in user's own profile."""
     user = await users_service.update_profile(session, user, data)
     return Envelope(data=users_service.to_read(user))
+
+
+@router.post(
+    "/upload-profile-picture",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={415: {"model": ErrorEnvelope, "description": "Not a JPEG, PNG or WebP image"}},
+)
+async def upload_profile_picture(
+    profile_picture: Annotated[UploadFile, File(alias="profilePicture", description="JPEG, PNG or WebP, up to 5 MiB")],
+    user: CurrentUser,
+    session: DbSession,
+    services: AppServices,
+) -> Envelope[JobAccepted]:
+    """Upload an avatar. It is checked at once and processed in the background; poll the job, or the profile."""
+    data = await profile_picture.read(services.settings.avatar_max_bytes + 1)
+    job_id = await users_service.accept_avatar(session, services.settings, user, data)
+    return Envelope(data=JobAccepted(job_id=job_id, status="queued"))
 
 
 @router.post("/change-password")

@@ -92,3 +92,10 @@ def _id_path(description: str) -> Any:
 # Path ids are bounded to the database's integer range, so a huge id is a 422, not a driver error.
 RoomId = Annotated[int, _id_path("room id")]
 MovieId = Annotated[int, _id_path("movie id")]
+
+
+class JobAccepted(CamelModel):
+    """A background job was queued; GET /api/queues/jobs/{jobId} tells how it is going."""
+
+    job_id: str
+    status: str

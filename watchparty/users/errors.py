@@ -11,3 +11,15 @@ class UsernameTaken(AppError):
     status_code = 409
     code = "username_taken"
     message = "This username is taken"
+
+
+class UnsupportedImage(AppError):
+    status_code = 415
+    code = "unsupported_media_type"
+    message = "The file is not a JPEG, PNG or WebP image"
+
+
+class InvalidImage(AppError):
+    status_code = 422
+    code = "invalid_image"
+    message = "The image cannot be used"

@@ -12,6 +12,11 @@ async def get_user(session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, user_id)
 
 
+async def get_user_for_update(session: AsyncSession, user_id: int) -> User | None:
+    """The row, locked until commit (PostgreSQL; SQLite serialises writers anyway)."""
+    return await session.scalar(select(User).where(User.id == user_id).with_for_update())
+
+
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email == email.lower()))
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from watchparty.config import Settings
 from watchparty.core.cache import invalidate
-from watchparty.core.errors import NotFound
+from watchparty.core.errors import NotFound, PayloadTooLarge
+from watchparty.jobs import outbox
+from watchparty.jobs.queues import IMAGE
 from watchparty.models import User, UserRole
-from watchparty.users import repository
-from watchparty.users.errors import EmailTaken, UsernameTaken
+from watchparty.users import avatar, repository
+from watchparty.users.errors import EmailTaken, InvalidImage, UnsupportedImage, UsernameTaken
 from watchparty.users.schemas import ProfileUpdate, UserPublic, UserRead
 
 
@@ -66,8 +75,73 @@ async def _flush_unique(session: AsyncSession) -> None:
         raise UsernameTaken() from exc
 
 
+AVATAR_KEYS = ("thumbnail", "medium", "thumbnailWebp", "mediumWebp")
+
+
+async def accept_avatar(session: AsyncSession, settings: Settings, user: User, data: bytes) -> str:
+    """Check an upload by its content, stage it, and queue the image job in this transaction."""
+    if len(data) > settings.avatar_max_bytes:
+        raise PayloadTooLarge(f"The image is over {settings.avatar_max_bytes // (1024 * 1024)} MiB")
+    try:
+        await anyio.to_thread.run_sync(avatar.inspect, data, settings.avatar_max_pixels)
+    except avatar.ImageRejected as exc:
+        if exc.kind == "unsupported":
+            raise UnsupportedImage(str(exc)) from exc
+        raise InvalidImage(str(exc)) from exc
+    token = secrets.token_hex(8)  # names every file of this avatar; the client's filename is never used
+    await anyio.to_thread.run_sync(write_atomic, upload_path(settings, token), data)
+    job = {"ownerId": user.id, "userId": user.id, "token": token, "seq": time.time_ns()}
+    return await outbox.enqueue(session, IMAGE, "avatar", job, owner_id=user.id)
+
+
+def upload_path(settings: Settings, token: str) -> Path:
+    return settings.media_dir / "uploads" / f"{token}.upload"
+
+
+def avatar_files(settings: Settings, user_id: int, token: str) -> dict[str, Path]:
+    """Where an avatar's four outputs live, by output name (thumbnail.jpg, ...)."""
+    folder = settings.media_dir / "avatars"
+    return {name: folder / f"{user_id}-{token}-{name}" for name in avatar.output_names()}
+
+
+def avatar_urls(user_id: int, token: str, seq: int) -> dict[str, Any]:
+    base = f"/media/avatars/{user_id}-{token}"
+    return {
+        "thumbnail": f"{base}-thumbnail.jpg",
+        "medium": f"{base}-medium.jpg",
+        "thumbnailWebp": f"{base}-thumbnail.webp",
+        "mediumWebp": f"{base}-medium.webp",
+        "token": token,
+        "seq": seq,
+    }
+
+
+async def set_avatar(session: AsyncSession, user_id: int, token: str, seq: int) -> tuple[bool, str | None]:
+    """Point the user at a processed avatar unless a newer upload already won. Returns (applied, token of
+    the avatar it replaced, or of this one if it lost), so that the caller deletes the right files."""
+    user = await repository.get_user_for_update(session, user_id)
+    if user is None:
+        return False, token
+    current = user.avatar_urls or {}
+    if current.get("token") == token:
+        return True, None  # a re-run after a crash: already applied
+    if int(current.get("seq", 0)) > seq:
+        return False, token  # a newer upload is the avatar; this one's files go
+    user.avatar_urls = avatar_urls(user_id, token, seq)
+    await session.flush()
+    invalidate(session, f"user:{user_id}", "people")  # avatars show in rooms and chat too
+    return True, current.get("token")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.rename(path)
+
+
 def to_read(user: User) -> UserRead:
-    avatars = user.avatar_urls or None
+    avatars = {k: v for k, v in (user.avatar_urls or {}).items() if k in AVATAR_KEYS} or None
     return UserRead(
         id=user.id,
         email=user.email,
@@ -80,5 +154,5 @@ def to_read(user: User) -> UserRead:
     )
 
 
-def to_public(user_id: int, username: str, avatar_urls: dict[str, str] | None) -> UserPublic:
-    return UserPublic(id=user_id, username=username, avatar_url=(avatar_urls or {}).get("thumbnail"))
+def to_public(user_id: int, username: str, urls: dict[str, Any] | None) -> UserPublic:
+    return UserPublic(id=user_id, username=username, avatar_url=(urls or {}).get("thumbnail"))

@@ -24,6 +24,8 @@ from watchparty.jobs.queues import (
     redis_for_queues,
 )
 from watchparty.mail.tasks import send_email
+from watchparty.queues.tasks import run_cleanup, run_report
+from watchparty.users.tasks import process_avatar
 
 log = logging.getLogger("watchparty.worker")
 
@@ -35,10 +37,20 @@ async def _email(services: Services, data: dict[str, Any], job_id: str) -> Any:
     return await send_email(services.settings, data, job_id)
 
 
+async def _ping(_services: Services, _data: dict[str, Any], _job_id: str) -> Any:
+    """A job that does nothing: a liveness probe for the workers, and the benchmarks' no-op job."""
+    return {"pong": True}
+
+
 def default_handlers() -> dict[tuple[str, str], Handler]:
     handlers: dict[tuple[str, str], Handler] = {}
     for template in ("welcome", "password_reset", "room_invite"):
         handlers[(EMAIL, template)] = _email
+    handlers[(IMAGE, "avatar")] = process_avatar
+    handlers[(CLEANUP, "cleanup")] = run_cleanup
+    handlers[(CLEANUP, "report")] = run_report
+    for queue in QUEUES:
+        handlers[(queue, "ping")] = _ping
     return handlers
 
 

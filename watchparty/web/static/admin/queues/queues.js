@@ -1,0 +1,176 @@
+// The queue dashboard: counts per queue, recent failed jobs with their reasons, and a retry action.
+// It talks to /api/queues/* with the admin's access token, kept in this browser's localStorage.
+"use strict";
+
+const SESSION_KEY = "watchparty.session";
+const QUEUE_LABELS = { email: "Email", imageProcessing: "Images", roomCleanup: "Cleanup" };
+const $ = (id) => document.getElementById(id);
+let timer = null;
+
+function session() {
+  try { return JSON.parse(localStorage.getItem(SESSION_KEY) || "null"); } catch { return null; }
+}
+
+function show(message, ok = false) {
+  const banner = $("banner");
+  banner.textContent = message;
+  banner.className = ok ? "ok" : "";
+  banner.hidden = !message;
+}
+
+async function api(path, options = {}) {
+  const s = session();
+  const headers = { "Content-Type": "application/json", ...(s ? { Authorization: `Bearer ${s.token}` } : {}) };
+  const response = await fetch(path, { ...options, headers });
+  let body = null;
+  try { body = await response.json(); } catch { /* not JSON */ }
+  if (response.status === 401 && s && s.refreshToken && !options.retried) {
+    const refreshed = await fetch("/api/auth/refresh", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ refreshToken: s.refreshToken }),
+    });
+    if (refreshed.ok) {
+      const pair = (await refreshed.json()).data;
+      localStorage.setItem(SESSION_KEY, JSON.stringify({ ...s, token: pair.token, refreshToken: pair.refreshToken }));
+      return api(path, { ...options, retried: true });
+    }
+  }
+  if (!response.ok) {
+    const error = new Error(body?.error?.message || `The server answered ${response.status}`);
+    error.status = response.status;
+    throw error;
+  }
+  return body?.data;
+}
+
+function cell(text, className, label) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  if (label) td.dataset.label = label;  // shown before the value on a phone, where the table becomes cards
+  return td;
+}
+
+function renderCounts(stats) {
+  const body = $("counts").querySelector("tbody");
+  body.replaceChildren();
+  for (const [queue, c] of Object.entries(stats)) {
+    const tr = document.createElement("tr");
+    tr.dataset.queue = queue;
+    const name = document.createElement("th");
+    name.scope = "row";
+    name.textContent = QUEUE_LABELS[queue] || queue;
+    tr.append(name, cell(c.waiting, "num", "Waiting"), cell(c.active, "num", "Active"),
+      cell(c.delayed, "num", "Delayed"), cell(c.completed, "num", "Completed"),
+      cell(c.failed, `num failed-count${c.failed ? " nonzero" : ""}`, "Failed"), cell(c.total, "num", "Total"));
+    body.append(tr);
+  }
+}
+
+function renderFailed(jobs) {
+  const body = $("failed").querySelector("tbody");
+  body.replaceChildren();
+  $("no-failed").hidden = jobs.length > 0;
+  $("failed").hidden = jobs.length === 0;
+  for (const job of jobs) {
+    const tr = document.createElement("tr");
+    tr.dataset.job = job.id;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Retry";
+    button.setAttribute("aria-label", `Retry job ${job.id}`);
+    button.addEventListener("click", () => retry(job.id, button));
+    const action = document.createElement("td");
+    action.append(button);
+    const when = job.finishedAt ? new Date(job.finishedAt).toLocaleString() : "";
+    tr.append(cell(job.id, "", "Job"), cell(job.name, "", "Name"), cell(job.attemptsMade, "num", "Attempts"),
+      cell(job.failedReason || "", "reason", "Reason"), cell(when, "", "Failed at"), action);
+    body.append(tr);
+  }
+}
+
+async function load() {
+  try {
+    const data = await api("/api/queues/dashboard?limit=25");
+    renderCounts(data.stats);
+    renderFailed(data.failed);
+    $("board").hidden = false;
+    $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
+    if ($("banner").dataset.sticky !== "1") show("");
+  } catch (error) {
+    $("board").hidden = true;
+    if (error.status === 401) { signOut("Your session has ended; sign in again."); return; }
+    if (error.status === 403) show("This page is for administrators, and your account is not one.");
+    else show(`Could not load the queues: ${error.message}`);
+  }
+}
+
+async function retry(jobId, button) {
+  button.disabled = true;
+  button.textContent = "Retrying…";
+  try {
+    await api(`/api/queues/jobs/${encodeURIComponent(jobId)}/retry`, { method: "POST" });
+    show(`Job ${jobId} is queued again.`, true);
+  } catch (error) {
+    show(`Could not retry ${jobId}: ${error.message}`);
+  }
+  await load();
+}
+
+async function queueJob(path, body, label, button) {
+  button.disabled = true;
+  try {
+    const job = await api(path, { method: "POST", body: body ? JSON.stringify(body) : undefined });
+    show(`${label} queued as ${job.jobId}.`, true);
+  } catch (error) {
+    show(`Could not queue the ${label.toLowerCase()}: ${error.message}`);
+  } finally {
+    button.disabled = false;
+  }
+  await load();
+}
+
+function signOut(message = "") {
+  localStorage.removeItem(SESSION_KEY);
+  clearInterval(timer);
+  $("who").hidden = true;
+  $("board").hidden = true;
+  $("sign-in").hidden = false;
+  show(message);
+}
+
+function start() {
+  const s = session();
+  if (!s) { signOut(); return; }
+  $("sign-in").hidden = true;
+  $("who").hidden = false;
+  $("who-name").textContent = s.user ? s.user.username : "";
+  load();
+  clearInterval(timer);
+  timer = setInterval(load, 3000);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("sign-in").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = event.submitter;
+    if (button) button.disabled = true;
+    try {
+      const data = await api("/api/auth/login", {
+        method: "POST", body: JSON.stringify({ email: $("email").value, password: $("password").value }),
+      });
+      localStorage.setItem(SESSION_KEY, JSON.stringify({ token: data.token, refreshToken: data.refreshToken, user: data.user }));
+      $("password").value = "";
+      start();
+    } catch (error) {
+      show(error.message);
+    } finally {
+      if (button) button.disabled = false;
+    }
+  });
+  $("sign-out").addEventListener("click", () => signOut());
+  $("refresh").addEventListener("click", load);
+  $("cleanup").addEventListener("click", (e) => queueJob("/api/queues/cleanup", { daysInactive: 30 }, "Cleanup", e.currentTarget));
+  $("report").addEventListener("click", (e) => queueJob("/api/queues/report", null, "Report", e.currentTarget));
+  start();
+});
