@@ -77,21 +77,29 @@ class Relay:
         self._wake.set()
 
     async def drain_once(self) -> int:
-        """Send one batch; returns how many rows went out. Raises QueueUnavailable if Redis is down."""
+        """Send one batch; returns how many rows went out. Raises QueueUnavailable if Redis is down.
+
+        One statement claims the rows and marks them sent; the transaction commits only after bullmq has them,
+        so a failure (or a crash) rolls the marks back and the rows wait for the next pass."""
         async with self.db.session() as session:
-            stmt = select(OutboxJob).where(OutboxJob.sent_at.is_(None)).order_by(OutboxJob.id).limit(self.batch)
+            unsent = select(OutboxJob.id).where(OutboxJob.sent_at.is_(None)).order_by(OutboxJob.id).limit(self.batch)
             if session.get_bind().dialect.name == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True)
-            rows = list((await session.scalars(stmt)).all())
+                unsent = unsent.with_for_update(skip_locked=True)  # relays in other processes take other rows
+            claim = (
+                update(OutboxJob)
+                .where(OutboxJob.id.in_(unsent.scalar_subquery()))
+                .values(sent_at=utcnow())
+                .returning(
+                    OutboxJob.id, OutboxJob.nonce, OutboxJob.queue, OutboxJob.name, OutboxJob.data, OutboxJob.priority
+                )
+                .execution_options(synchronize_session=False)
+            )
+            rows = sorted((await session.execute(claim)).all(), key=lambda r: r.id)
             if rows:
                 crash_point(self.settings, "relay.claimed")  # the kill test: dead after commit, before enqueue
             for row in rows:
                 await self.queues.add(
                     row.queue, row.name, row.data, job_id=outbox_job_id(row.id, row.nonce), priority=row.priority
-                )
-            if rows:
-                await session.execute(
-                    update(OutboxJob).where(OutboxJob.id.in_([r.id for r in rows])).values(sent_at=utcnow())
                 )
             return len(rows)
 
