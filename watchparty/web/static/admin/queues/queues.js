@@ -6,12 +6,14 @@ const SESSION_KEY = "watchparty.session";
 const QUEUE_LABELS = { email: "Email", imageProcessing: "Images", roomCleanup: "Cleanup" };
 const $ = (id) => document.getElementById(id);
 let timer = null;
+let keepBannerUntil = 0;  // an action's outcome stays up a while, through the refreshes that follow it
 
 function session() {
   try { return JSON.parse(localStorage.getItem(SESSION_KEY) || "null"); } catch { return null; }
 }
 
-function show(message, ok = false) {
+function show(message, ok = false, keepMs = 0) {
+  if (keepMs) keepBannerUntil = Date.now() + keepMs;
   const banner = $("banner");
   banner.textContent = message;
   banner.className = ok ? "ok" : "";
@@ -96,7 +98,7 @@ async function load() {
     renderFailed(data.failed);
     $("board").hidden = false;
     $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
-    if ($("banner").dataset.sticky !== "1") show("");
+    if (Date.now() > keepBannerUntil) show("");
   } catch (error) {
     $("board").hidden = true;
     if (error.status === 401) { signOut("Your session has ended; sign in again."); return; }
@@ -110,9 +112,9 @@ async function retry(jobId, button) {
   button.textContent = "Retrying…";
   try {
     await api(`/api/queues/jobs/${encodeURIComponent(jobId)}/retry`, { method: "POST" });
-    show(`Job ${jobId} is queued again.`, true);
+    show(`Job ${jobId} is queued again.`, true, 8000);
   } catch (error) {
-    show(`Could not retry ${jobId}: ${error.message}`);
+    show(`Could not retry ${jobId}: ${error.message}`, false, 8000);
   }
   await load();
 }
@@ -121,9 +123,9 @@ async function queueJob(path, body, label, button) {
   button.disabled = true;
   try {
     const job = await api(path, { method: "POST", body: body ? JSON.stringify(body) : undefined });
-    show(`${label} queued as ${job.jobId}.`, true);
+    show(`${label} queued as ${job.jobId}.`, true, 8000);
   } catch (error) {
-    show(`Could not queue the ${label.toLowerCase()}: ${error.message}`);
+    show(`Could not queue the ${label.toLowerCase()}: ${error.message}`, false, 8000);
   } finally {
     button.disabled = false;
   }
