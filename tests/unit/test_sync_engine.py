@@ -1,0 +1,219 @@
+"""The room engine on a fake clock: every transition, stale versions, Waiting with its timeout, and roles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import pytest
+
+from watchparty.sync.engine import (
+    Buffering,
+    Command,
+    ControlChanged,
+    Join,
+    Leave,
+    Message,
+    Playback,
+    Ready,
+    Rejected,
+    RoleChanged,
+    RoomState,
+    SetOpenControl,
+    SetRole,
+    StateChanged,
+    SyncParams,
+    Tick,
+    WaitingEnded,
+    WaitingStarted,
+    skew_ms,
+    step,
+)
+
+P = SyncParams()
+LEAD = P.lead_ms / 1000
+HOST, MOD, ANN, BOB = 1, 2, 3, 4
+
+
+def room() -> RoomState:
+    state = RoomState(playback=Playback(media_id=7))
+    for user, role in ((HOST, "host"), (MOD, "moderator"), (ANN, "member"), (BOB, "member")):
+        state, events = step(state, Join(user, role), 0.0)  # type: ignore[arg-type]
+        assert events == []
+    return state
+
+
+def cmd(state: RoomState, user: int, action: str, **kw: object) -> Command:
+    return Command(user, action, state.playback.version, **kw)  # type: ignore[arg-type]
+
+
+def changed(events: Sequence[object]) -> StateChanged:
+    found = [e for e in events if isinstance(e, StateChanged)]
+    assert len(found) == 1, events
+    return found[0]
+
+
+def test_play_is_scheduled_ahead_and_position_advances_from_there() -> None:
+    state, events = step(room(), Command(HOST, "play", 0), now=100.0)
+    ev = changed(events)
+    assert ev.execute_at == pytest.approx(100.0 + LEAD)
+    assert ev.playback == Playback(media_id=7, position=0.0, anchor=100.0 + LEAD, rate=1.0, paused=False, version=1)
+    assert state.playback.position_at(100.0 + LEAD + 10) == pytest.approx(10.0)
+
+
+def test_pause_freezes_the_position_at_execute_time() -> None:
+    state, _ = step(room(), Command(HOST, "play", 0), 100.0)
+    state, events = step(state, cmd(state, HOST, "pause"), 110.0)
+    pb = changed(events).playback
+    assert pb.paused and pb.version == 2
+    assert pb.position == pytest.approx(10.0)  # played from 100.3 to 110.3
+    assert state.playback.position_at(500.0) == pytest.approx(10.0)
+
+
+def test_seek_keeps_playing_or_paused_and_set_rate_scales_time() -> None:
+    state, _ = step(room(), Command(HOST, "play", 0), 0.0)
+    state, events = step(state, cmd(state, MOD, "seek", position=60.0), 5.0)
+    assert not changed(events).playback.paused
+    assert state.playback.position_at(5.0 + LEAD + 1) == pytest.approx(61.0)
+    state, _ = step(state, cmd(state, MOD, "setRate", rate=2.0), 10.0)
+    at = 10.0 + LEAD
+    assert state.playback.position_at(at + 1) == pytest.approx(state.playback.position_at(at) + 2.0)
+
+
+def test_change_media_starts_paused_at_zero() -> None:
+    state, _ = step(room(), Command(HOST, "play", 0), 0.0)
+    state, events = step(state, cmd(state, HOST, "changeMedia", media_id=9), 50.0)
+    pb = changed(events).playback
+    assert (pb.media_id, pb.position, pb.paused, pb.rate, pb.version) == (9, 0.0, True, 1.0, 2)
+
+
+@pytest.mark.parametrize(
+    ("kw", "action"),
+    [
+        ({"position": -1.0}, "seek"),
+        ({"position": 10**9}, "seek"),
+        ({}, "seek"),
+        ({"rate": 0.0}, "setRate"),
+        ({"rate": 10.0}, "setRate"),
+        ({}, "setRate"),
+    ],
+)
+def test_invalid_commands_are_rejected_and_change_nothing(kw: dict[str, object], action: str) -> None:
+    state = room()
+    after, events = step(state, cmd(state, HOST, action, **kw), 1.0)
+    assert after == state
+    assert events == [Rejected(HOST, "invalid", 0, events[0].detail)]  # type: ignore[union-attr]
+
+
+def test_a_stale_version_loses_and_is_told_the_current_one() -> None:
+    state = room()
+    first = Command(HOST, "play", 0)
+    second = Command(MOD, "seek", 0, position=30.0)  # based on the same version, arrives second
+    state, _ = step(state, first, 1.0)
+    after, events = step(state, second, 1.1)
+    assert after == state
+    assert events == [Rejected(MOD, "stale_version", 1, events[0].detail)]  # type: ignore[union-attr]
+
+
+def test_members_do_not_control_unless_the_host_opens_control() -> None:
+    state = room()
+    after, events = step(state, Command(ANN, "play", 0), 1.0)
+    assert after == state and isinstance(events[0], Rejected) and events[0].reason == "forbidden"
+    state, events = step(state, SetOpenControl(ANN, True), 1.0)
+    assert isinstance(events[0], Rejected) and not state.open_control  # only the host opens it
+    state, events = step(state, SetOpenControl(HOST, True), 1.0)
+    assert events == [ControlChanged(True, HOST)]
+    state, events = step(state, Command(ANN, "play", 0), 2.0)
+    assert changed(events).by == ANN
+    outsider, _ = step(state, Command(99, "pause", 1), 3.0)
+    assert outsider == state
+
+
+def test_roles_change_by_the_host_only() -> None:
+    state = room()
+    state, events = step(state, SetRole(HOST, ANN, "moderator"), 1.0)
+    assert events == [RoleChanged(ANN, "moderator", HOST)]
+    state, events = step(state, Command(ANN, "play", 0), 2.0)
+    assert changed(events).by == ANN
+    for bad in (SetRole(MOD, BOB, "moderator"), SetRole(HOST, HOST, "member"), SetRole(HOST, BOB, "host")):
+        after, events = step(state, bad, 3.0)
+        assert after == state and isinstance(events[0], Rejected)
+
+
+def playing() -> RoomState:
+    state, _ = step(room(), Command(HOST, "play", 0), 0.0)
+    return state
+
+
+def test_a_buffering_viewer_holds_the_room_until_ready() -> None:
+    state, events = step(playing(), Buffering(ANN), 10.0)
+    assert isinstance(events[0], WaitingStarted) and events[0].deadline == 10.0 + P.wait_timeout_ms / 1000
+    held = changed(events).playback
+    assert held.paused and held.position == pytest.approx(10.0)
+    state, events = step(state, Buffering(BOB), 11.0)
+    assert events == [] and state.waiting is not None and state.waiting.buffering == {ANN, BOB}
+    state, events = step(state, Ready(ANN), 12.0)
+    assert events == [] and state.waiting is not None
+    state, events = step(state, Ready(BOB), 13.0)
+    assert events[0] == WaitingEnded("ready")
+    resumed = changed(events).playback
+    assert not resumed.paused and resumed.position == pytest.approx(10.0) and resumed.anchor == 13.0 + LEAD
+
+
+def test_waiting_ends_at_the_timeout_and_the_laggard_catches_up_alone() -> None:
+    state, _ = step(playing(), Buffering(ANN), 10.0)
+    deadline = 10.0 + P.wait_timeout_ms / 1000
+    same, events = step(state, Tick(), deadline - 0.001)
+    assert events == [] and same == state
+    state, events = step(state, Tick(), deadline)
+    assert events[0] == WaitingEnded("timeout", frozenset({ANN}))
+    assert changed(events).cause == "timeout" and not state.playback.paused
+    # the laggard buffers again soon after: the room does not stop for them again
+    after, events = step(state, Buffering(ANN), deadline + 1)
+    assert events == [] and after.waiting is None and not after.playback.paused
+    # much later it would
+    _, events = step(state, Buffering(ANN), deadline + P.lag_grace_ms / 1000 + 1)
+    assert isinstance(events[0], WaitingStarted)
+
+
+def test_a_buffering_viewer_who_leaves_releases_the_room() -> None:
+    state, _ = step(playing(), Buffering(BOB), 5.0)
+    state, events = step(state, Leave(BOB), 6.0)
+    assert events[0] == WaitingEnded("left") and not state.playback.paused and BOB not in state.viewers
+
+
+def test_pause_during_waiting_ends_it_and_seek_sets_where_it_resumes() -> None:
+    state, _ = step(playing(), Buffering(ANN), 5.0)
+    sought, events = step(state, cmd(state, HOST, "seek", position=100.0), 6.0)
+    assert changed(events).playback.paused and sought.waiting is not None
+    resumed, events = step(sought, Ready(ANN), 7.0)
+    assert resumed.playback.position_at(7.0 + LEAD + 2) == pytest.approx(102.0)
+    paused, events = step(state, cmd(state, HOST, "pause"), 6.0)
+    assert events[0] == WaitingEnded("ready") and paused.waiting is None and paused.playback.paused
+
+
+def test_buffering_while_paused_holds_nothing() -> None:
+    state, events = step(room(), Buffering(ANN), 1.0)
+    assert events == [] and state.waiting is None and state.viewers[ANN].buffering
+
+
+def test_versions_only_grow() -> None:
+    state = room()
+    versions = [0]
+    script: list[tuple[Message, float]] = [
+        (Command(HOST, "play", 0), 1.0),
+        (Buffering(ANN), 2.0),
+        (Ready(ANN), 3.0),
+        (Command(HOST, "pause", 3), 4.0),
+        (Command(HOST, "changeMedia", 4, media_id=3), 5.0),
+    ]
+    for message, now in script:
+        state, _ = step(state, message, now)
+        versions.append(state.playback.version)
+    assert versions == sorted(versions) and len(set(versions)) == len(versions)
+
+
+def test_skew_is_measured_against_the_room_clock() -> None:
+    pb = replace(Playback(), position=10.0, anchor=100.0, paused=False)
+    assert skew_ms(pb, 15.05, 105.0) == pytest.approx(50.0)
+    assert skew_ms(pb, 14.9, 105.0) == pytest.approx(-100.0)

@@ -1,0 +1,1 @@
+"""Realtime rooms: the sync protocol, the pure room engine, and (next) the WebSocket hub."""
