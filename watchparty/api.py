@@ -12,10 +12,11 @@ from watchparty.movies.router import router as movies_router
 from watchparty.queues.router import router as queues_router
 from watchparty.rooms.cache import ROUTES as ROOMS_CACHED
 from watchparty.rooms.router import router as rooms_router
+from watchparty.sync.router import router as sync_router
 from watchparty.system.router import router as system_router
 
 api_router = APIRouter(prefix="/api")
-for router in (system_router, auth_router, rooms_router, movies_router, chat_router, queues_router):
+for router in (system_router, auth_router, rooms_router, sync_router, movies_router, chat_router, queues_router):
     api_router.include_router(router)
 
 CACHED_ROUTES: list[CachedRoute] = [*ROOMS_CACHED, *MOVIES_CACHED, *CHAT_CACHED, *AUTH_CACHED]

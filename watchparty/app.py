@@ -34,6 +34,7 @@ from watchparty.core.responses import (
     handle_validation_error,
 )
 from watchparty.core.schemas import ErrorEnvelope
+from watchparty.sync.lifecycle import running_hub
 from watchparty.web import STATIC_DIR
 from watchparty.worker.lifecycle import running_jobs
 
@@ -62,8 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = services
         await services.start()
         try:
-            async with running_jobs(services, worker=settings.worker_in_process) as jobs:
+            async with running_jobs(services, worker=settings.worker_in_process) as jobs, running_hub(services) as hub:
                 app.state.jobs = jobs
+                app.state.hub = hub
                 yield
         finally:
             await services.close()

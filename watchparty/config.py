@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_JWT_SECRET = "change-me-in-production"  # noqa: S105 - a marker that production refuses
 VAR_DIR = Path("var")
@@ -23,7 +24,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = ""
-    cors_origins: list[str] = Field(default_factory=list)
+    # comma-separated in the environment (a JSON list works too); NoDecode hands the raw text to the validator
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     database_url: str = f"sqlite+aiosqlite:///{VAR_DIR}/watchparty.db"
     database_pool_size: int = Field(default=10, ge=1)
@@ -124,7 +126,9 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str) and not value.lstrip().startswith("["):
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
             return [o.strip() for o in value.split(",") if o.strip()]
         return value
 

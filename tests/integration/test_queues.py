@@ -33,7 +33,9 @@ async def admin_and_user(client: httpx.AsyncClient, services: Services) -> tuple
 async def finished(client: httpx.AsyncClient, who: Account, job_id: str, timeout: float = 20) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        job: dict[str, Any] = (await client.get(f"/api/queues/jobs/{job_id}", headers=who.headers)).json()["data"]
+        r = await client.get(f"/api/queues/jobs/{job_id}", headers=who.headers)
+        assert r.status_code == 200, r.text
+        job: dict[str, Any] = r.json()["data"]
         if job["state"] in ("completed", "failed"):
             return job
         assert time.monotonic() < deadline, job

@@ -41,3 +41,11 @@ def test_cors_origins_from_a_comma_separated_string() -> None:
 def test_logs_are_json_in_production() -> None:
     assert Settings(environment="production", jwt_secret=STRONG).json_logs is True
     assert Settings(environment="development", jwt_secret=STRONG).json_logs is False
+
+
+def test_cors_origins_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # read from the environment, as in production (a kwarg skips the env source's own JSON decoding)
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example, https://b.example")
+    assert Settings(environment="test").cors_origins == ["https://a.example", "https://b.example"]
+    monkeypatch.setenv("CORS_ORIGINS", '["https://c.example"]')
+    assert Settings(environment="test").cors_origins == ["https://c.example"]

@@ -18,6 +18,7 @@ from watchparty.auth.errors import (
 from watchparty.auth.schemas import AuthResult, LoginIn, RegisterIn, ResetPasswordIn, TokenPair
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
+from watchparty.core.realtime import end_live_sessions
 from watchparty.core.security import hash_token, new_opaque_token
 from watchparty.jobs.queues import HIGH_PRIORITY
 from watchparty.mail import service as mail_service
@@ -78,6 +79,7 @@ async def logout_everywhere(session: AsyncSession, user: User) -> None:
     """Invalidate every access and refresh token the user holds."""
     user.token_version += 1
     await repository.revoke_user_tokens(session, user.id, utcnow())
+    end_live_sessions(session, user.id)  # open sockets outlive access tokens, but not this
 
 
 async def change_password(session: AsyncSession, services: Services, user: User, data: PasswordChange) -> TokenPair:

@@ -8,6 +8,7 @@ from watchparty.chat import repository
 from watchparty.chat.schemas import Cursor, MessageCreate, MessagePage, MessageRead
 from watchparty.core.cache import invalidate
 from watchparty.core.clock import utcnow
+from watchparty.core.realtime import room_event
 from watchparty.models import Message, User
 from watchparty.rooms import service as rooms_service
 from watchparty.users import service as users_service
@@ -49,7 +50,7 @@ async def post_message(session: AsyncSession, room_id: int, user: User, data: Me
     member.last_seen_at = now
     await session.flush()
     invalidate(session, f"chat:{room_id}")
-    return MessageRead(
+    read = MessageRead(
         id=message.id,
         room_id=room.id,
         user=users_service.to_public(user.id, user.username, user.avatar_urls),
@@ -57,3 +58,5 @@ async def post_message(session: AsyncSession, room_id: int, user: User, data: Me
         video_position=message.video_position,
         created_at=message.created_at,
     )
+    room_event(session, room_id, {"type": "chat", "message": read.model_dump(mode="json", by_alias=True)})
+    return read

@@ -52,10 +52,11 @@ async def enqueue(
     return public_job_id(queue, outbox_job_id(row.id, row.nonce))
 
 
-async def pending(session: AsyncSession, outbox_id: int) -> OutboxJob | None:
-    """An outbox row that the relay has not sent yet."""
-    row = await session.get(OutboxJob, outbox_id)
-    return row if row is not None and row.sent_at is None else None
+async def get(session: AsyncSession, outbox_id: int) -> OutboxJob | None:
+    """An outbox row, sent or not (sent rows are kept for a week)."""
+    if not 0 < outbox_id < 2**62:
+        return None
+    return await session.get(OutboxJob, outbox_id)
 
 
 class Relay:

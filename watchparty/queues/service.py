@@ -33,18 +33,18 @@ async def get_job(session: AsyncSession, queues: Queues, user: User, public_id: 
     if parsed is None:
         raise JobNotFound()
     queue, job_id = parsed
-    view = await queues.get(queue, job_id)
-    if view is not None:
-        if user.role != UserRole.ADMIN and view.owner_id != user.id:
+    # The outbox first: the relay adds a job to Redis and then commits, so a row still unsent here is pending,
+    # and a row marked sent is already in Redis (asking Redis first would leave a gap between the two).
+    row = await outbox.get(session, _outbox_id(job_id))
+    if row is not None and outbox_job_id(row.id, row.nonce) == job_id and row.queue == queue:
+        if user.role != UserRole.ADMIN and row.owner_id != user.id:
             raise JobNotFound()
-        return _read(view)
-    # Not in Redis yet: it may still wait in the outbox (Redis was down, or the relay has not run).
-    row = await outbox.pending(session, _outbox_id(job_id))
-    if row is None or outbox_job_id(row.id, row.nonce) != job_id or row.queue != queue:
+        if row.sent_at is None:
+            return JobRead(id=public_id, queue=queue, name=row.name, state="pending", created_at=row.created_at)
+    view = await queues.get(queue, job_id)
+    if view is None or (user.role != UserRole.ADMIN and view.owner_id != user.id):
         raise JobNotFound()
-    if user.role != UserRole.ADMIN and row.owner_id != user.id:
-        raise JobNotFound()
-    return JobRead(id=public_id, queue=queue, name=row.name, state="pending", created_at=row.created_at)
+    return _read(view)
 
 
 async def retry(queues: Queues, public_id: str) -> JobRead:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from watchparty.core.cache import invalidate
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
+from watchparty.core.realtime import CLOSE_NOT_MEMBER, close_sockets
 from watchparty.core.schemas import Page, PageParams
 from watchparty.core.security import hash_token, new_opaque_token
 from watchparty.mail import service as mail_service
@@ -129,6 +130,7 @@ async def leave_room(session: AsyncSession, user: User, room_id: int) -> None:
     room.last_activity_at = utcnow()
     await session.flush()
     invalidate(session, "rooms", f"room:{room_id}")
+    close_sockets(session, room_id, user.id, CLOSE_NOT_MEMBER)
 
 
 async def invite_to_room(
@@ -212,6 +214,12 @@ async def member_room(session: AsyncSession, room_id: int, user: User) -> tuple[
     if member is None:
         raise NotRoomMember()
     return room, member
+
+
+async def role_of(session: AsyncSession, room_id: int, user_id: int) -> str | None:
+    """A member's role ("host", "moderator", "member"), or None for a non-member."""
+    member = await repository.get_member(session, room_id, user_id)
+    return None if member is None else member.role.value
 
 
 async def readable_room(session: AsyncSession, room_id: int, user: User | None) -> Room:

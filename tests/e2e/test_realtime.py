@@ -1,0 +1,216 @@
+"""Real WebSocket clients against two real `watchparty serve` processes on one Redis: tickets, refusals before
+accept, ordered commands across processes, chat (socket and REST) live, resume, and the close codes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from tests.conftest import fresh_database
+from tests.e2e.conftest import LiveServer, server_env, start_server, stop_server
+from tests.integration.helpers import PASSWORD
+from watchparty.config import Settings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+async def rt_db(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    async with fresh_database(tmp_path_factory.mktemp("rt-db")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def two(
+    settings: Settings, rt_db: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, LiveServer]]:
+    env = server_env(settings, rt_db, f"{settings.key_prefix}-rt", CORS_ORIGINS="https://good.example")
+    a_proc, a = start_server(tmp_path_factory.mktemp("rt-a"), env)
+    b_proc, b = start_server(tmp_path_factory.mktemp("rt-b"), env)
+    try:
+        yield a, b
+    finally:
+        stop_server(a_proc)
+        stop_server(b_proc)
+
+
+async def user(server: LiveServer, name: str) -> dict[str, str]:
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        r = await http.post(
+            "/api/auth/register", json={"email": f"{name}@example.com", "username": name, "password": PASSWORD}
+        )
+        assert r.status_code == 201, r.text
+        return {"Authorization": f"Bearer {r.json()['data']['token']}"}
+
+
+async def ticket(server: LiveServer, room_id: int, headers: dict[str, str]) -> str:
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        r = await http.post(f"/api/rooms/{room_id}/ws-ticket", headers=headers)
+        assert r.status_code == 201, r.text
+        return str(r.json()["data"]["ticket"])
+
+
+def ws_url(server: LiveServer, room_id: int, t: str) -> str:
+    return f"{server.url.replace('http', 'ws')}/api/rooms/{room_id}/ws?ticket={t}"
+
+
+async def connect(
+    server: LiveServer, room_id: int, headers: dict[str, str], **hello: Any
+) -> tuple[ClientConnection, dict[str, Any]]:
+    conn = await websockets.connect(ws_url(server, room_id, await ticket(server, room_id, headers)))
+    await conn.send(json.dumps({"type": "hello", "v": 1, **hello}))
+    first = json.loads(await asyncio.wait_for(conn.recv(), 10))
+    return conn, first
+
+
+async def next_of(conn: ClientConnection, kind: str, timeout: float = 10) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        while True:
+            msg: dict[str, Any] = json.loads(await conn.recv())
+            if msg["type"] == kind:
+                return msg
+
+
+async def read_until_closed(conn: ClientConnection) -> None:
+    async with asyncio.timeout(10):
+        while True:
+            await conn.recv()
+
+
+@pytest.fixture(scope="module")
+async def world(two: tuple[LiveServer, LiveServer]) -> dict[str, Any]:
+    a, _ = two
+    host, guest, stranger = await user(a, "rthost"), await user(a, "rtguest"), await user(a, "rtstranger")
+    async with httpx.AsyncClient(base_url=a.url) as http:
+        room = (await http.post("/api/rooms", json={"name": "Live"}, headers=host)).json()["data"]
+        assert (await http.post(f"/api/rooms/{room['id']}/join", headers=guest)).status_code == 200
+    return {"room": room["id"], "host": host, "guest": guest, "stranger": stranger}
+
+
+async def test_commands_on_two_processes_reach_everyone_in_order(
+    two: tuple[LiveServer, LiveServer], world: dict[str, Any]
+) -> None:
+    a, b = two
+    room = world["room"]
+    host, welcome_a = await connect(a, room, world["host"])
+    guest, welcome_b = await connect(b, room, world["guest"])
+    try:
+        assert welcome_a["type"] == welcome_b["type"] == "welcome"
+        assert welcome_b["params"]["seekFromMs"] == 400
+        version = welcome_b["state"]["version"]
+        await host.send(json.dumps({"type": "command", "action": "play", "baseVersion": version}))
+        seen_a, seen_b = await next_of(host, "state"), await next_of(guest, "state")
+        assert seen_a == seen_b and seen_b["state"]["paused"] is False and seen_b["state"]["version"] == version + 1
+        assert seen_b["executeAt"] > welcome_b["serverTime"]
+        # a member without control rights is told so
+        await guest.send(json.dumps({"type": "command", "action": "pause", "baseVersion": version + 1}))
+        rejected = await next_of(guest, "rejected")
+        assert rejected["reason"] == "forbidden"
+        # a stale version loses
+        await host.send(json.dumps({"type": "command", "action": "pause", "baseVersion": version}))
+        assert (await next_of(host, "rejected"))["reason"] == "stale_version"
+        # clock sync
+        await guest.send(json.dumps({"type": "ping", "id": 1, "t0": 123.0}))
+        pong = await next_of(guest, "pong")
+        assert pong["id"] == 1 and pong["t0"] == 123.0 and pong["t2"] >= pong["t1"]
+        # chat over the socket and over REST both arrive live, on both processes
+        await guest.send(json.dumps({"type": "chat", "content": "hello from b"}))
+        for conn in (host, guest):
+            chat = await next_of(conn, "chat")
+            assert chat["message"]["content"] == "hello from b" and chat["message"]["videoPosition"] is not None
+        async with httpx.AsyncClient(base_url=a.url) as http:
+            r = await http.post(f"/api/chat/{room}/messages", json={"content": "via rest"}, headers=world["host"])
+            assert r.status_code == 201
+        assert (await next_of(guest, "chat"))["message"]["content"] == "via rest"
+        # bad input gets the documented error, and the connection stays usable
+        for frame, code in (("{nope", "bad_json"), ('{"type": "dance"}', "unknown_type")):
+            await guest.send(frame)
+            assert (await next_of(guest, "error"))["code"] == code
+        await guest.send(json.dumps({"type": "ping", "id": 2, "t0": 1.0}))
+        assert (await next_of(guest, "pong"))["id"] == 2
+    finally:
+        await host.close()
+        await guest.close()
+
+
+async def test_refusals_before_accept(two: tuple[LiveServer, LiveServer], world: dict[str, Any]) -> None:
+    a, _ = two
+    room = world["room"]
+    refusals = [
+        ws_url(a, room, "not-a-ticket"),
+        ws_url(a, room, ""),
+    ]
+    for url in refusals:
+        with pytest.raises(websockets.exceptions.InvalidStatus) as caught:
+            await websockets.connect(url)
+        assert caught.value.response.status_code == 403
+    # a used ticket
+    t = await ticket(a, room, world["guest"])
+    conn = await websockets.connect(ws_url(a, room, t))
+    await conn.close()
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        await websockets.connect(ws_url(a, room, t))
+    # a foreign Origin
+    t = await ticket(a, room, world["guest"])
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        await websockets.connect(ws_url(a, room, t), origin="https://evil.example")  # type: ignore[arg-type]
+    t = await ticket(a, room, world["guest"])
+    ok = await websockets.connect(ws_url(a, room, t), origin="https://good.example")  # type: ignore[arg-type]
+    await ok.close()
+    # a non-member gets no ticket
+    async with httpx.AsyncClient(base_url=a.url) as http:
+        r = await http.post(f"/api/rooms/{room}/ws-ticket", headers=world["stranger"])
+        assert r.status_code == 403
+
+
+async def test_resume_replays_missed_events_exactly_once(
+    two: tuple[LiveServer, LiveServer], world: dict[str, Any]
+) -> None:
+    a, b = two
+    room = world["room"]
+    host, _ = await connect(a, room, world["host"])
+    guest, welcome = await connect(b, room, world["guest"])
+    last = welcome["seq"]
+    await guest.close()
+    for i in range(3):
+        await host.send(json.dumps({"type": "chat", "content": f"missed {i}"}))
+        await next_of(host, "chat")
+    guest, first = await connect(b, room, world["guest"], lastSeq=last)
+    try:
+        assert first["type"] != "welcome", "the missed events are replayed, not replaced by a snapshot"
+        got = [first]
+        async with asyncio.timeout(10):
+            while sum(m["type"] == "chat" for m in got) < 3:
+                got.append(json.loads(await guest.recv()))
+        await asyncio.sleep(0.5)  # nothing more arrives twice
+        with contextlib.suppress(TimeoutError):
+            while True:
+                got.append(json.loads(await asyncio.wait_for(guest.recv(), 0.3)))
+        chats = [m["message"]["content"] for m in got if m["type"] == "chat"]
+        assert chats == ["missed 0", "missed 1", "missed 2"]
+        seqs = [m["seq"] for m in got]
+        assert seqs == sorted(set(seqs)) and seqs[0] == last + 1, "in order, none twice, none skipped at the start"
+    finally:
+        await host.close()
+        await guest.close()
+
+
+async def test_leaving_the_room_closes_the_socket(two: tuple[LiveServer, LiveServer], world: dict[str, Any]) -> None:
+    a, b = two
+    room = world["room"]
+    guest, _ = await connect(b, room, world["guest"])
+    async with httpx.AsyncClient(base_url=a.url) as http:
+        assert (await http.post(f"/api/rooms/{room}/leave", headers=world["guest"])).status_code == 200
+    with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+        await read_until_closed(guest)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4003
+    async with httpx.AsyncClient(base_url=a.url) as http:
+        assert (await http.post(f"/api/rooms/{room}/join", headers=world["guest"])).status_code == 200

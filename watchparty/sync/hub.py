@@ -1,0 +1,300 @@
+"""Rooms across processes. The room's engine state lives in Redis and changes by compare-and-set (WATCH/MULTI),
+so commands from any process are ordered; events go to a bounded Redis Stream per room (for resume) and out by
+pub/sub to every process, which hands them to its local sockets through bounded queues."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import WatchError
+
+from watchparty.sync import engine, protocol
+
+log = logging.getLogger("watchparty.sync")
+
+STREAM_MAXLEN = 1000
+
+
+def encode_state(state: engine.RoomState, seq: int) -> bytes:
+    waiting = state.waiting
+    return orjson.dumps(
+        {
+            "seq": seq,
+            "playback": asdict(state.playback),
+            "viewers": [asdict(v) for v in state.viewers.values()],
+            "waiting": None
+            if waiting is None
+            else {"since": waiting.since, "deadline": waiting.deadline, "buffering": sorted(waiting.buffering)},
+            "openControl": state.open_control,
+        }
+    )
+
+
+def decode_state(raw: bytes | str | None) -> tuple[engine.RoomState, int]:
+    if not raw:
+        return engine.RoomState(), 0
+    data = orjson.loads(raw)
+    w = data["waiting"]
+    state = engine.RoomState(
+        playback=engine.Playback(**data["playback"]),
+        viewers={v["user_id"]: engine.Viewer(**v) for v in data["viewers"]},
+        waiting=None
+        if w is None
+        else engine.Waiting(since=w["since"], deadline=w["deadline"], buffering=frozenset(w["buffering"])),
+        open_control=data["openControl"],
+    )
+    return state, int(data["seq"])
+
+
+def wire(event: engine.Event, seq: int) -> dict[str, Any] | None:
+    """An engine event as a room-wide message; None for replies to one viewer (rejections)."""
+    match event:
+        case engine.StateChanged(playback, execute_at, cause, by):
+            return {
+                "type": "state",
+                "seq": seq,
+                "state": protocol.state(playback),
+                "executeAt": protocol.ms(execute_at),
+                "cause": cause,
+                "by": by,
+            }
+        case engine.WaitingStarted(buffering, deadline):
+            return {"type": "waiting", "seq": seq, "buffering": sorted(buffering), "deadline": protocol.ms(deadline)}
+        case engine.WaitingEnded(reason, laggards):
+            return {"type": "waitingEnded", "seq": seq, "reason": reason, "laggards": sorted(laggards)}
+        case engine.RoleChanged(target, role, by):
+            return {"type": "role", "seq": seq, "userId": target, "role": role, "by": by}
+        case engine.ControlChanged(open_, by):
+            return {"type": "control", "seq": seq, "open": open_, "by": by}
+    return None
+
+
+class Hub:
+    """One per process."""
+
+    def __init__(self, client: aioredis.Redis, prefix: str, params: engine.SyncParams, clock: Callable[[], float]):
+        self.redis = client
+        self.prefix = prefix
+        self.params = params
+        self.clock = clock
+        self.local: dict[int, set[Any]] = {}  # room id -> connections (anything with deliver(bytes, seq))
+        self.pubsub = client.pubsub()
+        self._listener: asyncio.Task[None] | None = None
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+
+    def key(self, room_id: int, what: str) -> str:
+        return f"{self.prefix}:room:{room_id}:{what}"
+
+    # -- connections -------------------------------------------------------------------------------------------
+
+    async def attach(self, room_id: int, conn: Any) -> None:
+        conns = self.local.setdefault(room_id, set())
+        conns.add(conn)
+        if len(conns) == 1:
+            await self.pubsub.subscribe(self.key(room_id, "events"))
+
+    async def detach(self, room_id: int, conn: Any) -> None:
+        conns = self.local.get(room_id)
+        if conns is None:
+            return
+        conns.discard(conn)
+        if not conns:
+            del self.local[room_id]
+            with contextlib.suppress(Exception):
+                await self.pubsub.unsubscribe(self.key(room_id, "events"))
+
+    async def start(self) -> None:
+        await self.pubsub.subscribe(self.sessions_channel)
+        self._listener = asyncio.get_running_loop().create_task(self._listen(), name="sync-hub")
+
+    @property
+    def sessions_channel(self) -> str:
+        return f"{self.prefix}:sessions"
+
+    async def revoke_user(self, user_id: int) -> None:
+        await self.redis.publish(self.sessions_channel, orjson.dumps({"userId": user_id}))
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            except Exception as exc:  # a Redis hiccup: keep listening; the stream lets clients catch up
+                log.warning("sync hub: pub/sub read failed: %s", exc)
+                await asyncio.sleep(0.5)
+                continue
+            if message is None:
+                continue
+            channel = _text(message["channel"])
+            if channel == self.sessions_channel:
+                user_id = orjson.loads(message["data"])["userId"]
+                for conns in list(self.local.values()):
+                    for conn in list(conns):
+                        if conn.user_id == user_id:
+                            conn.kick(protocol.CLOSE_SESSION_ENDED)
+                continue
+            room_id = int(channel.rsplit(":", 2)[-2])
+            self._fan_out(room_id, message["data"])
+
+    def _fan_out(self, room_id: int, payload: bytes) -> None:
+        for item in orjson.loads(payload):
+            if item.get("type") == "_kick":
+                for conn in list(self.local.get(room_id, ())):
+                    if conn.user_id == item["userId"]:
+                        conn.kick(item["code"])
+                continue
+            if item.get("type") == "state":
+                self._arm_timer(room_id)
+            data = orjson.dumps(item)
+            for conn in list(self.local.get(room_id, ())):
+                conn.deliver(data, item.get("seq", 0))
+
+    # -- state -------------------------------------------------------------------------------------------------
+
+    async def snapshot(self, room_id: int) -> tuple[engine.RoomState, int]:
+        return decode_state(await self.redis.get(self.key(room_id, "state")))
+
+    async def apply(self, room_id: int, message: engine.Message) -> list[engine.Event]:
+        """Run the engine on the room's state and publish what happened; compare-and-set, so that concurrent
+        messages on any number of processes apply one after another. Returns the events (rejections included)."""
+        result: list[engine.Event] = []
+
+        def change(state: engine.RoomState, seq: int) -> tuple[engine.RoomState, list[dict[str, Any]]] | None:
+            new, events = engine.step(state, message, self.clock(), self.params)
+            result[:] = events
+            if new == state and not events:
+                return None
+            items = [item for event in events if (item := wire(event, 0)) is not None]
+            return new, items
+
+        await self._transact(room_id, change)
+        return result
+
+    async def publish(self, room_id: int, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Room-wide messages that are not engine events (chat, presence): numbered, streamed, published."""
+        return await self._transact(room_id, lambda state, _seq: (state, items))
+
+    async def _transact(
+        self,
+        room_id: int,
+        change: Callable[[engine.RoomState, int], tuple[engine.RoomState, list[dict[str, Any]]] | None],
+    ) -> list[dict[str, Any]]:
+        """Read the room, change it, and write it back only if nobody else wrote in between (else again).
+        The change's messages get the next sequence numbers, go to the stream, and are published."""
+        key = self.key(room_id, "state")
+        for _ in range(50):
+            async with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(key)
+                    state, seq = decode_state(await pipe.get(key))
+                    changed = change(state, seq)
+                    if changed is None:
+                        await pipe.unwatch()  # type: ignore[no-untyped-call]
+                        return []
+                    new, items = changed
+                    numbered = [{**item, "seq": seq + i} for i, item in enumerate(items, start=1)]
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.set(key, encode_state(new, seq + len(numbered)))
+                    self._record(pipe, room_id, numbered)
+                    await pipe.execute()
+                    return numbered
+                except WatchError:
+                    continue
+        raise RuntimeError(f"room {room_id}: too much contention")
+
+    def _record(self, pipe: Any, room_id: int, items: list[dict[str, Any]]) -> None:
+        for item in items:
+            pipe.xadd(
+                self.key(room_id, "stream"),
+                {"e": orjson.dumps(item)},
+                id=f"{item['seq']}-0",
+                maxlen=STREAM_MAXLEN,
+                approximate=True,
+            )
+        if items:
+            pipe.publish(self.key(room_id, "events"), orjson.dumps(items))
+
+    async def count_connection(self, room_id: int, user_id: int, delta: int) -> None:
+        """Sockets per user and room, over every process: presence leaves only when the last one is gone."""
+        key = self.key(room_id, "conns")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(key, str(user_id), delta)
+            pipe.expire(key, 24 * 3600)
+            await pipe.execute()
+
+    async def still_connected_elsewhere(self, room_id: int, user_id: int) -> bool:
+        value = await self.redis.hget(self.key(room_id, "conns"), str(user_id))
+        return value is not None and int(value) > 0
+
+    async def record_skew(self, room_id: int, user_id: int, skew_ms: float, rtt_ms: float) -> None:
+        """The latest skew per viewer (and its RTT), for the admins' telemetry."""
+        key = self.key(room_id, "skew")
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(key, str(user_id), orjson.dumps({"skewMs": round(skew_ms, 1), "rttMs": round(rtt_ms, 1)}))
+            pipe.expire(key, 3600)
+            await pipe.execute()
+
+    async def skew(self, room_id: int) -> dict[str, float]:
+        raw: Any = await self.redis.hgetall(self.key(room_id, "skew"))
+        values = sorted(abs(orjson.loads(v)["skewMs"]) for v in raw.values())
+        if not values:
+            return {"viewers": 0}
+
+        def pick(q: float) -> float:
+            return float(values[min(len(values) - 1, int(q * len(values)))])
+
+        return {"viewers": len(values), "p50Ms": pick(0.5), "p95Ms": pick(0.95), "maxMs": values[-1]}
+
+    async def kick(self, room_id: int, user_id: int, code: int) -> None:
+        await self.redis.publish(
+            self.key(room_id, "events"), orjson.dumps([{"type": "_kick", "userId": user_id, "code": code}])
+        )
+
+    async def missed(self, room_id: int, after_seq: int) -> list[bytes] | None:
+        """Every event after `after_seq`, or None if the stream no longer holds them all."""
+        entries: Any = await self.redis.xrange(self.key(room_id, "stream"), min=f"{after_seq + 1}-0", max="+")
+        if not entries:
+            _, seq = await self.snapshot(room_id)
+            return [] if seq <= after_seq else None
+        first = int(_text(entries[0][0]).split("-")[0])
+        if first != after_seq + 1:
+            return None
+        return [bytes(fields[b"e"]) for _, fields in entries]
+
+    def _arm_timer(self, room_id: int) -> None:
+        """While a room waits, every process with viewers there fires a Tick at the deadline; the first wins."""
+
+        async def read_and_arm() -> None:
+            state, _ = await self.snapshot(room_id)
+            if state.waiting is None:
+                return
+            delay = max(0.0, state.waiting.deadline - self.clock()) + 0.01
+            old = self._timers.pop(room_id, None)
+            if old:
+                old.cancel()
+            loop = asyncio.get_running_loop()
+            self._timers[room_id] = loop.call_later(delay, lambda: loop.create_task(self.apply(room_id, engine.Tick())))
+
+        asyncio.get_running_loop().create_task(read_and_arm())
+
+    async def close(self) -> None:
+        for conns in self.local.values():
+            for conn in list(conns):
+                conn.kick(protocol.CLOSE_GOING_AWAY)
+        for timer in self._timers.values():
+            timer.cancel()
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

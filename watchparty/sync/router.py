@@ -1,0 +1,40 @@
+"""Realtime routes: a ticket over HTTP, then the room's WebSocket; and sync telemetry for admins."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, WebSocket, status
+
+from watchparty.auth.deps import AdminUser, CurrentUser
+from watchparty.core.deps import AppServices, DbSession, get_services
+from watchparty.core.schemas import Envelope, RoomId
+from watchparty.sync import service, ws
+from watchparty.sync.schemas import TicketRead
+
+router = APIRouter(prefix="/rooms", tags=["realtime"])
+
+
+@router.post("/{room_id}/ws-ticket", status_code=status.HTTP_201_CREATED)
+async def ws_ticket(
+    room_id: RoomId, user: CurrentUser, session: DbSession, services: AppServices
+) -> Envelope[TicketRead]:
+    """A single-use ticket, valid for 30 s, to open WS /api/rooms/{id}/ws?ticket=… (members only)."""
+    return Envelope(data=await service.issue_ticket(session, services, user, room_id))
+
+
+@router.websocket("/{room_id}/ws")
+async def room_socket(websocket: WebSocket, room_id: int, ticket: str | None = None) -> None:
+    """The room's live channel; the protocol is in docs/protocol.md."""
+    hub = getattr(websocket.app.state, "hub", None)
+    if hub is None:
+        await websocket.close(code=1011)
+        return
+    await ws.run(websocket, get_services(websocket), hub, room_id, ticket)
+
+
+@router.get("/{room_id}/sync-stats")
+async def sync_stats(room_id: RoomId, _admin: AdminUser, request: Request) -> Envelope[dict[str, float]]:
+    """Skew between the room's viewers, from their latest position reports: p50, p95 and max in ms. Admins only."""
+    hub = getattr(request.app.state, "hub", None)
+    if hub is None:
+        raise service.RealtimeUnavailable()
+    return Envelope(data=await hub.skew(room_id))

@@ -1,0 +1,62 @@
+"""WebSocket tickets and who may hold a socket on a room."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from watchparty.core.deps import Services
+from watchparty.core.errors import AppError
+from watchparty.core.security import hash_token
+from watchparty.models import User
+from watchparty.rooms import service as rooms_service
+from watchparty.sync.schemas import TicketRead
+
+TICKET_SECONDS = 30
+
+
+class RealtimeUnavailable(AppError):
+    status_code = 503
+    code = "realtime_unavailable"
+    message = "Realtime rooms need Redis, which is not reachable right now"
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": "5"})
+
+
+def _ticket_key(services: Services, ticket: str) -> str:
+    return f"{services.settings.key_prefix}:wsticket:{hash_token(ticket)}"
+
+
+async def issue_ticket(session: AsyncSession, services: Services, user: User, room_id: int) -> TicketRead:
+    """A single-use ticket for one member and one room, valid for 30 s; only its hash is stored."""
+    await rooms_service.member_room(session, room_id, user)
+    if services.redis is None:
+        raise RealtimeUnavailable()
+    ticket = secrets.token_urlsafe(24)
+    try:
+        await services.redis.set(_ticket_key(services, ticket), f"{room_id}:{user.id}", ex=TICKET_SECONDS)
+    except Exception as exc:
+        raise RealtimeUnavailable() from exc
+    return TicketRead(ticket=ticket, expires_in=TICKET_SECONDS)
+
+
+async def redeem_ticket(services: Services, room_id: int, ticket: str) -> int | None:
+    """The user the ticket was issued to, if it is for this room and not used or expired. Using it ends it."""
+    if services.redis is None or not ticket or len(ticket) > 100:
+        return None
+    try:
+        value = await services.redis.getdel(_ticket_key(services, ticket))
+    except Exception:
+        return None
+    if value is None:
+        return None
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    ticket_room, _, user_id = text.partition(":")
+    return int(user_id) if ticket_room == str(room_id) else None
+
+
+async def member_role(session: AsyncSession, room_id: int, user_id: int) -> str | None:
+    """The user's role in the room, or None if they are not a member (or the room is gone)."""
+    return await rooms_service.role_of(session, room_id, user_id)

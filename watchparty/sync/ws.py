@@ -1,0 +1,258 @@
+"""One WebSocket connection to a room: checks before accept, the receive loop with limits, and a sender with
+a bounded queue so that a client that stops reading is dropped instead of slowing the room."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from watchparty.chat import service as chat_service
+from watchparty.chat.schemas import MessageCreate
+from watchparty.core.deps import Services
+from watchparty.core.errors import AppError
+from watchparty.sync import engine, protocol, service
+from watchparty.sync.hub import Hub
+from watchparty.users import service as users_service
+
+log = logging.getLogger("watchparty.sync")
+
+SEND_QUEUE = 256
+IDLE_SECONDS = 40.0
+PRESENCE_GRACE = 5.0
+MAX_PER_USER = 5
+MAX_PER_ROOM = 500
+
+
+class Bucket:
+    """A token bucket: `rate` per second, up to `burst`."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst, self.tokens, self.at = rate, burst, burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class Connection:
+    def __init__(self, ws: WebSocket, room_id: int, user_id: int) -> None:
+        self.ws, self.room_id, self.user_id = ws, room_id, user_id
+        self.queue: asyncio.Queue[bytes | int] = asyncio.Queue(SEND_QUEUE)
+        self.min_seq = 0  # live events at or below this were in the welcome snapshot
+        self.closing: int | None = None
+
+    def deliver(self, data: bytes, seq: int) -> None:
+        if seq and seq <= self.min_seq:
+            return
+        try:
+            self.queue.put_nowait(data)
+        except asyncio.QueueFull:
+            self.kick(protocol.CLOSE_SLOW)
+
+    def kick(self, code: int) -> None:
+        if self.closing is None:
+            self.closing = code
+            with contextlib.suppress(asyncio.QueueFull):
+                self.queue.put_nowait(code)
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.deliver(orjson.dumps(message), 0)
+
+    async def sender(self) -> None:
+        while True:
+            item = await self.queue.get()
+            if isinstance(item, int):
+                with contextlib.suppress(Exception):
+                    await self.ws.close(code=item)
+                return
+            await self.ws.send_text(item.decode())
+
+
+def origin_allowed(ws: WebSocket, services: Services) -> bool:
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True  # not a browser
+    allowed = set(services.settings.cors_origins) | {services.settings.base_url}
+    host = ws.headers.get("host")
+    if services.settings.worker_in_process and host:  # embedded mode: the page we serve ourselves
+        allowed |= {f"http://{host}", f"https://{host}"}
+    return origin.rstrip("/") in {o.rstrip("/") for o in allowed}
+
+
+async def run(ws: WebSocket, services: Services, hub: Hub, room_id: int, ticket: str | None) -> None:
+    if not origin_allowed(ws, services):
+        await ws.close(code=1008)  # before accept: the server answers 403
+        return
+    user_id = await service.redeem_ticket(services, room_id, ticket or "")
+    if user_id is None:
+        await ws.close(code=1008)
+        return
+    async with services.db.session() as session:
+        role = await service.member_role(session, room_id, user_id)
+        user = await users_service.get_user(session, user_id)
+    if role is None or user is None:
+        await ws.close(code=1008)
+        return
+    local = hub.local.get(room_id, set())
+    if len(local) >= MAX_PER_ROOM or sum(1 for c in local if c.user_id == user_id) >= MAX_PER_USER:
+        await ws.close(code=1008)
+        return
+    await ws.accept()
+    conn = Connection(ws, room_id, user_id)
+    await hub.attach(room_id, conn)
+    await hub.count_connection(room_id, user_id, +1)
+    sender = asyncio.get_running_loop().create_task(conn.sender())
+    try:
+        await _greet(conn, hub, room_id, user_id, role, user.username)
+        await _receive(conn, ws, services, hub, room_id, user_id)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await hub.detach(room_id, conn)
+        with contextlib.suppress(Exception):
+            await hub.count_connection(room_id, user_id, -1)
+        if conn.closing is None:
+            conn.kick(1000)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(sender, 2)
+        asyncio.get_running_loop().create_task(_leave_later(hub, room_id, user_id, user.username))
+
+
+async def _greet(conn: Connection, hub: Hub, room_id: int, user_id: int, role: str, username: str) -> None:
+    first = await asyncio.wait_for(conn.ws.receive_text(), IDLE_SECONDS)
+    hello = protocol.parse(first)
+    if not isinstance(hello, protocol.Hello):
+        raise protocol.BadMessage("invalid", "the first message must be hello")
+    rejoin = any(c.user_id == user_id for c in hub.local.get(room_id, ()) if c is not conn)
+    await hub.apply(room_id, engine.Join(user_id, role))  # type: ignore[arg-type]
+    if hello.last_seq is not None:
+        missed = await hub.missed(room_id, hello.last_seq)
+        if missed is not None:
+            conn.min_seq = hello.last_seq
+            for raw in missed:
+                conn.deliver(raw, 0)
+            conn.min_seq = max([hello.last_seq, *(orjson.loads(r)["seq"] for r in missed)])
+            return
+    state, seq = await hub.snapshot(room_id)
+    conn.min_seq = seq
+    conn.send(
+        {
+            "type": "welcome",
+            "v": protocol.VERSION,
+            "seq": seq,
+            "you": {"userId": user_id, "role": role},
+            "state": protocol.state(state.playback),
+            "params": protocol.params(hub.params),
+            "viewers": [protocol.viewer(v) for v in state.viewers.values()],
+            "openControl": state.open_control,
+            "serverTime": protocol.ms(hub.clock()),
+        }
+    )
+    if not rejoin:
+        await hub.publish(
+            room_id, [{"type": "presence", "event": "join", "user": {"id": user_id, "username": username}}]
+        )
+
+
+async def _receive(conn: Connection, ws: WebSocket, services: Services, hub: Hub, room_id: int, user_id: int) -> None:
+    chat_bucket, control_bucket = Bucket(5, 10), Bucket(10, 20)
+    strikes = 0
+    while conn.closing is None:
+        try:
+            frame = await asyncio.wait_for(ws.receive(), IDLE_SECONDS)
+        except TimeoutError:
+            conn.kick(protocol.CLOSE_IDLE)
+            return
+        if frame["type"] == "websocket.disconnect":
+            return
+        text: str = frame.get("text") or (frame.get("bytes") or b"").decode("utf-8", "replace")
+        if len(text.encode()) > protocol.MAX_FRAME_BYTES:
+            conn.kick(protocol.CLOSE_TOO_BIG)
+            return
+        try:
+            message = protocol.parse(text)
+        except protocol.BadMessage as exc:
+            conn.send({"type": "error", "code": exc.code, "message": str(exc)})
+            continue
+        bucket = chat_bucket if isinstance(message, protocol.ChatIn) else control_bucket
+        if not isinstance(message, protocol.Ping | protocol.Report) and not bucket.take():
+            strikes += 1
+            if strikes > 50:
+                conn.kick(protocol.CLOSE_FLOOD)
+                return
+            conn.send({"type": "error", "code": "rate_limited", "message": "slow down"})
+            continue
+        try:
+            await _handle(conn, message, services, hub, room_id, user_id)
+        except AppError as exc:  # e.g. the membership ended between two messages
+            conn.send({"type": "error", "code": exc.code, "message": exc.detail_message})
+
+
+async def _handle(conn: Connection, message: Any, services: Services, hub: Hub, room_id: int, user_id: int) -> None:
+    now_ms = protocol.ms(hub.clock())
+    match message:
+        case protocol.Ping(id=ping_id, t0=t0):
+            conn.send({"type": "pong", "id": ping_id, "t0": t0, "t1": now_ms, "t2": protocol.ms(hub.clock())})
+        case protocol.CommandIn():
+            cmd = engine.Command(
+                user_id, message.action, message.base_version, message.position, message.rate, message.media_id
+            )
+            await _reply_rejections(conn, await hub.apply(room_id, cmd))
+        case protocol.BufferingIn():
+            await hub.apply(room_id, engine.Buffering(user_id))
+        case protocol.ReadyIn():
+            await hub.apply(room_id, engine.Ready(user_id))
+        case protocol.SetRoleIn():
+            await _reply_rejections(
+                conn, await hub.apply(room_id, engine.SetRole(user_id, message.user_id, message.role))
+            )
+        case protocol.SetOpenControlIn():
+            await _reply_rejections(conn, await hub.apply(room_id, engine.SetOpenControl(user_id, message.open)))
+        case protocol.ChatIn():
+            state, _ = await hub.snapshot(room_id)
+            async with services.db.session() as session:
+                user = await users_service.get_user(session, user_id)
+                assert user is not None
+                pb = state.playback
+                # once anything has played; never before 0 (a play scheduled a moment ahead has not started yet)
+                position = max(0.0, pb.position_at(hub.clock())) if pb.version > 0 else None
+                await chat_service.post_message(
+                    session, room_id, user, MessageCreate(content=message.content, video_position=position)
+                )
+        case protocol.Report():
+            state, _ = await hub.snapshot(room_id)
+            skew = engine.skew_ms(state.playback, message.position, message.server_time / 1000)
+            await hub.record_skew(room_id, user_id, skew, message.rtt)
+        case protocol.Hello():
+            conn.send({"type": "error", "code": "invalid", "message": "hello is only the first message"})
+
+
+async def _reply_rejections(conn: Connection, events: list[engine.Event]) -> None:
+    for event in events:
+        if isinstance(event, engine.Rejected) and event.user_id == conn.user_id:
+            conn.send({"type": "rejected", "reason": event.reason, "version": event.version, "message": event.detail})
+
+
+async def _leave_later(hub: Hub, room_id: int, user_id: int, username: str) -> None:
+    """Presence leaves after a grace period, so that a reconnect is neither a leave nor a join."""
+    await asyncio.sleep(PRESENCE_GRACE)
+    if any(c.user_id == user_id for c in hub.local.get(room_id, ())):
+        return
+    with contextlib.suppress(Exception):
+        if await hub.still_connected_elsewhere(room_id, user_id):
+            return
+        await hub.apply(room_id, engine.Leave(user_id))
+        await hub.publish(
+            room_id, [{"type": "presence", "event": "leave", "user": {"id": user_id, "username": username}}]
+        )
