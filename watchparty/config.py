@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     avatar_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     avatar_max_pixels: int = Field(default=16_777_216, ge=1)
 
+    # Realtime sync (sent to clients in `welcome.params`; see docs/protocol.md)
+    sync_lead_ms: int = Field(default=300, ge=50, le=5000)
+    sync_wait_timeout_ms: int = Field(default=10_000, ge=500, le=120_000)
+
     # Tests only: a worker that finds this file at a crash point deletes it and SIGKILLs itself.
     debug_crash_file: Path | None = None
 

@@ -32,7 +32,9 @@ async def rt_db(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
 def two(
     settings: Settings, rt_db: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[LiveServer, LiveServer]]:
-    env = server_env(settings, rt_db, f"{settings.key_prefix}-rt", CORS_ORIGINS="https://good.example")
+    env = server_env(
+        settings, rt_db, f"{settings.key_prefix}-rt", CORS_ORIGINS="https://good.example", SYNC_WAIT_TIMEOUT_MS="1500"
+    )
     a_proc, a = start_server(tmp_path_factory.mktemp("rt-a"), env)
     b_proc, b = start_server(tmp_path_factory.mktemp("rt-b"), env)
     try:
@@ -214,3 +216,52 @@ async def test_leaving_the_room_closes_the_socket(two: tuple[LiveServer, LiveSer
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4003
     async with httpx.AsyncClient(base_url=a.url) as http:
         assert (await http.post(f"/api/rooms/{room}/join", headers=world["guest"])).status_code == 200
+
+
+async def test_a_buffering_viewer_holds_the_room_for_at_most_the_timeout(
+    two: tuple[LiveServer, LiveServer], world: dict[str, Any]
+) -> None:
+    a, b = two
+    room = world["room"]
+    host, welcome = await connect(a, room, world["host"])
+    guest, guest_welcome = await connect(b, room, world["guest"])
+    try:
+        version = welcome["state"]["version"]
+        if welcome["state"]["paused"]:
+            await host.send(json.dumps({"type": "command", "action": "play", "baseVersion": version}))
+            await next_of(guest, "state")
+        await guest.send(json.dumps({"type": "buffering"}))
+        waiting = await next_of(host, "waiting")
+        held = await next_of(host, "state")
+        assert held["state"]["paused"] and held["cause"] == "waiting"
+        assert waiting["deadline"] - held["executeAt"] <= 1500
+        ended = await next_of(host, "waitingEnded", timeout=5)
+        resumed = await next_of(host, "state")
+        assert ended["reason"] == "timeout" and ended["laggards"] == [guest_welcome["you"]["userId"]]
+        assert resumed["cause"] == "timeout" and not resumed["state"]["paused"]
+        assert resumed["executeAt"] - waiting["deadline"] < 1000, "the room moved on at the deadline"
+    finally:
+        await host.close()
+        await guest.close()
+
+
+async def test_oversized_frames_floods_and_logout_everywhere(
+    two: tuple[LiveServer, LiveServer], world: dict[str, Any]
+) -> None:
+    a, _ = two
+    room = world["room"]
+    guest, _ = await connect(a, room, world["guest"])
+    for _ in range(40):  # far more control messages than the bucket allows
+        await guest.send(json.dumps({"type": "ready"}))
+    assert (await next_of(guest, "error"))["code"] == "rate_limited"
+    await guest.send("x" * (17 * 1024))
+    with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+        await read_until_closed(guest)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+    guest, _ = await connect(a, room, world["guest"])
+    async with httpx.AsyncClient(base_url=a.url) as http:
+        assert (await http.post("/api/auth/logout-all", headers=world["guest"])).status_code == 200
+    with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+        await read_until_closed(guest)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001

@@ -19,9 +19,9 @@ async def running_hub(services: Services) -> AsyncIterator[Hub | None]:
     if url is None:
         yield None
         return
-    hub = Hub(
-        make_client(url, services.settings, timeout_ms=2000), services.settings.key_prefix, SyncParams(), time.time
-    )
+    settings = services.settings
+    params = SyncParams(lead_ms=settings.sync_lead_ms, wait_timeout_ms=settings.sync_wait_timeout_ms)
+    hub = Hub(make_client(url, settings, timeout_ms=2000), settings.key_prefix, params, time.time)
     await hub.start()
     info = services.db.session_info
     info[realtime.PUBLISH] = hub.publish
