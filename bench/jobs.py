@@ -16,7 +16,7 @@ import time
 import uuid
 from typing import Any
 
-from bench.common import ROOT, python, recreate_db, say
+from bench.common import ROOT, psql, python, recreate_db, say
 from bench.report import write_section
 
 WORK = ROOT / "bench" / ".work"
@@ -222,6 +222,19 @@ def _avatar(mode: str) -> dict[str, float]:
     return result
 
 
+def _forget_keys() -> None:
+    """The benchmark's queues and relays wrote under wpbench-*: remove them all."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS)
+    try:
+        keys = list(client.scan_iter(match="wpbench-*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+    finally:
+        client.close()
+
+
 def main(rounds: int = 3, seconds: int = 10) -> None:
     del rounds, seconds
     from tests.smtp import start_smtp
@@ -246,6 +259,8 @@ def main(rounds: int = 3, seconds: int = 10) -> None:
         ours, full = _avatar("ours"), _avatar("full")
     finally:
         controller.stop()
+        _forget_keys()
+        psql(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
     lines = [
         "Command: `make bench` (or `uv run python -m bench jobs`). Workers are `watchparty worker` processes with",
         "`WORKER_CONCURRENCY=16`, on the shared PostgreSQL and Redis; jobs are added in bulk and timed until the",

@@ -37,6 +37,22 @@ TEST_REDIS = os.environ.get("WATCHPARTY_TEST_REDIS", "redis://127.0.0.1:6379")
 TEST_PREFIX = f"wptest{RUN_ID}"
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Whatever ran, remove every Redis key this run wrote (the e2e servers' prefixes extend the run's)."""
+    import redis
+
+    for db in (12, 13):
+        client = redis.Redis.from_url(f"{TEST_REDIS}/{db}")
+        try:
+            keys = list(client.scan_iter(match=f"{TEST_PREFIX}*", count=1000))
+            for start in range(0, len(keys), 500):
+                client.delete(*keys[start : start + 500])
+        except redis.RedisError:
+            pass  # no Redis: nothing was written
+        finally:
+            client.close()
+
+
 def pytest_report_header() -> str:
     return f"watchparty test database backend: {BACKEND}"
 
