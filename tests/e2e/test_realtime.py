@@ -171,6 +171,13 @@ async def test_refusals_before_accept(two: tuple[LiveServer, LiveServer], world:
     async with httpx.AsyncClient(base_url=a.url) as http:
         r = await http.post(f"/api/rooms/{room}/ws-ticket", headers=world["stranger"])
         assert r.status_code == 403
+    # after accept, a first frame that is not hello gets the documented error and close code
+    conn = await websockets.connect(ws_url(a, room, await ticket(a, room, world["guest"])))
+    await conn.send(json.dumps({"type": "ready"}))
+    assert (await next_of(conn, "error"))["code"] == "invalid"
+    with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+        await read_until_closed(conn)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
 
 
 async def test_resume_replays_missed_events_exactly_once(

@@ -51,8 +51,13 @@ class Connection:
         self.queue: asyncio.Queue[bytes | int] = asyncio.Queue(SEND_QUEUE)
         self.min_seq = 0  # live events at or below this were in the welcome snapshot
         self.closing: int | None = None
+        # Until the welcome (or the replay) is queued, live events wait here, so that none overtakes it.
+        self.held: list[tuple[bytes, int]] | None = []
 
-    def deliver(self, data: bytes, seq: int) -> None:
+    def deliver(self, data: bytes, seq: int, *, live: bool = True) -> None:
+        if live and self.held is not None:
+            self.held.append((data, seq))
+            return
         if seq and seq <= self.min_seq:
             return
         try:
@@ -67,7 +72,13 @@ class Connection:
                 self.queue.put_nowait(code)
 
     def send(self, message: dict[str, Any]) -> None:
-        self.deliver(orjson.dumps(message), 0)
+        self.deliver(orjson.dumps(message), 0, live=False)
+
+    def go_live(self) -> None:
+        """The greeting is queued: release the live events that came meanwhile, minus those it covered."""
+        held, self.held = self.held or [], None
+        for data, seq in held:
+            self.deliver(data, seq)
 
     async def sender(self) -> None:
         while True:
@@ -118,6 +129,14 @@ async def run(ws: WebSocket, services: Services, hub: Hub, room_id: int, ticket:
         await _receive(conn, ws, services, hub, room_id, user_id)
     except WebSocketDisconnect:
         pass
+    except protocol.BadMessage as exc:  # the first frame was not a hello
+        conn.send({"type": "error", "code": exc.code, "message": str(exc)})
+        conn.kick(1008)
+    except TimeoutError:
+        conn.kick(protocol.CLOSE_IDLE)
+    except Exception:  # Redis or the database failed under us: the client reconnects and resumes
+        log.exception("room %s: connection of user %s failed", room_id, user_id)
+        conn.kick(1011)
     finally:
         await hub.detach(room_id, conn)
         with contextlib.suppress(Exception):
@@ -139,10 +158,10 @@ async def _greet(conn: Connection, hub: Hub, room_id: int, user_id: int, role: s
     if hello.last_seq is not None:
         missed = await hub.missed(room_id, hello.last_seq)
         if missed is not None:
-            conn.min_seq = hello.last_seq
             for raw in missed:
-                conn.deliver(raw, 0)
+                conn.deliver(raw, 0, live=False)
             conn.min_seq = max([hello.last_seq, *(orjson.loads(r)["seq"] for r in missed)])
+            conn.go_live()
             return
     state, seq = await hub.snapshot(room_id)
     conn.min_seq = seq
@@ -159,6 +178,7 @@ async def _greet(conn: Connection, hub: Hub, room_id: int, user_id: int, role: s
             "serverTime": protocol.ms(hub.clock()),
         }
     )
+    conn.go_live()
     if not rejoin:
         await hub.publish(
             room_id, [{"type": "presence", "event": "join", "user": {"id": user_id, "username": username}}]
