@@ -68,9 +68,10 @@ async def test_stats_have_the_original_shape(client: httpx.AsyncClient, services
     await asyncio.sleep(0.2)
     stats = (await client.get("/api/queues/stats", headers=admin.headers)).json()["data"]
     assert set(stats) == {"email", "imageProcessing", "roomCleanup"}
-    for counts in stats.values():
-        assert set(counts) == {"waiting", "active", "completed", "failed", "delayed", "total"}
-        assert counts["total"] == sum(v for k, v in counts.items() if k != "total")
+    for name, counts in stats.items():
+        assert set(counts) == {"queueName", "waiting", "active", "completed", "failed", "delayed", "total"}
+        assert counts["queueName"] == name
+        assert counts["total"] == sum(v for k, v in counts.items() if k not in ("total", "queueName"))
     assert stats["email"]["completed"] == 2
 
 

@@ -9,6 +9,7 @@ from watchparty.core.schemas import CamelModel, InputModel
 
 
 class QueueCounts(CamelModel):
+    queue_name: str
     waiting: int = Field(description="waiting, prioritized and paused jobs")
     active: int
     completed: int

@@ -17,9 +17,9 @@ from watchparty.queues.schemas import Dashboard, JobRead, QueueCounts, QueueStat
 async def stats(queues: Queues) -> QueueStats:
     counts = await queues.counts()
     return QueueStats(
-        email=QueueCounts(**counts["email"]),
-        image_processing=QueueCounts(**counts["imageProcessing"]),
-        room_cleanup=QueueCounts(**counts["roomCleanup"]),
+        email=QueueCounts(queue_name="email", **counts["email"]),
+        image_processing=QueueCounts(queue_name="imageProcessing", **counts["imageProcessing"]),
+        room_cleanup=QueueCounts(queue_name="roomCleanup", **counts["roomCleanup"]),
     )
 
 
