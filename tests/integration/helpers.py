@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,3 +72,16 @@ def link_token(message: email.message.EmailMessage, pattern: str) -> str:
     match = re.search(pattern, body.get_content())
     assert match, body.get_content()
     return match.group(1)
+
+
+async def wait_job(client: httpx.AsyncClient, who: Account, job_id: str, timeout: float = 30) -> dict[str, Any]:
+    """Poll GET /api/queues/jobs/{id} until the job has completed or failed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = await client.get(f"/api/queues/jobs/{job_id}", headers=who.headers)
+        assert r.status_code == 200, r.text
+        job: dict[str, Any] = r.json()["data"]
+        if job["state"] in ("completed", "failed"):
+            return job
+        assert time.monotonic() < deadline, job
+        await asyncio.sleep(0.05)

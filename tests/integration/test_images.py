@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import pytest
 from PIL import Image
 
 from tests.images import BLUE, RED, bomb_png, photo, png, webp
-from tests.integration.helpers import Account, register
+from tests.integration.helpers import Account, register, wait_job
 from watchparty.config import Settings
 
 UPLOAD = "/api/auth/upload-profile-picture"
@@ -30,18 +29,6 @@ async def upload(
     client: httpx.AsyncClient, who: Account, data: bytes, filename: str = "me.jpg", ctype: str = "image/jpeg"
 ) -> httpx.Response:
     return await client.post(UPLOAD, files={"profilePicture": (filename, data, ctype)}, headers=who.headers)
-
-
-async def wait_job(client: httpx.AsyncClient, who: Account, job_id: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        r = await client.get(f"/api/queues/jobs/{job_id}", headers=who.headers)
-        assert r.status_code == 200, r.text
-        job: dict[str, Any] = r.json()["data"]
-        if job["state"] in ("completed", "failed"):
-            return job
-        assert time.monotonic() < deadline, job
-        await asyncio.sleep(0.05)
 
 
 def close_to(pixel: tuple[int, ...], colour: tuple[int, int, int]) -> bool:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.integration.helpers import Account, create_room, join, register
+from tests.integration.helpers import Account, create_room, join, register, wait_job
 from tests.smtp import Mailbox
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
@@ -28,18 +28,6 @@ async def admin_and_user(client: httpx.AsyncClient, services: Services) -> tuple
     async with services.db.session() as session:
         await users_service.set_role(session, admin.id, UserRole.ADMIN)
     return admin, user
-
-
-async def finished(client: httpx.AsyncClient, who: Account, job_id: str, timeout: float = 20) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        r = await client.get(f"/api/queues/jobs/{job_id}", headers=who.headers)
-        assert r.status_code == 200, r.text
-        job: dict[str, Any] = r.json()["data"]
-        if job["state"] in ("completed", "failed"):
-            return job
-        assert time.monotonic() < deadline, job
-        await asyncio.sleep(0.05)
 
 
 ADMIN_ONLY = [
@@ -108,7 +96,7 @@ async def test_cleanup_removes_the_right_rows_and_reports(client: httpx.AsyncCli
 
     r = await client.post("/api/queues/cleanup", json={"daysInactive": 30}, headers=admin.headers)
     assert r.status_code == 202
-    job = await finished(client, admin, r.json()["data"]["jobId"])
+    job = await wait_job(client, admin, r.json()["data"]["jobId"])
     assert job["state"] == "completed", job
     result = job["result"]
     assert (result["roomsRemoved"], result["roomsWithMessagesRemoved"], result["roomsWithParticipantsRemoved"]) == (
@@ -145,7 +133,7 @@ async def test_the_activity_report_counts_and_is_stored(client: httpx.AsyncClien
         await session.execute(update(User).where(User.id == guest.id).values(last_login_at=None))
 
     r = await client.post("/api/queues/report", headers=admin.headers)
-    job = await finished(client, admin, r.json()["data"]["jobId"])
+    job = await wait_job(client, admin, r.json()["data"]["jobId"])
     assert job["state"] == "completed", job
     periods = job["result"]["periods"]
     assert periods["day"] == {"roomsActive": 1, "messages": 3, "usersActive": 2, "usersNew": 2}
@@ -162,7 +150,7 @@ async def test_only_one_cleanup_runs_at_a_time(client: httpx.AsyncClient, servic
     assert await lock.acquire()
     try:
         r = await client.post("/api/queues/cleanup", json={"daysInactive": 30}, headers=admin.headers)
-        job = await finished(client, admin, r.json()["data"]["jobId"])
+        job = await wait_job(client, admin, r.json()["data"]["jobId"])
     finally:
         await lock.release()
     assert job["result"] == {"skipped": "another cleanup is running"}
@@ -175,7 +163,7 @@ async def test_failed_jobs_show_on_the_dashboard_and_can_be_retried(
     bad = {"template": "no_such_template", "to": "x@example.com", "context": {}, "messageId": "<x@y>"}
     async with services.db.session() as session:
         job_id = await outbox.enqueue(session, EMAIL, "welcome", bad)
-    job = await finished(client, admin, job_id)
+    job = await wait_job(client, admin, job_id)
     assert job["state"] == "failed"
     board = (await client.get("/api/queues/dashboard", headers=admin.headers)).json()["data"]
     assert [(j["id"], j["failedReason"]) for j in board["failed"]] == [
@@ -185,7 +173,7 @@ async def test_failed_jobs_show_on_the_dashboard_and_can_be_retried(
     r = await client.post(f"/api/queues/jobs/{job_id}/retry", headers=admin.headers)
     assert r.status_code == 200
     deadline = time.monotonic() + 10
-    while (again := await finished(client, admin, job_id))["finishedAt"] == job["finishedAt"]:
+    while (again := await wait_job(client, admin, job_id))["finishedAt"] == job["finishedAt"]:
         assert time.monotonic() < deadline, "the retried job did not run again"
         await asyncio.sleep(0.05)
     assert again["state"] == "failed"  # the same poison fails again, on its own

@@ -219,12 +219,6 @@ class Queues:
 
         return await self._call(run)
 
-    async def ping(self) -> bool:
-        try:
-            return bool(await self._call(self.client.ping))
-        except QueueUnavailable:
-            return False
-
     async def close(self) -> None:
         for q in self.queues.values():
             await at_most(2, q.close())

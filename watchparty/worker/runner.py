@@ -137,6 +137,3 @@ async def _stop(worker: Worker, grace: float) -> None:
         done, _ = await asyncio.wait({closing}, timeout=5)
     if not done:
         log.error("worker %s did not close", worker.name)
-
-
-__all__ = ["CLEANUP", "EMAIL", "IMAGE", "JobRunner", "default_handlers"]
