@@ -131,3 +131,26 @@ def start_worker(workdir: Path, env_overrides: dict[str, str]) -> tuple[subproce
         time.sleep(0.05)
     stop_server(proc)
     raise RuntimeError(f"worker did not start:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+async def rt_db(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    async with fresh_database(tmp_path_factory.mktemp("rt-db")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def two(
+    settings: Settings, rt_db: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """Two real `watchparty serve` processes on one database and one Redis (the realtime tests' cluster)."""
+    env = server_env(
+        settings, rt_db, f"{settings.key_prefix}-rt", CORS_ORIGINS="https://good.example", SYNC_WAIT_TIMEOUT_MS="1500"
+    )
+    a_proc, a = start_server(tmp_path_factory.mktemp("rt-a"), env)
+    b_proc, b = start_server(tmp_path_factory.mktemp("rt-b"), env)
+    try:
+        yield a, b
+    finally:
+        stop_server(a_proc)
+        stop_server(b_proc)

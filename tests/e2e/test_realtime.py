@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -14,34 +13,10 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from tests.conftest import fresh_database
-from tests.e2e.conftest import LiveServer, server_env, start_server, stop_server
+from tests.e2e.conftest import LiveServer
 from tests.integration.helpers import PASSWORD
-from watchparty.config import Settings
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-async def rt_db(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    async with fresh_database(tmp_path_factory.mktemp("rt-db")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def two(
-    settings: Settings, rt_db: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[LiveServer, LiveServer]]:
-    env = server_env(
-        settings, rt_db, f"{settings.key_prefix}-rt", CORS_ORIGINS="https://good.example", SYNC_WAIT_TIMEOUT_MS="1500"
-    )
-    a_proc, a = start_server(tmp_path_factory.mktemp("rt-a"), env)
-    b_proc, b = start_server(tmp_path_factory.mktemp("rt-b"), env)
-    try:
-        yield a, b
-    finally:
-        stop_server(a_proc)
-        stop_server(b_proc)
 
 
 async def user(server: LiveServer, name: str) -> dict[str, str]:

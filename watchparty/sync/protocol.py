@@ -136,6 +136,7 @@ def params(p: SyncParams) -> dict[str, Any]:
     return {
         "leadMs": p.lead_ms,
         "nudgeFromMs": p.nudge_from_ms,
+        "nudgeUntilMs": p.nudge_until_ms,
         "maxNudge": p.max_nudge,
         "seekFromMs": p.seek_from_ms,
         "seekCooldownMs": p.seek_cooldown_ms,

@@ -1,0 +1,44 @@
+"""The few REST calls a viewer needs before it connects: sign up or in, make or join a room, chat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class ApiError(RuntimeError):
+    pass
+
+
+class Api:
+    def __init__(self, base_url: str, token: str | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+
+    async def _call(self, method: str, path: str, json: Any = None, expect: int = 200) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=30) as http:
+            r = await http.request(method, path, json=json, headers=headers)
+        if r.status_code != expect:
+            raise ApiError(f"{method} {path}: {r.status_code} {r.text[:300]}")
+        return r.json()["data"]
+
+    async def register(self, username: str, password: str, email: str | None = None) -> str:
+        body = {"email": email or f"{username}@example.com", "username": username, "password": password}
+        self.token = str((await self._call("POST", "/api/auth/register", body, 201))["token"])
+        return self.token
+
+    async def login(self, email: str, password: str) -> str:
+        self.token = str((await self._call("POST", "/api/auth/login", {"email": email, "password": password}))["token"])
+        return self.token
+
+    async def create_room(self, name: str, **fields: Any) -> int:
+        return int((await self._call("POST", "/api/rooms", {"name": name, **fields}, 201))["id"])
+
+    async def join_room(self, room_id: int) -> None:
+        await self._call("POST", f"/api/rooms/{room_id}/join")
+
+    async def post_chat(self, room_id: int, content: str) -> dict[str, Any]:
+        data: dict[str, Any] = await self._call("POST", f"/api/chat/{room_id}/messages", {"content": content}, 201)
+        return data

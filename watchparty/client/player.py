@@ -1,0 +1,138 @@
+"""What the client drives (`Player`), and an imperfect simulated player on a true clock.
+
+A real player is never exact: its device clock is off and drifts, it plays a little fast or slow, and it takes
+a moment to start after play or seek. `SimulatedPlayer` has all of these, so that the sync client is tested
+against what it will meet; the harness reads its position on the true clock (`true_position`), never on the
+player's own estimate."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class Player(Protocol):
+    """The few things sync needs from a player. Positions in seconds of media."""
+
+    @property
+    def playing(self) -> bool: ...
+
+    def position(self) -> float: ...
+
+    def play(self) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def seek(self, position: float) -> None: ...
+
+    def set_rate(self, rate: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class Imperfections:
+    clock_offset_ms: float = 0.0  # the device clock minus the true clock
+    clock_drift_ppm: float = 0.0  # the device clock runs this much fast (+) or slow (−)
+    rate_error: float = 0.0  # playback runs at rate × (1 + rate_error)
+    play_delay_ms: float = 0.0  # from play() until the picture moves
+    seek_delay_ms: float = 0.0  # from seek() until it can move again
+    delay_jitter: float = 0.0  # each start-up delay varies by up to this fraction
+
+    @classmethod
+    def random(
+        cls,
+        rng: random.Random,
+        *,
+        max_offset_ms: float = 2000,
+        max_drift_ppm: float = 200,
+        max_rate_error: float = 0.005,
+        play_delay_ms: tuple[float, float] = (20, 200),
+        seek_delay_ms: tuple[float, float] = (50, 300),
+        delay_jitter: float = 0.2,
+    ) -> Imperfections:
+        return cls(
+            clock_offset_ms=rng.uniform(-max_offset_ms, max_offset_ms),
+            clock_drift_ppm=rng.uniform(-max_drift_ppm, max_drift_ppm),
+            rate_error=rng.uniform(-max_rate_error, max_rate_error),
+            play_delay_ms=rng.uniform(*play_delay_ms),
+            seek_delay_ms=rng.uniform(*seek_delay_ms),
+            delay_jitter=delay_jitter,
+        )
+
+
+class SimulatedPlayer:
+    """A player whose position is a function of the true clock (seconds). `local_ms()` is its device clock."""
+
+    def __init__(
+        self, true_clock: Callable[[], float], imperfections: Imperfections = Imperfections(), seed: int = 0
+    ) -> None:
+        self.true_clock = true_clock
+        self.imp = imperfections
+        self.rng = random.Random(seed)
+        self.epoch = true_clock()
+        self._playing = False
+        self.rate = 1.0
+        self.base_pos = 0.0  # the position at base_t ...
+        self.base_t = self.epoch
+        self.frozen_until = self.epoch  # ... and it does not move before this (start-up, seek, stall)
+
+    # -- the device clock --------------------------------------------------------------------------------------
+
+    def local_ms(self) -> float:
+        t = self.true_clock()
+        return t * 1000 + self.imp.clock_offset_ms + (t - self.epoch) * 1000 * self.imp.clock_drift_ppm * 1e-6
+
+    # -- what the client sees and does -------------------------------------------------------------------------
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    def true_position(self, t: float) -> float:
+        if not self._playing:
+            return self.base_pos
+        start = max(self.base_t, self.frozen_until)
+        if t <= start:
+            return self.base_pos
+        return self.base_pos + (t - start) * self.rate * (1 + self.imp.rate_error)
+
+    def position(self) -> float:
+        return self.true_position(self.true_clock())
+
+    def _rebase(self) -> float:
+        now = self.true_clock()
+        self.base_pos, self.base_t = self.true_position(now), now
+        return now
+
+    def _delay(self, ms: float) -> float:
+        return ms / 1000 * (1 + self.rng.uniform(-self.imp.delay_jitter, self.imp.delay_jitter))
+
+    def play(self) -> None:
+        if self._playing:
+            return
+        now = self._rebase()
+        self.frozen_until = max(self.frozen_until, now + self._delay(self.imp.play_delay_ms))
+        self._playing = True
+
+    def pause(self) -> None:
+        self._rebase()
+        self._playing = False
+
+    def seek(self, position: float) -> None:
+        now = self._rebase()
+        self.base_pos = max(0.0, position)
+        self.frozen_until = now + self._delay(self.imp.seek_delay_ms)
+
+    def set_rate(self, rate: float) -> None:
+        self._rebase()
+        self.rate = rate
+
+    def stall(self, seconds: float) -> None:
+        """The network starves the player: it stops moving for `seconds` (a buffering viewer)."""
+        now = self._rebase()
+        self.frozen_until = max(self.frozen_until, now + seconds)
+
+    @property
+    def stalled(self) -> bool:
+        return self.true_clock() < self.frozen_until

@@ -1,0 +1,239 @@
+"""Many simulated viewers in one room, and skew measured on the true clock.
+
+Each viewer is a real protocol client (`Viewer`) driving a `SimulatedPlayer` with its own clock offset, clock
+drift, rate error and start-up delays, behind a simulated link with latency and jitter. The harness reads every
+player's position at the same true instant and compares them with each other (spread) and with where the room
+really is (deviation), from the room's own state messages."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from watchparty.client.api import Api
+from watchparty.client.player import Imperfections, SimulatedPlayer
+from watchparty.client.viewer import Viewer
+
+PASSWORD = "simulated-viewer-1"  # noqa: S105 - throwaway accounts made by the simulator
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return float(ordered[min(len(ordered) - 1, int(q * len(ordered)))])
+
+
+@dataclass
+class SkewStats:
+    samples: int
+    spread_p50_ms: float
+    spread_p95_ms: float
+    spread_max_ms: float
+    deviation_p50_ms: float
+    deviation_p95_ms: float
+
+    @classmethod
+    def of(cls, spreads: list[float], deviations: list[float]) -> SkewStats:
+        return cls(
+            samples=len(spreads),
+            spread_p50_ms=percentile(spreads, 0.5),
+            spread_p95_ms=percentile(spreads, 0.95),
+            spread_max_ms=max(spreads, default=0.0),
+            deviation_p50_ms=percentile(deviations, 0.5),
+            deviation_p95_ms=percentile(deviations, 0.95),
+        )
+
+    def line(self) -> str:
+        return (
+            f"spread p50 {self.spread_p50_ms:.1f} ms, p95 {self.spread_p95_ms:.1f} ms, max {self.spread_max_ms:.1f} ms;"
+            f" deviation from the room p50 {self.deviation_p50_ms:.1f} ms, p95 {self.deviation_p95_ms:.1f} ms"
+            f" ({self.samples} samples)"
+        )
+
+
+@dataclass
+class SimViewer:
+    viewer: Viewer
+    player: SimulatedPlayer
+    api: Api
+
+
+@dataclass
+class Swarm:
+    room_id: int
+    members: list[SimViewer]
+    true_clock: Callable[[], float] = time.time
+    reference: Viewer | None = None  # whose state messages say where the room is (default: the first)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def host(self) -> SimViewer:
+        return self.members[0]
+
+    @property
+    def connected(self) -> list[SimViewer]:
+        return [m for m in self.members if m.viewer.connected]
+
+    def room_position(self, t: float) -> float | None:
+        """Where the room is at true time t (s), from the state messages: the server's clock is the true one."""
+        ref = self.reference or self.host.viewer
+        now_ms = t * 1000
+        current = None
+        for execute_at, st in reversed(ref.history):
+            if execute_at <= now_ms:
+                current = st
+                break
+        if current is None:
+            return None
+        if current["paused"]:
+            return float(current["position"])
+        return float(current["position"] + (now_ms - current["anchorServerTime"]) / 1000 * current["rate"])
+
+    def deviations(self, t: float, members: Sequence[SimViewer] | None = None) -> list[float]:
+        room = self.room_position(t)
+        if room is None:
+            return []
+        return [(m.player.true_position(t) - room) * 1000 for m in (members or self.connected)]
+
+    async def measure(
+        self, seconds: float, *, every: float = 0.05, members: Sequence[SimViewer] | None = None
+    ) -> SkewStats:
+        """Sample every player at the same true instants for `seconds`."""
+        spreads: list[float] = []
+        deviations: list[float] = []
+        end = self.true_clock() + seconds
+        while self.true_clock() < end:
+            t = self.true_clock()
+            devs = self.deviations(t, members)
+            if devs:
+                spreads.append(max(devs) - min(devs))
+                deviations.extend(abs(d) for d in devs)
+            await asyncio.sleep(every)
+        return SkewStats.of(spreads, deviations)
+
+    async def until_in_sync(
+        self, member: SimViewer, within_ms: float, hold_s: float, give_up_s: float, start: float | None = None
+    ) -> float:
+        """Seconds from `start` (true time; default now) until `member` is within `within_ms` of the room and
+        stays so for `hold_s`. Raises TimeoutError if that has not begun `give_up_s` after `start`."""
+        start = self.true_clock() if start is None else start
+        since: float | None = None
+        while True:
+            t = self.true_clock()
+            if (since or t) - start > give_up_s:
+                raise TimeoutError(f"not in sync within {give_up_s} s")
+            devs = self.deviations(t, [member])
+            if devs and abs(devs[0]) <= within_ms:
+                since = t if since is None else since
+                if t - since >= hold_s:
+                    return since - start
+            else:
+                since = None
+            await asyncio.sleep(0.02)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(m.viewer.close() for m in self.members), return_exceptions=True)
+
+
+def make_viewer(
+    url: str,
+    room_id: int,
+    api: Api,
+    rng: random.Random,
+    *,
+    latency_ms: tuple[float, float],
+    jitter_ms: float,
+    max_offset_ms: float,
+    true_clock: Callable[[], float] = time.time,
+) -> SimViewer:
+    seed = rng.randrange(2**31)
+    player = SimulatedPlayer(true_clock, Imperfections.random(rng, max_offset_ms=max_offset_ms), seed=seed)
+    assert api.token is not None
+    viewer = Viewer(
+        url, room_id, api.token, player, local_ms=player.local_ms,
+        latency_ms=rng.uniform(*latency_ms), jitter_ms=jitter_ms, seed=seed,
+    )  # fmt: skip
+    return SimViewer(viewer, player, api)
+
+
+async def build_swarm(
+    urls: Sequence[str],
+    viewers: int,
+    *,
+    latency_ms: tuple[float, float] = (20, 150),
+    jitter_ms: float = 30,
+    max_offset_ms: float = 2000,
+    seed: int = 1,
+    connect: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> Swarm:
+    """Sign up `viewers` users, the first makes a room and the rest join; viewer i connects to urls[i % len]."""
+    rng = random.Random(seed)
+    run = secrets.token_hex(3)
+    gate = asyncio.Semaphore(16)
+
+    async def account(i: int) -> Api:
+        async with gate:
+            api = Api(urls[i % len(urls)])
+            await api.register(f"sim{run}v{i}", PASSWORD)
+            return api
+
+    apis = await asyncio.gather(*(account(i) for i in range(viewers)))
+    room_id = await apis[0].create_room(f"Simulation {run}", capacity=max(2, viewers))
+
+    async def join(api: Api) -> None:
+        async with gate:
+            await api.join_room(room_id)
+
+    await asyncio.gather(*(join(api) for api in apis[1:]))
+    members = [
+        make_viewer(urls[i % len(urls)], room_id, api, rng, latency_ms=latency_ms, jitter_ms=jitter_ms,
+                    max_offset_ms=max_offset_ms)
+        for i, api in enumerate(apis)
+    ]  # fmt: skip
+    swarm = Swarm(room_id, members)
+    if connect:
+        await connect_all(swarm.members, progress)
+    return swarm
+
+
+async def connect_all(members: Sequence[SimViewer], progress: Callable[[str], None] | None = None) -> None:
+    gate = asyncio.Semaphore(32)
+    done = 0
+
+    async def one(m: SimViewer) -> None:
+        nonlocal done
+        async with gate:
+            await m.viewer.connect()
+        done += 1
+        if progress and (done % 50 == 0 or done == len(members)):
+            progress(f"{done}/{len(members)} viewers connected")
+
+    await asyncio.gather(*(one(m) for m in members))
+
+
+async def scenario(
+    swarm: Swarm, *, settle_s: float = 2.0, hold_s: float = 6.0, say: Callable[[str], None] = print
+) -> dict[str, SkewStats]:
+    """play, seek, pause, play again; skew measured from each change's executeAt for `hold_s` seconds."""
+    host = swarm.host.viewer
+    results: dict[str, SkewStats] = {}
+    await asyncio.sleep(settle_s)  # clock sync
+    for name, action, fields in (
+        ("play", "play", {}),
+        ("seek", "seek", {"position": 120.0}),
+        ("pause", "pause", {}),
+        ("play again", "play", {}),
+    ):
+        host.command(action, **fields)
+        msg = await host.next_message("state")
+        await asyncio.sleep(max(0.0, msg["executeAt"] / 1000 - swarm.true_clock()))
+        results[name] = await swarm.measure(hold_s)
+        say(f"after {name}: {results[name].line()}")
+    return results
