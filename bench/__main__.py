@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from bench import cache, jobs, rooms_uncached
+from bench import cache, jobs, rooms_uncached, sync
 
-BENCHES = {"rooms-uncached": rooms_uncached.main, "cache": cache.main, "jobs": jobs.main}
+BENCHES = {"rooms-uncached": rooms_uncached.main, "cache": cache.main, "jobs": jobs.main, "sync": sync.main}
 
 
 def main() -> None:

@@ -25,6 +25,21 @@ class LiveServer:
     url: str
     workdir: Path
     log: Path
+    pid: int = 0  # the `watchparty serve` process (its API workers are its children)
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server and all its descendants."""
+        total, todo = 0, [self.pid]
+        while todo:
+            pid = todo.pop()
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                continue
+            total += next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS:"))
+            todo += [int(c) for c in children]
+        return total
 
 
 def free_port() -> int:
@@ -55,7 +70,7 @@ def start_server(
     log = workdir / "server.log"
     cmd = command or [sys.executable, "-m", "watchparty", "serve"]
     proc = spawn(workdir, cmd, {"PORT": str(port), "HOST": "127.0.0.1", **env_overrides}, log)
-    server = LiveServer(f"http://127.0.0.1:{port}", workdir, log)
+    server = LiveServer(f"http://127.0.0.1:{port}", workdir, log, proc.pid)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -141,12 +156,12 @@ async def rt_db(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="module")
 def two(
-    settings: Settings, rt_db: str, tmp_path_factory: pytest.TempPathFactory
+    settings: Settings, rt_db: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[tuple[LiveServer, LiveServer]]:
-    """Two real `watchparty serve` processes on one database and one Redis (the realtime tests' cluster)."""
-    env = server_env(
-        settings, rt_db, f"{settings.key_prefix}-rt", CORS_ORIGINS="https://good.example", SYNC_WAIT_TIMEOUT_MS="1500"
-    )
+    """Two real `watchparty serve` processes on one database and one Redis (the realtime tests' cluster). Each
+    module has its own database and key prefix: room ids start again at 1, and must not meet an old room's state."""
+    prefix = f"{settings.key_prefix}-{request.module.__name__.rsplit('.', 1)[-1]}"
+    env = server_env(settings, rt_db, prefix, CORS_ORIGINS="https://good.example", SYNC_WAIT_TIMEOUT_MS="1500")
     a_proc, a = start_server(tmp_path_factory.mktemp("rt-a"), env)
     b_proc, b = start_server(tmp_path_factory.mktemp("rt-b"), env)
     try:

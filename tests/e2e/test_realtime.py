@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 from typing import Any
 
 import httpx
@@ -225,6 +226,102 @@ async def test_a_buffering_viewer_holds_the_room_for_at_most_the_timeout(
     finally:
         await host.close()
         await guest.close()
+
+
+async def member(server: LiveServer, room_id: int, name: str) -> dict[str, str]:
+    headers = await user(server, name)
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        assert (await http.post(f"/api/rooms/{room_id}/join", headers=headers)).status_code == 200
+    return headers
+
+
+async def test_a_ping_flood_is_limited_then_closed_and_the_room_stays_healthy(
+    two: tuple[LiveServer, LiveServer], world: dict[str, Any]
+) -> None:
+    a, b = two
+    room = world["room"]
+    flooder, _ = await connect(a, room, await member(a, room, "rtflooder"))
+    other, _ = await connect(b, room, world["host"])
+    try:
+        for i in range(95):  # pings are cheap, but not free: 20/s with a burst of 40; 50 over it closes
+            await flooder.send(json.dumps({"type": "ping", "id": i, "t0": 1.0}))
+        assert (await next_of(flooder, "error"))["code"] == "rate_limited"
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+            await read_until_closed(flooder)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
+        # everyone else is served as before
+        await other.send(json.dumps({"type": "ping", "id": 1, "t0": 5.0}))
+        assert (await next_of(other, "pong"))["t0"] == 5.0
+    finally:
+        await other.close()
+
+
+async def test_a_client_that_stops_reading_is_dropped_and_server_memory_stays_flat(
+    two: tuple[LiveServer, LiveServer], world: dict[str, Any]
+) -> None:
+    """A member connects with a tiny receive buffer and never reads. The room gets ~4 MB of chat; the server
+    must not hold it for that client: its bounded send queue overflows, it is closed with 4010, and memory
+    stays flat, while a reading viewer on the other process gets every message."""
+    a, b = two
+    room = world["room"]
+    headers = await member(a, room, "rtnonreader")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", int(a.url.rsplit(":", 1)[1])))
+    stuck = await websockets.connect(ws_url(a, room, await ticket(a, room, headers)), sock=sock, max_queue=1)
+    await stuck.send(json.dumps({"type": "hello", "v": 1}))
+    reader, _ = await connect(b, room, world["host"])
+    received: list[int] = []
+    all_in = asyncio.Event()
+
+    async def read_all() -> None:
+        async def keep_alive() -> None:  # a reading client also pings, or it is idle after 40 s
+            with contextlib.suppress(websockets.exceptions.ConnectionClosed):
+                for i in range(1000):
+                    await reader.send(json.dumps({"type": "ping", "id": i, "t0": 1.0}))
+                    await asyncio.sleep(5)
+
+        pinging = asyncio.get_running_loop().create_task(keep_alive())
+        try:
+            async for raw in reader:
+                msg = json.loads(raw)
+                if msg["type"] == "chat":
+                    received.append(msg["message"]["id"])
+                    if len(received) == 2100:
+                        all_in.set()
+        except websockets.exceptions.ConnectionClosed:
+            pass
+        finally:
+            pinging.cancel()
+
+    reading = asyncio.get_running_loop().create_task(read_all())
+    body = "m" * 2000
+    posted: list[int] = []
+
+    async def post(http: httpx.AsyncClient, n: int) -> None:
+        for _ in range(n):
+            r = await http.post(f"/api/chat/{room}/messages", json={"content": body}, headers=world["host"])
+            assert r.status_code == 201, r.text
+            posted.append(r.json()["data"]["id"])
+
+    try:
+        async with httpx.AsyncClient(base_url=a.url, timeout=30) as http:
+            await asyncio.gather(*(post(http, 20) for _ in range(5)))  # warm up the server's allocator
+            rss_before = a.rss_bytes()
+            await asyncio.gather(*(post(http, 250) for _ in range(8)))
+            rss_after = a.rss_bytes()
+        await asyncio.wait_for(all_in.wait(), 30)
+        assert sorted(received) == sorted(posted)  # the reader got each message once
+        # the server dropped the stuck client (it cannot read a close code it does not read: it finds it closed)
+        assert "stopped reading; dropped (4010)" in a.log.read_text()
+        with pytest.raises(websockets.exceptions.ConnectionClosed):
+            await read_until_closed(stuck)
+        # 2,000 messages × 2 KB went by; a server that queued them for the stuck client would have grown by 4+ MB
+        assert rss_after - rss_before < 2 * 1024 * 1024, (rss_before, rss_after)
+    finally:
+        reading.cancel()
+        await reader.close()
+        await stuck.close()
 
 
 async def test_oversized_frames_floods_and_logout_everywhere(

@@ -11,7 +11,7 @@ class DriftParams:
     lead_ms: float = 300
     nudge_from_ms: float = 25
     nudge_until_ms: float = 5
-    max_nudge: float = 0.05
+    max_nudge: float = 0.08
     seek_from_ms: float = 400
     seek_cooldown_ms: float = 1500
     wait_timeout_ms: float = 10_000
@@ -40,6 +40,7 @@ class Correction:
 
 
 NONE = Correction("none")
+NUDGE_MS_PER_UNIT = 500  # off by 50 ms: 10 % faster (before the cap); gone in about half a second
 
 
 class Corrector:
@@ -47,7 +48,7 @@ class Corrector:
 
     Off by more than `seek_from_ms`: seek, aiming where the room will be once the seek has settled, and not
     again within `seek_cooldown_ms` (a second seek right after the first is the stutter users hate). Off by more
-    than `nudge_from_ms`: play a little faster or slower (`rate × (1 ± min(max_nudge, off/1000))`), until within
+    than `nudge_from_ms`: play a little faster or slower (`rate × (1 ± min(max_nudge, off/500))`), until within
     `nudge_until_ms`, so that a nudge does not stop with the error it started at."""
 
     def __init__(self, params: DriftParams) -> None:
@@ -77,7 +78,7 @@ class Corrector:
             return Correction("seek", room_rate, expected + seek_delay_ms / 1000 * room_rate)
         if abs(off_ms) > p.nudge_from_ms or (self.nudging and abs(off_ms) > p.nudge_until_ms):
             self.nudging = True
-            nudge = min(p.max_nudge, abs(off_ms) / 1000)
+            nudge = min(p.max_nudge, abs(off_ms) / NUDGE_MS_PER_UNIT)
             return Correction("rate", room_rate * (1 + nudge if off_ms > 0 else 1 - nudge))
         if self.nudging:
             self.nudging = False

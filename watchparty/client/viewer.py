@@ -25,7 +25,7 @@ from watchparty.client.player import Player
 PINGS_AT_START = 5
 PING_EVERY_S = 10.0
 CORRECT_EVERY_S = 0.1
-SETTLE_MS = 400.0  # after a scheduled change, look again this much later (and learn from what is seen)
+SETTLE_MS = 150.0  # after a scheduled change, look again this much later (and learn from what is seen)
 
 
 def wall_ms() -> float:

@@ -26,7 +26,7 @@ class SyncParams:
     lead_ms: int = 300  # executeAt = now + lead: room for every viewer's message to arrive first
     nudge_from_ms: int = 25  # off by more than this: play slightly faster or slower
     nudge_until_ms: int = 5  # ... until within this (hysteresis: a nudge does not stop at the error it began at)
-    max_nudge: float = 0.05  # at most ±5% (watchparty.me nudges up to 10%, Syncplay slows to 0.95)
+    max_nudge: float = 0.08  # at most ±8% (watchparty.me nudges up to 10%, Syncplay slows to 0.95)
     seek_from_ms: int = 400  # off by more than this: seek (Jellyfin: 400 ms; OpenTogetherTube: 1 s)
     seek_cooldown_ms: int = 1500  # no second seek sooner: stops the stutter of over-eager correction
     wait_timeout_ms: int = 10_000  # a buffering viewer holds the room at most this long

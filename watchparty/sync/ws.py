@@ -63,13 +63,20 @@ class Connection:
         try:
             self.queue.put_nowait(data)
         except asyncio.QueueFull:
+            log.warning(
+                "room %s: user %s stopped reading; dropped (%s)", self.room_id, self.user_id, protocol.CLOSE_SLOW
+            )
             self.kick(protocol.CLOSE_SLOW)
 
     def kick(self, code: int) -> None:
         if self.closing is None:
             self.closing = code
-            with contextlib.suppress(asyncio.QueueFull):
-                self.queue.put_nowait(code)
+            while True:  # the close goes next; what is still queued would never be read
+                try:
+                    self.queue.put_nowait(code)
+                    break
+                except asyncio.QueueFull:
+                    self.queue.get_nowait()
 
     def send(self, message: dict[str, Any]) -> None:
         self.deliver(orjson.dumps(message), 0, live=False)
@@ -186,7 +193,7 @@ async def _greet(conn: Connection, hub: Hub, room_id: int, user_id: int, role: s
 
 
 async def _receive(conn: Connection, ws: WebSocket, services: Services, hub: Hub, room_id: int, user_id: int) -> None:
-    chat_bucket, control_bucket = Bucket(5, 10), Bucket(10, 20)
+    chat_bucket, control_bucket, clock_bucket = Bucket(5, 10), Bucket(10, 20), Bucket(20, 40)
     strikes = 0
     while conn.closing is None:
         try:
@@ -205,8 +212,13 @@ async def _receive(conn: Connection, ws: WebSocket, services: Services, hub: Hub
         except protocol.BadMessage as exc:
             conn.send({"type": "error", "code": exc.code, "message": str(exc)})
             continue
-        bucket = chat_bucket if isinstance(message, protocol.ChatIn) else control_bucket
-        if not isinstance(message, protocol.Ping | protocol.Report) and not bucket.take():
+        if isinstance(message, protocol.ChatIn):
+            bucket = chat_bucket
+        elif isinstance(message, protocol.Ping | protocol.Report):
+            bucket = clock_bucket
+        else:
+            bucket = control_bucket
+        if not bucket.take():
             strikes += 1
             if strikes > 50:
                 conn.kick(protocol.CLOSE_FLOOD)
