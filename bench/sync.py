@@ -15,6 +15,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -37,7 +38,7 @@ def _env(prefix: str) -> dict[str, str]:
         "REDIS_URL": REDIS,
         "CACHE_REDIS_URL": "redis://127.0.0.1:6379/11",
         "KEY_PREFIX": prefix,
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "INFO",
         "JWT_SECRET": "bench-" + "x" * 40,
         "CLEANUP_CRON": "",
         # accounts are made by the hundred here; hashing is not what is measured
@@ -82,6 +83,18 @@ def _tree_usage(pid: int) -> tuple[float, int]:
     return cpu, rss
 
 
+def _quiet(pids: list[int], below: float = 15.0, limit: float = 120.0) -> None:
+    """Wait until the servers are idle (under `below` % of a core over a second): a crowd's arrival is
+    hundreds × hundreds of presence messages, and is not what is measured."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = sum(_tree_usage(p)[0] for p in pids)
+        time.sleep(1.0)
+        if (sum(_tree_usage(p)[0] for p in pids) - before) * 100 < below:
+            return
+    say("  (the servers did not settle; measuring anyway)")
+
+
 def _pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -110,7 +123,9 @@ async def _accounts(url: str, users: int, rooms: int, tag: str) -> tuple[list[st
         async with gate:
             await api.join_room(room)
 
-    await asyncio.gather(*(join(api, room) for api in apis[1:] for room in room_ids))
+    # everyone joins the first room (fan-out, skew at 500); the first hundred join all (viewers per process)
+    await asyncio.gather(*(join(api, room_ids[0]) for api in apis[1:]))
+    await asyncio.gather(*(join(api, room) for api in apis[1:101] for room in room_ids[1:]))
     return [str(api.token) for api in apis], room_ids
 
 
@@ -167,10 +182,13 @@ async def _raw_viewer(url: str, room: int, token: str, on_message: Any, report_e
 
     async def talker() -> None:
         i = 0
-        await asyncio.sleep(random.uniform(0, report_every or 5))
+        every = report_every or 5.0
+        pings_every = max(1, round(5.0 / every))  # a ping every 5 s, to see the server's round trip
+        await asyncio.sleep(random.uniform(0, every))
         while True:
+            if i % pings_every == 0:
+                await ws.send(json.dumps({"type": "ping", "id": i, "t0": time.time() * 1000}))
             i += 1
-            await ws.send(json.dumps({"type": "ping", "id": i, "t0": time.time() * 1000}))
             if report_every:
                 await ws.send(
                     json.dumps(
@@ -184,14 +202,28 @@ async def _raw_viewer(url: str, room: int, token: str, on_message: Any, report_e
                         }
                     )
                 )
-            await asyncio.sleep(report_every or 5)
+            await asyncio.sleep(every)
 
     loop = asyncio.get_running_loop()
     return ws, [loop.create_task(reader()), loop.create_task(talker())]
 
 
+def _stdin_lines() -> asyncio.Queue[str]:
+    """Lines from the parent, read by a daemon thread (an executor thread would hold up the loop's shutdown)."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(lines.put_nowait, line.strip())
+        loop.call_soon_threadsafe(lines.put_nowait, "stop")
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
 async def _client_main_async(job: dict[str, Any]) -> dict[str, Any]:
-    stop_line = asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    lines = _stdin_lines()
     if job["kind"] == "fanout" or job["kind"] == "load":
         states: dict[int, list[float]] = defaultdict(list)
         rtts: list[float] = []
@@ -212,13 +244,8 @@ async def _client_main_async(job: dict[str, Any]) -> dict[str, Any]:
 
         conns = await asyncio.gather(*(one(spec) for spec in job["viewers"]))
         print("ready", flush=True)
-        while True:  # "measure" starts the RTT window (load), "stop" ends it all
-            line = (await stop_line).strip()
-            if line == "measure":
-                measuring["on"] = True
-                stop_line = asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-                continue
-            break
+        while (await lines.get()) == "measure":  # "measure" starts the RTT window (load), "stop" ends it all
+            measuring["on"] = True
         for ws, tasks in conns:
             for t in tasks:
                 t.cancel()
@@ -245,7 +272,8 @@ async def _client_main_async(job: dict[str, Any]) -> dict[str, Any]:
     print("ready", flush=True)
     samples: dict[int, list[float]] = {}  # aligned instant (50 ms steps) -> deviations from the room (ms)
     sampling = asyncio.get_running_loop().create_task(_sample(viewers, samples))
-    await stop_line
+    while (await lines.get()) != "stop":
+        pass
     sampling.cancel()
     await asyncio.gather(*(v.close() for v, _ in viewers), return_exceptions=True)
     return {"samples": samples, "history": viewers[0][0].history}
@@ -273,7 +301,11 @@ def _room_position(history: list[tuple[float, dict[str, Any]]], t: float) -> flo
 
 def client_main() -> None:
     job = json.loads(sys.stdin.readline())
-    result = asyncio.run(_client_main_async(job))
+    try:
+        result = asyncio.run(_client_main_async(job))
+    except Exception as exc:
+        print(f"error: {exc!r}", flush=True)  # the parent expects "ready": it stops with this line instead
+        raise
     print(json.dumps(result), flush=True)
 
 
@@ -310,21 +342,26 @@ def _split(items: list[Any], parts: int) -> list[list[Any]]:
     return [items[i::parts] for i in range(parts)]
 
 
-def _fanout(urls: list[str], tokens: list[str], room: int, viewers: int, commands: int) -> tuple[float, float, int]:
+def _fanout(
+    urls: list[str], pids: list[int], tokens: list[str], room: int, viewers: int, commands: int
+) -> tuple[float, float, int]:
     specs = [[urls[i % len(urls)], room, tokens[1 + i % (len(tokens) - 1)]] for i in range(viewers)]
     procs = _spawn_clients([{"kind": "fanout", "viewers": part} for part in _split(specs, CLIENT_PROCS)])
+    _quiet(pids)
 
     async def drive() -> dict[int, float]:
         ws, inbox = await _host(urls[0], room, tokens[0])
         welcome = await _next(inbox, "welcome")
+        await asyncio.sleep(2)
         version = welcome["state"]["version"]
         sent: dict[int, float] = {}
         for i in range(commands):
             at = time.time()
-            await ws.send(
-                json.dumps({"type": "command", "action": "pause" if i % 2 else "play", "baseVersion": version})
-            )
+            command = {"type": "command", "action": "pause" if i % 2 else "play", "baseVersion": version}
+            await asyncio.wait_for(ws.send(json.dumps(command)), 10)
             version = (await _next(inbox, "state"))["state"]["version"]
+            if i % 10 == 9:
+                say(f"  {i + 1}/{commands} commands")
             sent[version] = at
             await asyncio.sleep(0.3)
         await ws.close()
@@ -346,7 +383,8 @@ def _load(url: str, server_pid: int, tokens: list[str], rooms: list[int], steps:
         procs = _spawn_clients(
             [{"kind": "load", "viewers": p, "report_every": 1.0} for p in _split(specs, CLIENT_PROCS)]
         )
-        time.sleep(3)  # let the report phases spread
+        _quiet([server_pid], below=90.0)  # the arrivals are over (reports alone may keep it busy)
+        time.sleep(2)
         for p in procs:
             assert p.stdin is not None
             p.stdin.write("measure\n")
@@ -368,13 +406,14 @@ def _load(url: str, server_pid: int, tokens: list[str], rooms: list[int], steps:
 
 
 def _skew(
-    urls: list[str], tokens: list[str], room: int, viewers: int, seed: int
+    urls: list[str], pids: list[int], tokens: list[str], room: int, viewers: int, seed: int
 ) -> dict[str, tuple[float, float, float, float]]:
     specs = [[urls[i % len(urls)], room, tokens[1 + i]] for i in range(viewers)]
     parts = max(1, min(CLIENT_PROCS, viewers // 50))
     procs = _spawn_clients(
         [{"kind": "sim", "viewers": p, "seed": seed + i} for i, p in enumerate(_split(specs, parts))]
     )
+    _quiet(pids)
     windows: dict[str, tuple[float, float]] = {}
 
     async def drive() -> None:
@@ -417,29 +456,41 @@ def main(rounds: int = 3, seconds: int = 10) -> None:
     prefix = f"wpbench-sync-{uuid.uuid4().hex[:6]}"
     servers, urls = _servers(2, prefix)
     try:
-        say("accounts: 501 users, 11 rooms")
-        tokens, rooms = asyncio.run(_accounts(urls[0], 501, 11, uuid.uuid4().hex[:4]))
+        say("accounts: 500 users, 11 rooms")
+        tokens, rooms = asyncio.run(_accounts(urls[0], 500, 11, uuid.uuid4().hex[:4]))
         fan = {}
         for label, use in (("1 process", urls[:1]), ("2 processes", urls)):
             say(f"fan-out, 500 viewers, {label}")
-            fan[label] = _fanout(use, tokens[:101], rooms[0], 500, 30)
+            pids = [p.pid for p in servers[: len(use)]]
+            fan[label] = _fanout(use, pids, tokens[:101], rooms[0], 499, 30)  # and the host: 500 sockets
             say(f"  p50 {fan[label][0]:.1f} ms, p99 {fan[label][1]:.1f} ms ({fan[label][2]} deliveries)")
             time.sleep(6)
         say("viewers per process at 1 report/s")
-        load = _load(urls[0], servers[0].pid, tokens[:101], rooms[1:], [500, 1000, 2000, 3000])
+        load = _load(urls[0], servers[0].pid, tokens[:101], rooms[1:], [250, 500, 750, 1000])
         skew = {}
-        for n, room in ((50, rooms[1]), (500, rooms[0])):
+        for n, room in ((50, rooms[1]), (499, rooms[0])):  # 499 simulated viewers and the host: a full room
             say(f"simulator skew, {n} viewers over 2 processes")
-            skew[n] = _skew(urls, tokens, room, n, seed=11)
+            skew[n] = _skew(urls, [p.pid for p in servers], tokens, room, n, seed=11)
             for name, (s50, s95, d50, d95) in skew[n].items():
                 say(f"  after {name}: spread p50 {s50:.0f} ms p95 {s95:.0f} ms; deviation p50 {d50:.0f} p95 {d95:.0f}")
             time.sleep(6)
     finally:
         for s in servers:
             stop(s)
-        subprocess.run(["redis-cli", "-n", "10", "--scan", "--pattern", f"{prefix}*"], capture_output=True)
+        _forget_keys(prefix)
         psql(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
     _write(fan, load, skew)
+
+
+def _forget_keys(prefix: str) -> None:
+    import redis
+
+    for db in (10, 11):
+        client = redis.Redis.from_url(f"redis://127.0.0.1:6379/{db}")
+        keys = list(client.scan_iter(f"{prefix}*", count=1000))
+        for i in range(0, len(keys), 500):
+            client.delete(*keys[i : i + 500])
+        client.close()
 
 
 def _write(fan: dict[str, tuple[float, float, int]], load: list[dict[str, float]], skew: dict[int, Any]) -> None:
@@ -457,8 +508,8 @@ def _write(fan: dict[str, tuple[float, float, int]], load: list[dict[str, float]
         *[f"| {label} | {p50:.1f} | {p99:.1f} | {n:,} |" for label, (p50, p99, n) in fan.items()],
         "",
         "**Viewers per process**: viewers spread over 10 rooms on one API process, each sending a position",
-        "`report` every second and a `ping` every second; 10 s measured per step. RTT is ping to pong as the",
-        "client sees it (it includes the client processes' own delay).",
+        "`report` every second and a `ping` every 5 s; 10 s measured per step, after their arrival has settled. RTT",
+        "is ping to pong as the client sees it (it includes the client processes' own delay).",
         "",
         "| viewers | server CPU (% of one core) | server RSS (MiB) | ping RTT p50 (ms) | p99 (ms) |",
         "|---|---|---|---|---|",

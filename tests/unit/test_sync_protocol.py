@@ -52,3 +52,13 @@ def test_server_shapes() -> None:
         "version": 4,
     }
     assert protocol.params(SyncParams())["seekFromMs"] == 400
+
+
+def test_a_state_read_back_from_the_wire_is_the_same_playback() -> None:
+    from watchparty.sync.engine import Playback
+    from watchparty.sync.protocol import playback_from_wire, state
+
+    pb = Playback(media_id=7, position=12.5, anchor=1_795_700_000.3, rate=1.25, paused=False, version=4)
+    back = playback_from_wire(state(pb))
+    assert back.version == pb.version and back.media_id == 7 and back.rate == 1.25 and not back.paused
+    assert abs(back.anchor - pb.anchor) < 1e-6 and back.position_at(pb.anchor + 2) == pb.position_at(pb.anchor + 2)

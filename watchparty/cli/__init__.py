@@ -1,11 +1,11 @@
-"""The `watchparty` command: serve, worker, migrate, create-admin."""
+"""The `watchparty` command: serve, worker, migrate, create-admin, simulate."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from watchparty.cli import admin, serve, worker
+from watchparty.cli import admin, serve, simulate, worker
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,6 +30,16 @@ def main(argv: list[str] | None = None) -> None:
     p_admin.add_argument("--email", required=True)
     p_admin.add_argument("--username", help="for a new account (default: from the email)")
     p_admin.set_defaults(func=admin.run)
+
+    p_sim = commands.add_parser("simulate", help="simulated viewers in a new room on a running server; prints skew")
+    p_sim.add_argument("--url", action="append", help="a server (repeat for several processes; default :8000)")
+    p_sim.add_argument("--viewers", type=int, default=6, help="how many (default 6; each signs up an account)")
+    p_sim.add_argument("--latency", default="20-150", help="one-way latency range in ms (default 20-150)")
+    p_sim.add_argument("--jitter", type=float, default=30, help="± jitter in ms (default 30)")
+    p_sim.add_argument("--offset", type=float, default=2000, help="largest clock offset in ms (default 2000)")
+    p_sim.add_argument("--hold", type=float, default=6, help="seconds measured after each change (default 6)")
+    p_sim.add_argument("--seed", type=int, default=1)
+    p_sim.set_defaults(func=simulate.run)
 
     args = parser.parse_args(argv)
     sys.exit(args.func(args) or 0)

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from watchparty.client.api import http_client
 from watchparty.client.clock import ClockSync
 from watchparty.client.drift import Corrector, DriftParams
 from watchparty.client.player import Player
@@ -112,7 +112,7 @@ class Viewer:
     # -- connecting --------------------------------------------------------------------------------------------
 
     async def ticket(self) -> str:
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=10) as http:
+        async with http_client(self.base_url, timeout=10) as http:
             r = await http.post(
                 f"/api/rooms/{self.room_id}/ws-ticket", headers={"Authorization": f"Bearer {self.token}"}
             )

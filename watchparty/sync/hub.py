@@ -88,6 +88,15 @@ class Hub:
         self.pubsub = client.pubsub()
         self._listener: asyncio.Task[None] | None = None
         self._timers: dict[int, asyncio.TimerHandle] = {}
+        # One writer per room in this process: compare-and-set then only ever races the other processes, so a
+        # join storm of hundreds of sockets does not turn into hundreds of retries (see _transact).
+        self._writing: dict[int, tuple[asyncio.Lock, int]] = {}  # room -> (lock, tasks using it)
+        # The latest playback of each room with sockets here, kept from the room's own state events, so that a
+        # position report (every viewer, every few seconds) costs no Redis read.
+        self._playback: dict[int, engine.Playback] = {}
+        # Skew figures wait here and go to Redis once a second, one write per room instead of one per report.
+        self._skews: dict[int, dict[str, bytes]] = {}
+        self._flusher: asyncio.Task[None] | None = None
 
     def key(self, room_id: int, what: str) -> str:
         return f"{self.prefix}:room:{room_id}:{what}"
@@ -107,12 +116,14 @@ class Hub:
         conns.discard(conn)
         if not conns:
             del self.local[room_id]
+            self._playback.pop(room_id, None)
             with contextlib.suppress(Exception):
                 await self.pubsub.unsubscribe(self.key(room_id, "events"))
 
     async def start(self) -> None:
         await self.pubsub.subscribe(self.sessions_channel)
         self._listener = asyncio.get_running_loop().create_task(self._listen(), name="sync-hub")
+        self._flusher = asyncio.get_running_loop().create_task(self._flush_skews_forever(), name="sync-skew")
 
     @property
     def sessions_channel(self) -> str:
@@ -150,6 +161,7 @@ class Hub:
                         conn.kick(item["code"])
                 continue
             if item.get("type") == "state":
+                self._remember(room_id, protocol.playback_from_wire(item["state"]))
                 self._arm_timer(room_id)
             data = orjson.dumps(item)
             for conn in list(self.local.get(room_id, ())):
@@ -159,6 +171,22 @@ class Hub:
 
     async def snapshot(self, room_id: int) -> tuple[engine.RoomState, int]:
         return decode_state(await self.redis.get(self.key(room_id, "state")))
+
+    def _remember(self, room_id: int, playback: engine.Playback) -> None:
+        if room_id not in self.local:
+            return
+        known = self._playback.get(room_id)
+        if known is None or playback.version > known.version:  # a late snapshot never undoes a newer event
+            self._playback[room_id] = playback
+
+    async def playback(self, room_id: int) -> engine.Playback:
+        """The room's playback as of the last state event this process has seen (Redis only the first time)."""
+        known = self._playback.get(room_id)
+        if known is not None:
+            return known
+        state, _ = await self.snapshot(room_id)
+        self._remember(room_id, state.playback)
+        return state.playback
 
     async def apply(self, room_id: int, message: engine.Message) -> list[engine.Event]:
         """Run the engine on the room's state and publish what happened; compare-and-set, so that concurrent
@@ -187,6 +215,23 @@ class Hub:
     ) -> list[dict[str, Any]]:
         """Read the room, change it, and write it back only if nobody else wrote in between (else again).
         The change's messages get the next sequence numbers, go to the stream, and are published."""
+        lock, users = self._writing.get(room_id) or (asyncio.Lock(), 0)
+        self._writing[room_id] = (lock, users + 1)
+        try:
+            async with lock:
+                return await self._compare_and_set(room_id, change)
+        finally:
+            lock, users = self._writing[room_id]
+            if users == 1:  # the last one out: no lock kept for every room ever seen
+                del self._writing[room_id]
+            else:
+                self._writing[room_id] = (lock, users - 1)
+
+    async def _compare_and_set(
+        self,
+        room_id: int,
+        change: Callable[[engine.RoomState, int], tuple[engine.RoomState, list[dict[str, Any]]] | None],
+    ) -> list[dict[str, Any]]:
         key = self.key(room_id, "state")
         for _ in range(50):
             async with self.redis.pipeline(transaction=True) as pipe:
@@ -232,13 +277,28 @@ class Hub:
         value = await self.redis.hget(self.key(room_id, "conns"), str(user_id))
         return value is not None and int(value) > 0
 
-    async def record_skew(self, room_id: int, user_id: int, skew_ms: float, rtt_ms: float) -> None:
-        """The latest skew per viewer (and its RTT), for the admins' telemetry."""
-        key = self.key(room_id, "skew")
+    def record_skew(self, room_id: int, user_id: int, skew_ms: float, rtt_ms: float) -> None:
+        """The latest skew per viewer (and its RTT), for the admins' telemetry; written within a second."""
+        figures = orjson.dumps({"skewMs": round(skew_ms, 1), "rttMs": round(rtt_ms, 1)})
+        self._skews.setdefault(room_id, {})[str(user_id)] = figures
+
+    async def flush_skews(self) -> None:
+        pending, self._skews = self._skews, {}
+        if not pending:
+            return
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hset(key, str(user_id), orjson.dumps({"skewMs": round(skew_ms, 1), "rttMs": round(rtt_ms, 1)}))
-            pipe.expire(key, 3600)
+            for room_id, figures in pending.items():
+                pipe.hset(self.key(room_id, "skew"), mapping=figures)  # type: ignore[arg-type]
+                pipe.expire(self.key(room_id, "skew"), 3600)
             await pipe.execute()
+
+    async def _flush_skews_forever(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await self.flush_skews()
+            except Exception as exc:  # telemetry may lose a second; it never stops the room
+                log.warning("sync hub: skew figures not written: %s", exc)
 
     async def skew(self, room_id: int) -> dict[str, float]:
         raw: Any = await self.redis.hgetall(self.key(room_id, "skew"))
@@ -289,9 +349,12 @@ class Hub:
                 conn.kick(protocol.CLOSE_GOING_AWAY)
         for timer in self._timers.values():
             timer.cancel()
-        if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
+        for task in (self._listener, self._flusher):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.flush_skews()
         with contextlib.suppress(Exception):
             await self.pubsub.aclose()  # type: ignore[no-untyped-call]
 

@@ -132,6 +132,18 @@ def state(pb: Playback) -> dict[str, Any]:
     }
 
 
+def playback_from_wire(data: dict[str, Any]) -> Playback:
+    """The inverse of `state` (for a process reading the room's own events)."""
+    return Playback(
+        media_id=data["mediaId"],
+        position=float(data["position"]),
+        anchor=float(data["anchorServerTime"]) / 1000,
+        rate=float(data["rate"]),
+        paused=bool(data["paused"]),
+        version=int(data["version"]),
+    )
+
+
 def params(p: SyncParams) -> dict[str, Any]:
     return {
         "leadMs": p.lead_ms,

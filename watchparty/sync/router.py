@@ -15,10 +15,12 @@ router = APIRouter(prefix="/rooms", tags=["realtime"])
 
 @router.post("/{room_id}/ws-ticket", status_code=status.HTTP_201_CREATED)
 async def ws_ticket(
-    room_id: RoomId, user: CurrentUser, session: DbSession, services: AppServices
+    room_id: RoomId, user: CurrentUser, session: DbSession, services: AppServices, request: Request
 ) -> Envelope[TicketRead]:
     """A single-use ticket, valid for 30 s, to open WS /api/rooms/{id}/ws?ticket=… (members only)."""
-    return Envelope(data=await service.issue_ticket(session, services, user, room_id))
+    hub = getattr(request.app.state, "hub", None)
+    redis = hub.redis if hub is not None else None
+    return Envelope(data=await service.issue_ticket(session, services, redis, user, room_id))
 
 
 @router.websocket("/{room_id}/ws")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from watchparty.core.deps import Services
@@ -29,25 +30,28 @@ def _ticket_key(services: Services, ticket: str) -> str:
     return f"{services.settings.key_prefix}:wsticket:{hash_token(ticket)}"
 
 
-async def issue_ticket(session: AsyncSession, services: Services, user: User, room_id: int) -> TicketRead:
-    """A single-use ticket for one member and one room, valid for 30 s; only its hash is stored."""
+async def issue_ticket(
+    session: AsyncSession, services: Services, redis: aioredis.Redis | None, user: User, room_id: int
+) -> TicketRead:
+    """A single-use ticket for one member and one room, valid for 30 s; only its hash is stored. `redis` is the
+    realtime hub's client (seconds of patience), not the cache's (50 ms): a join storm must not refuse tickets."""
     await rooms_service.member_room(session, room_id, user)
-    if services.redis is None:
+    if redis is None:
         raise RealtimeUnavailable()
     ticket = secrets.token_urlsafe(24)
     try:
-        await services.redis.set(_ticket_key(services, ticket), f"{room_id}:{user.id}", ex=TICKET_SECONDS)
+        await redis.set(_ticket_key(services, ticket), f"{room_id}:{user.id}", ex=TICKET_SECONDS)
     except Exception as exc:
         raise RealtimeUnavailable() from exc
     return TicketRead(ticket=ticket, expires_in=TICKET_SECONDS)
 
 
-async def redeem_ticket(services: Services, room_id: int, ticket: str) -> int | None:
+async def redeem_ticket(services: Services, redis: aioredis.Redis, room_id: int, ticket: str) -> int | None:
     """The user the ticket was issued to, if it is for this room and not used or expired. Using it ends it."""
-    if services.redis is None or not ticket or len(ticket) > 100:
+    if not ticket or len(ticket) > 100:
         return None
     try:
-        value = await services.redis.getdel(_ticket_key(services, ticket))
+        value = await redis.getdel(_ticket_key(services, ticket))
     except Exception:
         return None
     if value is None:

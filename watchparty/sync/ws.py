@@ -108,24 +108,27 @@ def origin_allowed(ws: WebSocket, services: Services) -> bool:
     return origin.rstrip("/") in {o.rstrip("/") for o in allowed}
 
 
+async def _refuse(ws: WebSocket, room_id: int, why: str) -> None:
+    log.info("room %s: socket refused before accept: %s", room_id, why)
+    await ws.close(code=1008)  # before accept: the server answers 403
+
+
 async def run(ws: WebSocket, services: Services, hub: Hub, room_id: int, ticket: str | None) -> None:
     if not origin_allowed(ws, services):
-        await ws.close(code=1008)  # before accept: the server answers 403
-        return
-    user_id = await service.redeem_ticket(services, room_id, ticket or "")
+        return await _refuse(ws, room_id, "origin not allowed")
+    user_id = await service.redeem_ticket(services, hub.redis, room_id, ticket or "")
     if user_id is None:
-        await ws.close(code=1008)
-        return
+        return await _refuse(ws, room_id, "no such ticket (missing, used, expired or for another room)")
     async with services.db.session() as session:
         role = await service.member_role(session, room_id, user_id)
         user = await users_service.get_user(session, user_id)
     if role is None or user is None:
-        await ws.close(code=1008)
-        return
+        return await _refuse(ws, room_id, f"user {user_id} is not a member")
     local = hub.local.get(room_id, set())
-    if len(local) >= MAX_PER_ROOM or sum(1 for c in local if c.user_id == user_id) >= MAX_PER_USER:
-        await ws.close(code=1008)
-        return
+    if len(local) >= MAX_PER_ROOM:
+        return await _refuse(ws, room_id, f"room full on this process ({MAX_PER_ROOM} sockets)")
+    if sum(1 for c in local if c.user_id == user_id) >= MAX_PER_USER:
+        return await _refuse(ws, room_id, f"user {user_id} has {MAX_PER_USER} sockets here already")
     await ws.accept()
     conn = Connection(ws, room_id, user_id)
     await hub.attach(room_id, conn)
@@ -263,9 +266,9 @@ async def _handle(conn: Connection, message: Any, services: Services, hub: Hub, 
                     session, room_id, user, MessageCreate(content=message.content, video_position=position)
                 )
         case protocol.Report():
-            state, _ = await hub.snapshot(room_id)
-            skew = engine.skew_ms(state.playback, message.position, message.server_time / 1000)
-            await hub.record_skew(room_id, user_id, skew, message.rtt)
+            playback = await hub.playback(room_id)
+            skew = engine.skew_ms(playback, message.position, message.server_time / 1000)
+            hub.record_skew(room_id, user_id, skew, message.rtt)
         case protocol.Hello():
             conn.send({"type": "error", "code": "invalid", "message": "hello is only the first message"})
 
