@@ -137,6 +137,12 @@ class Swarm:
                 since = None
             await asyncio.sleep(0.02)
 
+    async def settled(self, give_up_s: float = 30.0) -> None:
+        """Until every connected viewer has its clock estimate and has measured its player."""
+        async with asyncio.timeout(give_up_s):
+            while not all(m.viewer.settled for m in self.connected):  # noqa: ASYNC110 - polling many viewers
+                await asyncio.sleep(0.1)
+
     async def close(self) -> None:
         await asyncio.gather(*(m.viewer.close() for m in self.members), return_exceptions=True)
 
@@ -219,12 +225,13 @@ async def connect_all(members: Sequence[SimViewer], progress: Callable[[str], No
 
 
 async def scenario(
-    swarm: Swarm, *, settle_s: float = 2.0, hold_s: float = 6.0, say: Callable[[str], None] = print
+    swarm: Swarm, *, settle_s: float = 1.0, hold_s: float = 6.0, say: Callable[[str], None] = print
 ) -> dict[str, SkewStats]:
     """play, seek, pause, play again; skew measured from each change's executeAt for `hold_s` seconds."""
     host = swarm.host.viewer
     results: dict[str, SkewStats] = {}
-    await asyncio.sleep(settle_s)  # clock sync
+    await swarm.settled()
+    await asyncio.sleep(settle_s)
     for name, action, fields in (
         ("play", "play", {}),
         ("seek", "seek", {"position": 120.0}),

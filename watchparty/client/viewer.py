@@ -99,6 +99,7 @@ class Viewer:
         self.play_delay_ms = 100.0
         self.seek_delay_ms = 150.0
         self.calibrated = False
+        self._calibration: asyncio.Task[None] | None = None
         self.buffering = False
         self._settling_until = 0.0
         self._ws: ClientConnection | None = None
@@ -156,6 +157,12 @@ class Viewer:
             self._ws = None
 
     close = disconnect
+
+    @property
+    def settled(self) -> bool:
+        """Clock estimated and, if the room was paused on arrival, the player's start-up delays measured."""
+        done = self._calibration is None or self._calibration.done()
+        return self._clock_ready.is_set() and done and self.playback is not None
 
     @property
     def connected(self) -> bool:
@@ -282,6 +289,9 @@ class Viewer:
         for _ in range(PINGS_AT_START):
             self._ping()
             await asyncio.sleep(0.1)
+        for _ in range(PINGS_AT_START):  # a second round a little later: the first may meet an arrival rush
+            await asyncio.sleep(1.0)
+            self._ping()
         while True:
             await asyncio.sleep(PING_EVERY_S)
             self._ping()
@@ -320,7 +330,6 @@ class Viewer:
         player = self.player
         if player.playing:
             return
-        self.calibrated = True
         home = player.position()
 
         async def moving_after(since: float, pos: float) -> float:
@@ -347,7 +356,10 @@ class Viewer:
         learn: str | None = None
         try:
             if not self.calibrated and st["paused"] and not player.playing:
-                await self.calibrate()
+                self.calibrated = True
+                self._calibration = asyncio.get_running_loop().create_task(self.calibrate())
+            if self._calibration is not None:  # a change during the probe waits for it (it is not cut short)
+                await asyncio.shield(self._calibration)
             at = self.clock.local_ms(execute_at)
             now = self.local_ms()
             if st["paused"]:

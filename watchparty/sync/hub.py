@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -233,7 +234,7 @@ class Hub:
         change: Callable[[engine.RoomState, int], tuple[engine.RoomState, list[dict[str, Any]]] | None],
     ) -> list[dict[str, Any]]:
         key = self.key(room_id, "state")
-        for _ in range(50):
+        for attempt in range(100):
             async with self.redis.pipeline(transaction=True) as pipe:
                 try:
                     await pipe.watch(key)
@@ -249,8 +250,8 @@ class Hub:
                     self._record(pipe, room_id, numbered)
                     await pipe.execute()
                     return numbered
-                except WatchError:
-                    continue
+                except WatchError:  # another process wrote first: again, after a random pause that breaks lockstep
+                    await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))  # noqa: S311 - jitter
         raise RuntimeError(f"room {room_id}: too much contention")
 
     def _record(self, pipe: Any, room_id: int, items: list[dict[str, Any]]) -> None:

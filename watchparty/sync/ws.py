@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -45,17 +47,27 @@ class Bucket:
         return False
 
 
+@dataclass(frozen=True)
+class Pong:
+    """A pong waits in the send queue like any message, but is stamped (t2) as it leaves: time spent queued
+    behind a burst is then server time, not network time, and does not skew the client's clock estimate."""
+
+    ping_id: int
+    t0: float
+    t1: float
+
+
 class Connection:
-    def __init__(self, ws: WebSocket, room_id: int, user_id: int) -> None:
-        self.ws, self.room_id, self.user_id = ws, room_id, user_id
-        self.queue: asyncio.Queue[bytes | int] = asyncio.Queue(SEND_QUEUE)
+    def __init__(self, ws: WebSocket, room_id: int, user_id: int, clock: Callable[[], float] = time.time) -> None:
+        self.ws, self.room_id, self.user_id, self.clock = ws, room_id, user_id, clock
+        self.queue: asyncio.Queue[bytes | Pong | int] = asyncio.Queue(SEND_QUEUE)
         self.min_seq = 0  # live events at or below this were in the welcome snapshot
         self.closing: int | None = None
         # Until the welcome (or the replay) is queued, live events wait here, so that none overtakes it.
         self.held: list[tuple[bytes, int]] | None = []
 
-    def deliver(self, data: bytes, seq: int, *, live: bool = True) -> None:
-        if live and self.held is not None:
+    def deliver(self, data: bytes | Pong, seq: int, *, live: bool = True) -> None:
+        if live and self.held is not None and isinstance(data, bytes):
             self.held.append((data, seq))
             return
         if seq and seq <= self.min_seq:
@@ -94,6 +106,12 @@ class Connection:
                 with contextlib.suppress(Exception):
                     await self.ws.close(code=item)
                 return
+            if isinstance(item, Pong):
+                t2 = protocol.ms(self.clock())
+                await self.ws.send_text(
+                    orjson.dumps({"type": "pong", "id": item.ping_id, "t0": item.t0, "t1": item.t1, "t2": t2}).decode()
+                )
+                continue
             await self.ws.send_text(item.decode())
 
 
@@ -130,7 +148,7 @@ async def run(ws: WebSocket, services: Services, hub: Hub, room_id: int, ticket:
     if sum(1 for c in local if c.user_id == user_id) >= MAX_PER_USER:
         return await _refuse(ws, room_id, f"user {user_id} has {MAX_PER_USER} sockets here already")
     await ws.accept()
-    conn = Connection(ws, room_id, user_id)
+    conn = Connection(ws, room_id, user_id, hub.clock)
     await hub.attach(room_id, conn)
     await hub.count_connection(room_id, user_id, +1)
     sender = asyncio.get_running_loop().create_task(conn.sender())
@@ -238,7 +256,7 @@ async def _handle(conn: Connection, message: Any, services: Services, hub: Hub, 
     now_ms = protocol.ms(hub.clock())
     match message:
         case protocol.Ping(id=ping_id, t0=t0):
-            conn.send({"type": "pong", "id": ping_id, "t0": t0, "t1": now_ms, "t2": protocol.ms(hub.clock())})
+            conn.deliver(Pong(ping_id, t0, now_ms), 0, live=False)
         case protocol.CommandIn():
             cmd = engine.Command(
                 user_id, message.action, message.base_version, message.position, message.rate, message.media_id
