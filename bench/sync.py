@@ -269,6 +269,9 @@ async def _client_main_async(job: dict[str, Any]) -> dict[str, Any]:
             await v.connect()
 
     await asyncio.gather(*(connect(v) for v, _ in viewers))
+    async with asyncio.timeout(60):  # clock estimated and players measured, as a viewer would be after arriving
+        while not all(v.settled for v, _ in viewers):  # noqa: ASYNC110 - polling many viewers
+            await asyncio.sleep(0.1)
     print("ready", flush=True)
     samples: dict[int, list[float]] = {}  # aligned instant (50 ms steps) -> deviations from the room (ms)
     lags: list[float] = []

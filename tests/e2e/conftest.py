@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -148,24 +149,31 @@ def start_worker(workdir: Path, env_overrides: dict[str, str]) -> tuple[subproce
     raise RuntimeError(f"worker did not start:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="module")
-async def rt_db(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    async with fresh_database(tmp_path_factory.mktemp("rt-db")) as url:
-        yield url
+@contextlib.contextmanager
+def running_pair(
+    env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """Two real `watchparty serve` processes with one environment (one database, one Redis, one key prefix)."""
+    a_proc, a = start_server(tmp_path_factory.mktemp("a"), env)
+    try:
+        b_proc, b = start_server(tmp_path_factory.mktemp("b"), env)
+        try:
+            yield a, b
+        finally:
+            stop_server(b_proc)
+    finally:
+        stop_server(a_proc)
 
 
 @pytest.fixture(scope="module")
 def two(
-    settings: Settings, rt_db: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+    settings: Settings, e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[tuple[LiveServer, LiveServer]]:
-    """Two real `watchparty serve` processes on one database and one Redis (the realtime tests' cluster). Each
-    module has its own database and key prefix: room ids start again at 1, and must not meet an old room's state."""
+    """The realtime tests' cluster. Each module has its own database and key prefix: room ids start again at 1,
+    and must not meet an old room's state."""
     prefix = f"{settings.key_prefix}-{request.module.__name__.rsplit('.', 1)[-1]}"
-    env = server_env(settings, rt_db, prefix, CORS_ORIGINS="https://good.example", SYNC_WAIT_TIMEOUT_MS="1500")
-    a_proc, a = start_server(tmp_path_factory.mktemp("rt-a"), env)
-    b_proc, b = start_server(tmp_path_factory.mktemp("rt-b"), env)
-    try:
-        yield a, b
-    finally:
-        stop_server(a_proc)
-        stop_server(b_proc)
+    env = server_env(
+        settings, e2e_database_url, prefix, CORS_ORIGINS="https://good.example", SYNC_WAIT_TIMEOUT_MS="1500"
+    )
+    with running_pair(env, tmp_path_factory) as pair:
+        yield pair

@@ -57,14 +57,14 @@ async def test_six_viewers_on_two_processes_agree_within_100ms_after_play_seek_a
 
 
 async def test_admins_see_the_rooms_skew_from_the_position_reports(
-    swarm: Swarm, two: tuple[LiveServer, LiveServer], rt_db: str
+    swarm: Swarm, two: tuple[LiveServer, LiveServer], e2e_database_url: str
 ) -> None:
     a, _ = two
     api = Api(a.url)
     await api.register("simadmin", PASSWORD)
     async with httpx.AsyncClient(base_url=a.url) as http:
         me = (await http.get("/api/auth/profile", headers={"Authorization": f"Bearer {api.token}"})).json()["data"]
-    db = Database(Settings(database_url=rt_db))
+    db = Database(Settings(database_url=e2e_database_url))
     try:
         async with db.session() as session:
             await users_service.set_role(session, me["id"], UserRole.ADMIN)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.conftest import LiveServer, server_env, start_server, stop_server
+from tests.e2e.conftest import LiveServer, running_pair, server_env
 from watchparty.config import Settings
 
 pytestmark = pytest.mark.slow
@@ -21,13 +21,8 @@ def pair(
     settings: Settings, e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[LiveServer, LiveServer]]:
     env = server_env(settings, e2e_database_url, f"{settings.key_prefix}-pair", CACHE_L1_REVALIDATE_MS=str(BOUND_MS))
-    a_proc, a = start_server(tmp_path_factory.mktemp("a"), env)
-    b_proc, b = start_server(tmp_path_factory.mktemp("b"), env)
-    try:
-        yield a, b
-    finally:
-        stop_server(a_proc)
-        stop_server(b_proc)
+    with running_pair(env, tmp_path_factory) as both:
+        yield both
 
 
 def test_reads_on_b_never_return_old_values_after_the_bound(pair: tuple[LiveServer, LiveServer]) -> None:
