@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
 
 from watchparty.client.simulate import build_swarm, scenario
 
@@ -25,9 +27,11 @@ def run(args: argparse.Namespace) -> int:
         )
         try:
             print(f"room {swarm.room_id}: play, seek, pause and play again; skew on the true clock", flush=True)
-            await scenario(swarm, hold_s=args.hold, say=lambda line: print(line, flush=True))
+            results = await scenario(swarm, hold_s=args.hold, say=lambda line: print(line, flush=True))
         finally:
             await swarm.close()
+        if args.json:
+            print(json.dumps({name: dataclasses.asdict(stats) for name, stats in results.items()}), flush=True)
 
     try:
         asyncio.run(go())

@@ -23,6 +23,7 @@ from watchparty.client.drift import Corrector, DriftParams
 from watchparty.client.player import Player
 
 PINGS_AT_START = 5
+PINGS_EARLY, PING_EARLY_EVERY_S = 8, 2.0  # the next 16 s
 PING_EVERY_S = 10.0
 CORRECT_EVERY_S = 0.1
 SETTLE_MS = 150.0  # after a scheduled change, look again this much later (and learn from what is seen)
@@ -227,9 +228,11 @@ class Viewer:
             await asyncio.sleep(max(0.0, due - loop.time()))
             if raw is None:
                 return
-            self.handle(orjson.loads(raw))
+            # when it arrived, not when this loop got round to it: a busy client must not pass for a slow network
+            arrived_ms = self.local_ms() - max(0.0, loop.time() - due) * 1000
+            self.handle(orjson.loads(raw), arrived_ms)
 
-    def handle(self, msg: dict[str, Any]) -> None:
+    def handle(self, msg: dict[str, Any], arrived_ms: float | None = None) -> None:
         self.messages.append(msg)
         self.received += 1
         self.message_arrived.set()
@@ -246,7 +249,7 @@ class Viewer:
             case "pong":
                 sent = self._pings.pop(msg["id"], None)
                 if sent is not None:
-                    self.clock.add(msg["t0"], msg["t1"], msg["t2"], self.local_ms())
+                    self.clock.add(msg["t0"], msg["t1"], msg["t2"], arrived_ms or self.local_ms())
                     if len(self.clock.samples) >= 3:
                         self._clock_ready.set()
             case "state":
@@ -289,8 +292,8 @@ class Viewer:
         for _ in range(PINGS_AT_START):
             self._ping()
             await asyncio.sleep(0.1)
-        for _ in range(PINGS_AT_START):  # a second round a little later: the first may meet an arrival rush
-            await asyncio.sleep(1.0)
+        for _ in range(PINGS_EARLY):  # more, a few seconds apart: the first ones may meet an arrival rush
+            await asyncio.sleep(PING_EARLY_EVERY_S)
             self._ping()
         while True:
             await asyncio.sleep(PING_EVERY_S)
