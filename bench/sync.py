@@ -170,9 +170,9 @@ def _finish_clients(procs: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
 async def _raw_viewer(url: str, room: int, token: str, on_message: Any, report_every: float | None) -> Any:
     import websockets
 
-    from watchparty.client.viewer import Viewer
+    from watchparty.client.api import Api
 
-    ticket = await Viewer(url, room, token, player=None).ticket()  # type: ignore[arg-type]
+    ticket = await Api(url, token).ws_ticket(room)
     ws = await websockets.connect(f"{url.replace('http', 'ws', 1)}/api/rooms/{room}/ws?ticket={ticket}")
     await ws.send(json.dumps({"type": "hello", "v": 1}))
 
@@ -323,9 +323,9 @@ def client_main() -> None:
 async def _host(url: str, room: int, token: str) -> tuple[Any, asyncio.Queue[dict[str, Any]]]:
     import websockets
 
-    from watchparty.client.viewer import Viewer
+    from watchparty.client.api import Api
 
-    ticket = await Viewer(url, room, token, player=None).ticket()  # type: ignore[arg-type]
+    ticket = await Api(url, token).ws_ticket(room)
     ws = await websockets.connect(f"{url.replace('http', 'ws', 1)}/api/rooms/{room}/ws?ticket={ticket}")
     await ws.send(json.dumps({"type": "hello", "v": 1}))
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()

@@ -51,6 +51,10 @@ class Api:
     async def join_room(self, room_id: int) -> None:
         await self._call("POST", f"/api/rooms/{room_id}/join")
 
+    async def ws_ticket(self, room_id: int) -> str:
+        """A single-use ticket (30 s) for WS /api/rooms/{id}/ws."""
+        return str((await self._call("POST", f"/api/rooms/{room_id}/ws-ticket", expect=201))["ticket"])
+
     async def post_chat(self, room_id: int, content: str) -> dict[str, Any]:
         data: dict[str, Any] = await self._call("POST", f"/api/chat/{room_id}/messages", {"content": content}, 201)
         return data

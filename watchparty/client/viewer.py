@@ -17,7 +17,7 @@ import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from watchparty.client.api import http_client
+from watchparty.client.api import Api
 from watchparty.client.clock import ClockSync
 from watchparty.client.drift import Corrector, DriftParams
 from watchparty.client.player import Player
@@ -114,12 +114,7 @@ class Viewer:
     # -- connecting --------------------------------------------------------------------------------------------
 
     async def ticket(self) -> str:
-        async with http_client(self.base_url, timeout=10) as http:
-            r = await http.post(
-                f"/api/rooms/{self.room_id}/ws-ticket", headers={"Authorization": f"Bearer {self.token}"}
-            )
-            r.raise_for_status()
-            return str(r.json()["data"]["ticket"])
+        return await Api(self.base_url, self.token).ws_ticket(self.room_id)
 
     async def connect(self, *, resume: bool = True) -> None:
         """Connect (again). With `resume` and events seen before, the server replays what was missed."""
