@@ -262,7 +262,8 @@ def main(rounds: int = 3, seconds: int = 10) -> None:
         _forget_keys()
         psql(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
     lines = [
-        "Command: `make bench` (or `uv run python -m bench jobs`). Workers are `watchparty worker` processes with",
+        "Command: `make bench` (or `.tools/bin/uv run python -m bench jobs`). Workers are `watchparty worker`",
+        "processes with",
         "`WORKER_CONCURRENCY=16`, on the shared PostgreSQL and Redis; jobs are added in bulk and timed until the",
         "queue reports them all completed. Email jobs render both templates and deliver over SMTP to an aiosmtpd",
         "server in the benchmark process.",

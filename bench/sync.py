@@ -508,7 +508,8 @@ def _forget_keys(prefix: str) -> None:
 
 def _write(fan: dict[str, tuple[float, float, int]], load: list[dict[str, float]], skew: dict[int, Any]) -> None:
     lines = [
-        "Command: `make bench` (or `uv run python -m bench sync`). Servers are `watchparty serve` processes (one",
+        "Command: `make bench` (or `.tools/bin/uv run python -m bench sync`). Servers are `watchparty serve`",
+        "processes (one",
         "API worker each) on the shared PostgreSQL and Redis; viewers are real WebSocket clients in four client",
         "processes on the same 2-core machine, so client and server share the CPU.",
         "",
