@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     p_sim.add_argument("--jitter", type=float, default=30, help="± jitter in ms (default 30)")
     p_sim.add_argument("--offset", type=float, default=2000, help="largest clock offset in ms (default 2000)")
     p_sim.add_argument("--hold", type=float, default=6, help="seconds measured after each change (default 6)")
+    p_sim.add_argument("--delay-jitter", type=float, default=0.2, help="start-up delays vary by ± this (default 0.2)")
     p_sim.add_argument("--seed", type=int, default=1)
     p_sim.add_argument("--json", action="store_true", help="end with the figures as one JSON line")
     p_sim.set_defaults(func=simulate.run)

@@ -22,6 +22,7 @@ def run(args: argparse.Namespace) -> int:
             latency_ms=(float(low), float(high or low)),
             jitter_ms=args.jitter,
             max_offset_ms=args.offset,
+            delay_jitter=args.delay_jitter,
             seed=args.seed,
             progress=lambda line: print(line, flush=True),
         )

@@ -156,10 +156,12 @@ def make_viewer(
     latency_ms: tuple[float, float],
     jitter_ms: float,
     max_offset_ms: float,
+    delay_jitter: float = 0.2,
     true_clock: Callable[[], float] = time.time,
 ) -> SimViewer:
     seed = rng.randrange(2**31)
-    player = SimulatedPlayer(true_clock, Imperfections.random(rng, max_offset_ms=max_offset_ms), seed=seed)
+    imperfections = Imperfections.random(rng, max_offset_ms=max_offset_ms, delay_jitter=delay_jitter)
+    player = SimulatedPlayer(true_clock, imperfections, seed=seed)
     assert api.token is not None
     viewer = Viewer(
         url, room_id, api.token, player, local_ms=player.local_ms,
@@ -175,6 +177,7 @@ async def build_swarm(
     latency_ms: tuple[float, float] = (20, 150),
     jitter_ms: float = 30,
     max_offset_ms: float = 2000,
+    delay_jitter: float = 0.2,
     seed: int = 1,
     connect: bool = True,
     progress: Callable[[str], None] | None = None,
@@ -200,7 +203,7 @@ async def build_swarm(
     await asyncio.gather(*(join(api) for api in apis[1:]))
     members = [
         make_viewer(urls[i % len(urls)], room_id, api, rng, latency_ms=latency_ms, jitter_ms=jitter_ms,
-                    max_offset_ms=max_offset_ms)
+                    max_offset_ms=max_offset_ms, delay_jitter=delay_jitter)
         for i, api in enumerate(apis)
     ]  # fmt: skip
     swarm = Swarm(room_id, members)
