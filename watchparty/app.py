@@ -20,6 +20,7 @@ from watchparty.core.logging import configure_logging
 from watchparty.core.middleware import (
     MEDIA_HEADERS,
     PAGE_HEADERS,
+    SAMPLE_HEADERS,
     BodyLimitMiddleware,
     RequestContextMiddleware,
     StaticWithHeaders,
@@ -36,6 +37,7 @@ from watchparty.core.responses import (
 from watchparty.core.schemas import ErrorEnvelope
 from watchparty.sync.lifecycle import running_hub
 from watchparty.web import STATIC_DIR
+from watchparty.web.router import router as web_router
 from watchparty.worker.lifecycle import running_jobs
 
 _ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -92,6 +94,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.mount("/media", StaticWithHeaders(directory=settings.media_dir, check_dir=False, headers=MEDIA_HEADERS))
     app.mount("/admin", StaticWithHeaders(directory=STATIC_DIR / "admin", html=True, headers=PAGE_HEADERS))
+    app.mount("/app", StaticWithHeaders(directory=STATIC_DIR / "app", headers=PAGE_HEADERS))
+    app.mount("/sample", StaticWithHeaders(directory=STATIC_DIR / "sample", headers=SAMPLE_HEADERS))
+    app.include_router(web_router)
 
     # Outermost last: request ids wrap everything, so even a 413 or a 500 carries one. The cache's hit path is
     # innermost, so a HIT passes through the same layers as a MISS.

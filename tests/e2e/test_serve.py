@@ -29,6 +29,12 @@ def test_serve_on_embedded_defaults(tmp_path: Path) -> None:
         assert api.get("/api/rooms").headers["x-cache"] == "HIT"  # the embedded Valkey is up
         assert api.get("/api/health").json()["redis"] == "connected"
         assert api.get("/docs").status_code == 200
+        # the web client, and a demo movie that plays the shipped sample clip
+        assert 'src="/app/js/main.js"' in api.get("/").text
+        demo = [m for m in api.get("/api/movies").json()["data"] if m["videoUrl"] == "/sample/countdown.webm"]
+        assert len(demo) == 1, "the demo movie is in the catalogue"
+        clip = api.get(demo[0]["videoUrl"], headers={"Range": "bytes=0-3"})
+        assert clip.status_code == 206 and clip.content == b"\x1a\x45\xdf\xa3"  # WebM's magic number
     finally:
         stop_server(proc)
     log = server.log.read_text()

@@ -96,6 +96,9 @@ async def test_admins_see_the_rooms_skew_from_the_position_reports(
     # the six viewers reported from both processes; the server's figures agree with the true-clock ones
     assert stats["viewers"] == 6
     assert stats["p95Ms"] <= SKEW_P95_MS
+    # each viewer's own figures, as the web client shows them (in sync / drifting / buffering)
+    assert len(stats["perViewer"]) == 6
+    assert all(abs(v["skewMs"]) <= stats["maxMs"] and v["ageMs"] < 10_000 for v in stats["perViewer"])
 
 
 async def test_a_late_joiner_is_in_sync_within_3s(swarm: Swarm) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 
@@ -47,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not args.no_migrate:
             upgrade_to_head(settings)
+        if embedded is not None:
+            asyncio.run(_seed_demo(settings))
         print(f"WatchParty is serving at http://{settings.host}:{settings.port}/  (API docs: /docs)", flush=True)
         print(f"database: {_describe_db(settings)}", flush=True)
         redis_note = " (embedded; stops with this process)" if embedded else ""
@@ -71,6 +74,21 @@ def run(args: argparse.Namespace) -> int:
             embedded.stop()
             EMBEDDED_URL_FILE.unlink(missing_ok=True)
     return 0
+
+
+async def _seed_demo(settings: Settings) -> None:
+    """On embedded defaults the catalogue starts with the shipped sample clip."""
+    from watchparty.core.deps import Services
+    from watchparty.movies.demo import ensure_demo_movie
+
+    services = Services.build(settings)
+    try:
+        async with services.db.session() as session:
+            movie, added = await ensure_demo_movie(session)
+        if added:
+            print(f"demo movie: added '{movie.title}' ({movie.video_url})", flush=True)
+    finally:
+        await services.close()
 
 
 def use_running_embedded_redis() -> None:

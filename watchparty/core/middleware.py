@@ -156,3 +156,12 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-cache",
 }
+# The web client's shell: as our other pages, but a room's video may come from any http(s) address (a movie is
+# added by its URL), posters likewise, and the socket is this origin's.
+APP_PAGE_HEADERS = {
+    **PAGE_HEADERS,
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: https: http:; media-src 'self' https: http:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+}
+# The shipped sample clip: it may change between releases, so it is cached for a day, not for ever.
+SAMPLE_HEADERS = {"Cache-Control": "public, max-age=86400", "Content-Security-Policy": "default-src 'none'"}

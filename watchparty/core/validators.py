@@ -11,7 +11,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _check_url(value: str) -> str:
-    """An absolute http(s) URL, or a path on this server (the sample video lives at /media/...)."""
+    """An absolute http(s) URL, or a path on this server (the sample clip is /sample/countdown.webm)."""
     lowered = value.lower()
     if lowered.startswith(("http://", "https://")):
         if len(value) < 10 or any(c.isspace() for c in value):

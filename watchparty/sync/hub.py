@@ -278,9 +278,12 @@ class Hub:
         value = await self.redis.hget(self.key(room_id, "conns"), str(user_id))
         return value is not None and int(value) > 0
 
-    def record_skew(self, room_id: int, user_id: int, skew_ms: float, rtt_ms: float) -> None:
-        """The latest skew per viewer (and its RTT), for the admins' telemetry; written within a second."""
-        figures = orjson.dumps({"skewMs": round(skew_ms, 1), "rttMs": round(rtt_ms, 1)})
+    def record_skew(self, room_id: int, user_id: int, skew_ms: float, rtt_ms: float, *, buffering: bool) -> None:
+        """The latest skew per viewer (and its RTT), for the telemetry and the viewers' sync status; written
+        within a second."""
+        figures = orjson.dumps(
+            {"skewMs": round(skew_ms, 1), "rttMs": round(rtt_ms, 1), "buffering": buffering, "at": self.clock()}
+        )
         self._skews.setdefault(room_id, {})[str(user_id)] = figures
 
     async def flush_skews(self) -> None:
@@ -301,16 +304,31 @@ class Hub:
             except Exception as exc:  # telemetry may lose a second; it never stops the room
                 log.warning("sync hub: skew figures not written: %s", exc)
 
-    async def skew(self, room_id: int) -> dict[str, float]:
+    async def skew(self, room_id: int) -> dict[str, Any]:
+        """p50/p95/max of the viewers' latest skews, and each viewer's own figures (with how old they are)."""
         raw: Any = await self.redis.hgetall(self.key(room_id, "skew"))
-        values = sorted(abs(orjson.loads(v)["skewMs"]) for v in raw.values())
+        now = self.clock()
+        each = []
+        for user_id, value in raw.items():
+            figures = orjson.loads(value)
+            each.append(
+                {
+                    "userId": int(user_id),
+                    "skewMs": figures["skewMs"],
+                    "rttMs": figures["rttMs"],
+                    "buffering": figures.get("buffering", False),
+                    "ageMs": round(max(0.0, now - figures.get("at", now)) * 1000),
+                }
+            )
+        values = sorted(abs(v["skewMs"]) for v in each)
         if not values:
-            return {"viewers": 0}
+            return {"viewers": 0, "perViewer": []}
 
         def pick(q: float) -> float:
             return float(values[min(len(values) - 1, int(q * len(values)))])
 
-        return {"viewers": len(values), "p50Ms": pick(0.5), "p95Ms": pick(0.95), "maxMs": values[-1]}
+        each.sort(key=lambda v: v["userId"])
+        return {"viewers": len(values), "p50Ms": pick(0.5), "p95Ms": pick(0.95), "maxMs": values[-1], "perViewer": each}
 
     async def kick(self, room_id: int, user_id: int, code: int) -> None:
         await self.redis.publish(

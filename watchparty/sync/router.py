@@ -1,14 +1,16 @@
-"""Realtime routes: a ticket over HTTP, then the room's WebSocket; and sync telemetry for admins."""
+"""Realtime routes: a ticket over HTTP, then the room's WebSocket; and sync telemetry for members and admins."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, WebSocket, status
 
-from watchparty.auth.deps import AdminUser, CurrentUser
+from watchparty.auth.deps import CurrentUser
 from watchparty.core.deps import AppServices, DbSession, get_services
 from watchparty.core.schemas import Envelope, RoomId
+from watchparty.models import UserRole
+from watchparty.rooms import service as rooms_service
 from watchparty.sync import service, ws
-from watchparty.sync.schemas import TicketRead
+from watchparty.sync.schemas import SyncStats, TicketRead
 
 router = APIRouter(prefix="/rooms", tags=["realtime"])
 
@@ -34,9 +36,12 @@ async def room_socket(websocket: WebSocket, room_id: int, ticket: str | None = N
 
 
 @router.get("/{room_id}/sync-stats")
-async def sync_stats(room_id: RoomId, _admin: AdminUser, request: Request) -> Envelope[dict[str, float]]:
-    """Skew between the room's viewers, from their latest position reports: p50, p95 and max in ms. Admins only."""
+async def sync_stats(room_id: RoomId, user: CurrentUser, session: DbSession, request: Request) -> Envelope[SyncStats]:
+    """Skew between the room's viewers, from their latest position reports: p50, p95 and max in ms, and each
+    viewer's own figures (the web client shows them as sync status). Members of the room and admins."""
+    if user.role != UserRole.ADMIN:
+        await rooms_service.member_room(session, room_id, user)
     hub = getattr(request.app.state, "hub", None)
     if hub is None:
         raise service.RealtimeUnavailable()
-    return Envelope(data=await hub.skew(room_id))
+    return Envelope(data=SyncStats.model_validate(await hub.skew(room_id)))

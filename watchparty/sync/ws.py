@@ -286,7 +286,7 @@ async def _handle(conn: Connection, message: Any, services: Services, hub: Hub, 
         case protocol.Report():
             playback = await hub.playback(room_id)
             skew = engine.skew_ms(playback, message.position, message.server_time / 1000)
-            hub.record_skew(room_id, user_id, skew, message.rtt)
+            hub.record_skew(room_id, user_id, skew, message.rtt, buffering=message.buffering)
         case protocol.Hello():
             conn.send({"type": "error", "code": "invalid", "message": "hello is only the first message"})
 

@@ -1,4 +1,6 @@
-"""Static pages served by the app (the queue dashboard; the web client joins them here)."""
+"""The web client and the other pages served by the app: the client's shell at `/` (and at every path it
+routes itself, so that a link from an email or a reload lands on the right page), its scripts under `/app/`,
+the sample clip under `/sample/`, and the queue dashboard under `/admin/`."""
 
 from pathlib import Path
 

@@ -1,0 +1,323 @@
+"""The web client in a real browser (Debian's Chromium, two browser contexts), against a real `watchparty serve`
+on PostgreSQL and Redis, with invites and reset links read from a real SMTP server. No autoplay-policy flag:
+the client must cope with whatever the browser allows. Screenshots go to test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from playwright.async_api import Browser, Page, expect
+
+from tests.browser import chromium
+from tests.e2e.conftest import PROJECT, LiveServer, server_env, start_server, stop_server
+from tests.smtp import Mailbox
+from watchparty.config import Settings
+
+pytestmark = pytest.mark.slow
+
+SYNC_MS = 250  # the issue's bound between the two <video> elements
+SAMPLE = "/sample/countdown.webm"
+SHOTS = PROJECT / "test-artifacts" / "screenshots"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def web(
+    settings: Settings, e2e_database_url: str, smtp_server: Mailbox, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    limits = {f"RATE_LIMIT_{name}": "10000/minute" for name in ("LOGIN", "LOGIN_IP", "FORGOT", "FORGOT_IP", "INVITE")}
+    env = server_env(
+        settings,
+        e2e_database_url,
+        f"{settings.key_prefix}-web",
+        WORKER_IN_PROCESS="true",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(smtp_server.port),
+        **limits,
+    )
+    proc, server = start_server(tmp_path_factory.mktemp("web"), env)
+    try:
+        yield server
+    finally:
+        stop_server(proc)
+
+
+def link_in(mail: Any, path: str) -> str:
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    match = re.search(rf"https?://\S+{path}\S+", text)
+    assert match, text
+    return match.group(0)
+
+
+async def sign_up(page: Page, name: str) -> None:
+    await page.get_by_label("Email").fill(f"{name}@example.com")
+    await page.get_by_label("Username").fill(name)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign up").click()
+
+
+async def video_state(page: Page) -> dict[str, Any]:
+    result: dict[str, Any] = await page.evaluate(
+        """() => { const v = document.querySelector('video'), u = document.querySelector('#unmute');
+        return {t: v.currentTime, at: Date.now(), paused: v.paused, muted: v.muted, rate: v.playbackRate,
+                unmuteShown: !u.hidden}; }"""
+    )
+    return result
+
+
+async def skews_ms(a: Page, b: Page, samples: int = 5) -> list[float]:
+    """A's position carried to the moment B's was read, minus B's: both read through the page, on one clock."""
+    out = []
+    for _ in range(samples):
+        sa, sb = await video_state(a), await video_state(b)
+        out.append((sa["t"] + (sb["at"] - sa["at"]) / 1000 * sa["rate"] - sb["t"]) * 1000)
+        await a.wait_for_timeout(200)
+    return out
+
+
+async def both_playing(a: Page, b: Page, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        sa, sb = await video_state(a), await video_state(b)
+        if not sa["paused"] and not sb["paused"] and sa["t"] > 0 and sb["t"] > 0:
+            return
+        await a.wait_for_timeout(100)
+    raise AssertionError(f"not both playing: A {await video_state(a)}, B {await video_state(b)}")
+
+
+async def in_sync(a: Page, b: Page, *, within_s: float = 6) -> list[float]:
+    """Both playing and within SYNC_MS of each other over a second of samples, within `within_s`."""
+    await both_playing(a, b)
+    deadline = time.monotonic() + within_s
+    while True:
+        skews = await skews_ms(a, b)
+        if max(abs(s) for s in skews) <= SYNC_MS:
+            return skews
+        if time.monotonic() > deadline:
+            raise AssertionError(f"out of sync: {[round(s) for s in skews]} ms")
+
+
+async def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+async def test_two_people_watch_in_sync_and_chat(web: LiveServer, smtp_server: Mailbox) -> None:
+    async with chromium() as browser:
+        ctx_a = await browser.new_context(viewport={"width": 1280, "height": 820}, base_url=web.url)
+        ctx_b = await browser.new_context(viewport={"width": 1280, "height": 820}, base_url=web.url)
+        a, b = await ctx_a.new_page(), await ctx_b.new_page()
+        errors: list[str] = []
+        for page in (a, b):
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+        # 1. A signs up and creates a room with the sample video (a new movie, by its URL)
+        await a.goto("/")
+        await a.get_by_role("link", name="Sign up").click()
+        await sign_up(a, "alice")
+        await expect(a.get_by_role("heading", name="Rooms")).to_be_visible()
+        await a.get_by_role("link", name="New room").first.click()
+        await a.get_by_label("Name").fill("Friday film")
+        await a.get_by_label("Movie").select_option("new")
+        await a.get_by_label("Title").fill("Countdown")
+        await a.get_by_label("Video URL").fill(SAMPLE)
+        await a.get_by_role("button", name="Create the room").click()
+        await expect(a).to_have_url(re.compile(r"/rooms/\d+$"))
+        await expect(a.locator("#connection")).to_have_text("live")
+        await expect(a.locator("#movie-title")).to_contain_text("Countdown")
+
+        # 2. B signs up and joins through the emailed invite link
+        await a.get_by_label("Invite a friend by email").fill("bob@example.com")
+        await a.get_by_role("button", name="Send invite").click()
+        await expect(a.locator("#toast")).to_contain_text("Invite sent to bob@example.com")
+        invite = link_in(await smtp_server.one_to("bob@example.com", "invite"), "/invite/")
+        await b.goto(invite)
+        await expect(b).to_have_url(re.compile(r"/signin\?next="))
+        await b.get_by_role("link", name="Create an account").click()
+        await sign_up(b, "bob")
+        await expect(b).to_have_url(a.url)
+        await expect(b.locator("#connection")).to_have_text("live")
+        await expect(a.locator("#people li", has_text="bob")).to_be_visible()
+
+        # 3. A presses play: both play, within 250 ms of each other
+        await a.get_by_role("button", name="Play").click()
+        skews = await in_sync(a, b)
+        await expect(b.get_by_role("button", name="Pause")).to_be_visible()  # B sees the room's state too
+
+        # 4. A seeks to 3 s: both are there, and together again
+        await a.wait_for_timeout(1500)
+        await a.locator("#scrub").fill("3")
+        await a.wait_for_timeout(800)
+        sa, sb = await video_state(a), await video_state(b)
+        assert 3.0 <= sa["t"] < 4.5 and 3.0 <= sb["t"] < 4.5, (sa, sb)
+        skews += await in_sync(a, b)
+        await shot(a, "room-host")
+
+        # 5. B chats; A sees it, with the video time it was sent at
+        await b.get_by_label("Write a message").fill("this countdown is gripping")
+        await b.get_by_label("Write a message").press("Enter")
+        message = a.locator("#messages li", has_text="this countdown is gripping")
+        await expect(message).to_be_visible()
+        await expect(message.locator("button.at")).to_have_text(re.compile(r"0:0\d"))
+        await expect(a.locator('#people li[data-user] .sync[data-status="in-sync"]')).to_have_count(2, timeout=10_000)
+        await shot(b, "room-guest")
+
+        # 6. B reloads (no user gesture now): back in sync; if the browser refused sound, it plays muted and offers
+        # Unmute, which restores the sound
+        await b.reload()
+        await expect(b.locator("#connection")).to_have_text("live")
+        await expect(b.locator("#messages li", has_text="this countdown is gripping")).to_have_count(1)
+        skews += await in_sync(a, b)
+        after = await video_state(b)
+        assert after["muted"] == after["unmuteShown"], after
+        if after["unmuteShown"]:
+            await b.get_by_role("button", name="Unmute").click()
+            assert not (await video_state(b))["muted"]
+        await shot(b, "room-after-reload")
+        assert max(abs(s) for s in skews) <= SYNC_MS
+        assert not errors, errors
+
+
+async def test_autoplay_refused_plays_muted_with_unmute(web: LiveServer) -> None:
+    """The refusal itself, made certain without a browser flag: the page's video refuses an unmuted play() as a
+    browser without a user gesture does; the client then plays muted, shows Unmute, and stays in sync."""
+    async with chromium() as browser:
+        host, guest = await _room_with_two(browser, web, "carol", "dave")
+        await guest.add_init_script(
+            """(() => { const play = HTMLMediaElement.prototype.play;
+            HTMLMediaElement.prototype.play = function () {
+              if (!this.muted) return Promise.reject(new DOMException('no gesture', 'NotAllowedError'));
+              return play.call(this); }; })();"""
+        )
+        await guest.reload()
+        await expect(guest.locator("#connection")).to_have_text("live")
+        await host.get_by_role("button", name="Play").click()
+        await expect(guest.get_by_role("button", name="Unmute")).to_be_visible()
+        state = await video_state(guest)
+        assert state["muted"] and not state["paused"]
+        await in_sync(host, guest)
+
+
+async def _room_with_two(browser: Browser, web: LiveServer, host_name: str, guest_name: str) -> tuple[Page, Page]:
+    ctx_h = await browser.new_context(base_url=web.url)
+    ctx_g = await browser.new_context(base_url=web.url)
+    host, guest = await ctx_h.new_page(), await ctx_g.new_page()
+    await host.goto("/signup")
+    await sign_up(host, host_name)
+    await host.goto("/rooms/new")
+    await host.get_by_label("Name").fill(f"{host_name}'s room")
+    await host.get_by_label("Movie").select_option("new")
+    await host.get_by_label("Title").fill("Countdown")
+    await host.get_by_label("Video URL").fill(SAMPLE)
+    await host.get_by_role("button", name="Create the room").click()
+    await expect(host).to_have_url(re.compile(r"/rooms/\d+$"))
+    room_path = host.url.removeprefix(web.url)
+    await guest.goto(f"/signup?next={room_path}")
+    await sign_up(guest, guest_name)
+    await expect(guest.get_by_role("button", name="Join the room")).to_be_visible()
+    await guest.get_by_role("button", name="Join the room").click()
+    await expect(guest.locator("#connection")).to_have_text("live")
+    await expect(host.locator("#connection")).to_have_text("live")
+    return host, guest
+
+
+async def test_pages_explain_errors_and_reset_a_password(web: LiveServer, smtp_server: Mailbox) -> None:
+    async with chromium() as browser:
+        page = await (await browser.new_context(base_url=web.url)).new_page()
+        await page.goto("/signup")
+        await sign_up(page, "erin")
+        await page.get_by_role("button", name="Sign out").click()
+        await expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+
+        # a wrong password is told plainly, in the form
+        await page.goto("/signin")
+        await page.get_by_label("Email").fill("erin@example.com")
+        await page.get_by_label("Password").fill("not my password")
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.locator(".form-alert")).to_contain_text(re.compile("password", re.I))
+
+        # a field the API refuses is marked next to its input
+        await page.goto("/signup")
+        await page.get_by_label("Email").fill("not-an-email")
+        await page.get_by_label("Username").fill("x")
+        await page.get_by_label("Password").fill("short")
+        await page.get_by_role("button", name="Sign up").click()
+        await expect(page.locator("#f-email")).to_have_attribute("aria-invalid", "true")
+        await expect(page.locator("#f-email-error")).not_to_be_empty()
+
+        # forgot → the emailed link → a new password → signed in with it
+        await page.goto("/signin")
+        await page.get_by_role("link", name="Forgot your password?").click()
+        await page.get_by_label("Email").fill("erin@example.com")
+        await page.get_by_role("button", name="Send the link").click()
+        await expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+        reset = link_in(await smtp_server.one_to("erin@example.com", "eset"), "/reset-password")
+        await page.goto(reset)
+        await page.get_by_label("New password").fill("a brand new password")
+        await page.get_by_role("button", name="Set the password").click()
+        await expect(page).to_have_url(re.compile(r"/signin$"))
+        await page.get_by_label("Email").fill("erin@example.com")
+        await page.get_by_label("Password").fill("a brand new password")
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.locator("#toast")).to_contain_text("Signed in as erin")
+        await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+        # an unknown room is a readable page, not a blank one
+        await page.goto("/rooms/999999")
+        await expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+
+
+async def test_profile_picture_shows_the_processed_thumbnail(web: LiveServer, tmp_path: Path) -> None:
+    picture = tmp_path / "me.png"
+    buffer = io.BytesIO()
+    Image.new("RGB", (800, 600), (200, 40, 90)).save(buffer, "PNG")
+    picture.write_bytes(buffer.getvalue())
+    async with chromium() as browser:
+        page = await (await browser.new_context(base_url=web.url)).new_page()
+        await page.goto("/signup")
+        await sign_up(page, "frank")
+        await page.goto("/profile")
+        await page.get_by_label("JPEG, PNG or WebP").set_input_files(str(picture))
+        await page.get_by_role("button", name="Upload").click()
+        await expect(page.locator(".avatar-box img")).to_have_attribute(
+            "src", re.compile(r"-thumbnail\.jpg$"), timeout=20_000
+        )
+        await expect(page.get_by_text("Done: this is your new picture.")).to_be_visible()
+        src = await page.locator(".avatar-box img").get_attribute("src")
+        assert src is not None
+        response = await page.request.get(src)
+        assert response.ok and response.headers["content-type"] == "image/jpeg"
+
+        # a file that is not an image gets the API's reason, not a silent failure
+        bad = tmp_path / "notes.png"
+        bad.write_text("<html>not a picture</html>")
+        await page.get_by_label("JPEG, PNG or WebP").set_input_files(str(bad))
+        await page.get_by_role("button", name="Upload").click()
+        alert = page.locator("#avatar-form .form-alert")
+        await expect(alert).to_be_visible()
+        await expect(alert).to_contain_text(re.compile("JPEG|PNG|WebP|image", re.I))
+
+
+async def test_phone_layout_and_keyboard(web: LiveServer) -> None:
+    async with chromium() as browser:
+        host, _guest = await _room_with_two(browser, web, "gina", "hal")
+        await host.set_viewport_size({"width": 390, "height": 844})
+        await host.wait_for_timeout(300)
+        overflow = await host.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the room page scrolls sideways by {overflow}px on a phone"
+        await shot(host, "room-phone")
+        # the controls are reachable and usable from the keyboard: focus Play, press Enter, the room plays
+        await host.locator("#play").focus()
+        await host.keyboard.press("Enter")
+        await expect(host.get_by_role("button", name="Pause")).to_be_visible()
+        await host.goto("/")
+        overflow = await host.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0
+        await expect(host.get_by_role("link", name=re.compile("gina's room"))).to_be_visible()

@@ -1,0 +1,361 @@
+// The room page: the synchronized <video>, controls for those who have them, who is watching (with each one's
+// sync status), live chat with history, and invites.
+import { api, ApiError } from "./api.js";
+import { RoomLink, VideoPlayer, localMs } from "./sync.js";
+import { $, avatar, busy, clock, formAlert, formData, h, showFormError, toast } from "./ui.js";
+
+const STATUS_EVERY_MS = 3000;
+const DRIFTING_MS = 100;  // a viewer further than this from the room shows as drifting
+const CONTROL_ROLES = new Set(["host", "moderator"]);
+const CLOSE_TEXT = {
+  "signed-out": "You were signed out. Sign in again to rejoin.",
+  "not-a-member": "You are no longer a member of this room.",
+  "too-many": "This room is open in too many tabs or windows. Close one and reload.",
+  "too-big": "The connection was closed (a message was too large).",
+};
+
+export async function renderRoom(roomId, { navigate }) {
+  const view = $("#view");
+  let room;
+  try {
+    room = await api(`/api/rooms/${roomId}`);
+  } catch (error) {
+    if (error.status === 404) throw new ApiError("This room does not exist, or it is private and you are not invited.", 404);
+    throw error;
+  }
+  let members;
+  try {
+    members = await api(`/api/rooms/${roomId}/members`);
+  } catch (error) {
+    if (error.status !== 403) throw error;
+    members = null;
+  }
+  const me = (await api("/api/auth/profile"));
+  if (!members || !members.some((m) => m.user.id === me.id)) {
+    return renderJoin(room, navigate);
+  }
+  return renderWatch(room, members, me, navigate, view);
+}
+
+function renderJoin(room, navigate) {
+  const form = h("form", { class: "card narrow", novalidate: true },
+    h("h1", { tabindex: "-1" }, room.name),
+    room.description ? h("p", {}, room.description) : null,
+    h("p", { class: "muted" }, room.movie ? `Watching ${room.movie.title}` : "No movie yet", ` · ${room.participantCount} of ${room.capacity} · host ${room.host.username}`),
+    formAlert(),
+    room.hasPassword ? h("div", { class: "field" }, h("label", { for: "f-password" }, "Room password"),
+      h("input", { id: "f-password", name: "password", type: "password", autocomplete: "off" }), h("span", { class: "field-error", id: "f-password-error" })) : null,
+    h("button", { type: "submit", class: "primary" }, "Join the room"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const data = formData(form);
+      await busy(form, () => api(`/api/rooms/${room.id}/join`, { method: "POST", body: data.password ? { password: data.password } : {} }), "Joining…");
+      navigate(`/rooms/${room.id}`, { replace: true });
+    } catch (error) {
+      showFormError(form, error);
+    }
+  });
+  $("#view").append(form);
+}
+
+function renderWatch(room, memberList, me, navigate, view) {
+  const people = new Map(memberList.map((m) => [m.user.id, { ...m.user, role: m.role, online: false, buffering: false, skew: null }]));
+  const chatIds = new Set();
+  let movie = room.movie;
+  let openControl = false;
+  let waitingFor = [];
+  let scrubbing = false;
+
+  // -- the page --
+  const video = h("video", { id: "video", playsinline: true, preload: "auto", "aria-label": "The room's video" });
+  const unmute = h("button", { id: "unmute", type: "button", class: "unmute", hidden: true }, "Unmute");
+  const overlay = h("div", { id: "overlay", class: "overlay", hidden: true, role: "status" });
+  const playButton = h("button", { id: "play", type: "button", class: "primary", "aria-label": "Play" }, "▶");
+  const scrub = h("input", { id: "scrub", type: "range", min: 0, max: 30, step: 0.1, value: 0, "aria-label": "Position" });
+  const time = h("span", { id: "time", class: "time" }, "0:00 / 0:00");
+  const rate = h("select", { id: "rate", "aria-label": "Playback speed" }, [0.5, 0.75, 1, 1.25, 1.5, 2].map((r) => h("option", { value: r, selected: r === 1 }, `${r}×`)));
+  const controls = h("div", { class: "controls", role: "group", "aria-label": "Playback controls" }, playButton, scrub, time, rate);
+  const controlNote = h("p", { class: "muted small", id: "control-note" });
+  const connection = h("span", { id: "connection", class: "pill", role: "status" }, "connecting…");
+  const mySync = h("span", { id: "my-sync", class: "pill" });
+  const movieSelect = h("select", { id: "movie-select", "aria-label": "Change the movie" });
+  const openToggle = h("input", { id: "open-control", type: "checkbox" });
+  const hostPanel = h("details", { class: "host-panel", hidden: true },
+    h("summary", {}, "Host settings"),
+    h("div", { class: "field" }, h("label", { for: "movie-select" }, "Movie"), movieSelect),
+    h("label", { class: "check" }, openToggle, " Everyone can control playback"));
+  const peopleList = h("ul", { id: "people", class: "people" });
+  const peopleTitle = h("h2", {}, "Watching");
+  const messages = h("ol", { id: "messages", class: "messages", "aria-live": "polite", "aria-label": "Chat messages", tabindex: "0" });
+  const chatInput = h("input", { id: "chat-input", name: "content", maxlength: 2000, autocomplete: "off", "aria-label": "Write a message", placeholder: "Say something…" });
+  const chatForm = h("form", { id: "chat-form", class: "chat-form" }, chatInput, h("button", { type: "submit" }, "Send"));
+  const inviteForm = h("form", { id: "invite-form", class: "invite-form", novalidate: true }, formAlert(),
+    h("div", { class: "field" }, h("label", { for: "f-email" }, "Invite a friend by email"),
+      h("input", { id: "f-email", name: "email", type: "email", autocomplete: "off", placeholder: "friend@example.com" }),
+      h("span", { class: "field-error", id: "f-email-error" })),
+    h("button", { type: "submit" }, "Send invite"));
+  const copyLink = h("button", { id: "copy-link", type: "button" }, "Copy link");
+
+  view.append(h("div", { class: "room" },
+    h("section", { class: "stage", "aria-labelledby": "room-title" },
+      h("div", { class: "room-head" },
+        h("div", {}, h("h1", { id: "room-title", tabindex: "-1" }, room.name), h("p", { class: "muted", id: "movie-title" })),
+        h("div", { class: "status-pills" }, connection, mySync)),
+      h("div", { class: "video-wrap" }, video, overlay, unmute),
+      controls, controlNote, hostPanel),
+    h("aside", { class: "side" },
+      h("section", { class: "panel", "aria-labelledby": "people-title" }, Object.assign(peopleTitle, { id: "people-title" }), peopleList),
+      h("section", { class: "panel chat", "aria-labelledby": "chat-title" }, h("h2", { id: "chat-title" }, "Chat"), messages, chatForm),
+      h("section", { class: "panel", "aria-labelledby": "invite-title" }, h("h2", { id: "invite-title" }, "Invite"),
+        h("p", { class: "muted small" }, room.visibility === "private" ? "Private room: only emailed invites let people in." : "Anyone with the link can join."),
+        copyLink, inviteForm),
+      h("p", {}, h("button", { type: "button", class: "link danger", id: "leave", onclick: leave }, "Leave this room")))));
+
+  // -- the player and the link --
+  const player = new VideoPlayer(video, { onBlocked: () => { unmute.hidden = false; } });
+  unmute.addEventListener("click", () => { video.muted = false; unmute.hidden = true; video.focus?.(); });
+  video.addEventListener("volumechange", () => { if (!video.muted) unmute.hidden = true; });
+  const link = new RoomLink(room.id, player, {
+    connection: (what) => {
+      connection.textContent = { open: "live", reconnecting: "reconnecting…" }[what] || "disconnected";
+      connection.className = `pill ${what === "open" ? "ok" : "warn"}`;
+      if (CLOSE_TEXT[what]) {
+        toast(CLOSE_TEXT[what], "error");
+        if (what === "signed-out") navigate(`/signin?next=/rooms/${room.id}`);
+      }
+    },
+    welcome: (msg) => {
+      openControl = Boolean(msg.openControl);
+      for (const p of people.values()) p.online = false;
+      for (const v of msg.viewers) upsert(v.userId, { online: true, role: v.role, buffering: v.buffering });
+      loadMedia(msg.state.mediaId);
+      renderPeople();
+      renderControls();
+    },
+    state: (msg) => { loadMedia(msg.state.mediaId); renderControls(); },
+    rejected: (msg) => toast(msg.reason === "forbidden" ? "Only the host and moderators control playback here." : msg.reason === "stale_version" ? "Someone changed the playback just before you; it is up to date now." : msg.message, "error"),
+    error: (msg) => toast(msg.message || "The server refused that.", "error"),
+    chat: (msg) => addMessage(msg.message),
+    presence: (msg) => {
+      upsert(msg.user.id, { username: msg.user.username, online: msg.event === "join" });
+      if (!people.get(msg.user.id)?.username) refreshMembers();
+      renderPeople();
+    },
+    role: (msg) => { upsert(msg.userId, { role: msg.role }); renderPeople(); renderControls(); },
+    control: (msg) => { openControl = msg.open; renderControls(); },
+    waiting: (msg) => { waitingFor = msg.buffering; showOverlay(); renderPeople(); },
+    waitingEnded: () => { waitingFor = []; showOverlay(); renderPeople(); },
+    buffering: () => renderPeople(),
+  });
+
+  function upsert(id, fields) { people.set(id, { ...(people.get(id) || { id, username: `#${id}`, role: "member" }), ...fields }); }
+
+  async function refreshMembers() {
+    try {
+      for (const m of await api(`/api/rooms/${room.id}/members`)) upsert(m.user.id, { username: m.user.username, avatarUrl: m.user.avatarUrl, role: m.role });
+      renderPeople();
+    } catch { /* the next presence event tries again */ }
+  }
+
+  let loadedMedia;
+  async function loadMedia(mediaId) {
+    const id = mediaId ?? room.movie?.id ?? null;
+    if (id === loadedMedia) return;
+    loadedMedia = id;
+    if (id === null) {
+      movie = null;
+      video.removeAttribute("src");
+      $("#movie-title").textContent = "No movie yet. The host picks one in the host settings.";
+      return;
+    }
+    try {
+      movie = id === room.movie?.id ? room.movie : await api(`/api/movies/${id}`);
+      video.src = movie.videoUrl;
+      $("#movie-title").textContent = `▶ ${movie.title}`;
+      movieSelect.value = String(id);
+    } catch (error) {
+      $("#movie-title").textContent = `The movie could not be loaded: ${error.message}`;
+    }
+  }
+  video.addEventListener("error", () => toast("This video cannot be played in this browser (is its URL right, and is it WebM or MP4?).", "error"));
+
+  function canControl() {
+    const role = people.get(me.id)?.role || link.you?.role;
+    return CONTROL_ROLES.has(role) || openControl;
+  }
+
+  function renderControls() {
+    const allowed = canControl();
+    for (const el of [playButton, scrub, rate]) el.disabled = !allowed;
+    const paused = link.playback ? link.playback.paused : true;
+    playButton.textContent = paused ? "▶" : "❚❚";
+    playButton.setAttribute("aria-label", paused ? "Play" : "Pause");
+    rate.value = String(link.playback?.rate ?? 1);
+    controlNote.textContent = allowed ? "Your controls change playback for everyone." : "The host and moderators control playback.";
+    const isHost = people.get(me.id)?.role === "host";
+    hostPanel.hidden = !isHost;
+    openToggle.checked = openControl;
+  }
+
+  function showOverlay() {
+    const names = waitingFor.map((id) => people.get(id)?.username || `#${id}`);
+    overlay.hidden = !names.length;
+    overlay.textContent = names.length ? `Waiting for ${names.join(", ")} to load…` : "";
+  }
+
+  function statusOf(p) {
+    if (!p.online) return ["away", "away"];
+    if (waitingFor.includes(p.id) || p.buffering || (p.id === me.id && link.buffering)) return ["buffering", "buffering"];
+    const skew = p.id === me.id ? link.offsetFromRoomMs() : p.skew;
+    if (skew === null || skew === undefined) return ["unknown", "joining"];
+    return Math.abs(skew) > DRIFTING_MS ? ["drifting", `drifting ${skew > 0 ? "+" : ""}${Math.round(skew)} ms`] : ["in-sync", "in sync"];
+  }
+
+  function renderPeople() {
+    const online = [...people.values()].filter((p) => p.online);
+    peopleTitle.textContent = `Watching (${online.length})`;
+    const isHost = people.get(me.id)?.role === "host";
+    peopleList.replaceChildren(...[...online, ...[...people.values()].filter((p) => !p.online)].map((p) => {
+      const [cls, text] = statusOf(p);
+      const roleButton = isHost && p.id !== me.id && p.role !== "host"
+        ? h("button", { type: "button", class: "link small", onclick: () => link.send({ type: "setRole", userId: p.id, role: p.role === "moderator" ? "member" : "moderator" }) },
+          p.role === "moderator" ? "Make member" : "Make moderator")
+        : null;
+      return h("li", { class: p.online ? "" : "offline", dataset: { user: p.id } },
+        avatar(p, "small"),
+        h("span", { class: "name" }, p.username, p.id === me.id ? " (you)" : ""),
+        p.role !== "member" ? h("span", { class: "role" }, p.role) : null,
+        h("span", { class: `sync ${cls}`, dataset: { status: cls } }, text),
+        roleButton);
+    }));
+    const mine = statusOf({ ...(people.get(me.id) || { id: me.id }), online: true });
+    mySync.textContent = mine[1];
+    mySync.className = `pill ${mine[0]}`;
+  }
+
+  function addMessage(m) {
+    if (chatIds.has(m.id)) return;
+    chatIds.add(m.id);
+    const at = m.videoPosition;
+    const item = h("li", { dataset: { id: m.id } },
+      h("span", { class: "author" }, m.user?.username || "someone"),
+      at !== null && at !== undefined
+        ? h("button", { type: "button", class: "at", title: "Seek to this moment", "aria-label": `Seek to ${clock(at)}`, onclick: () => seekTo(at) }, clock(at))
+        : null,
+      h("span", { class: "content" }, m.content));
+    // keep the list in id order: history arrives newest-first, live messages at the end
+    const after = [...messages.children].find((li) => Number(li.dataset.id) > m.id);
+    const stick = messages.scrollTop + messages.clientHeight >= messages.scrollHeight - 30;
+    messages.insertBefore(item, after || null);
+    if (stick || !after) messages.scrollTop = messages.scrollHeight;
+  }
+
+  function seekTo(position) {
+    if (!canControl()) { toast("Only the host and moderators can seek for the room.", "error"); return; }
+    link.command("seek", { position });
+  }
+
+  // -- controls --
+  playButton.addEventListener("click", () => {
+    if (video.muted && !unmute.hidden) { video.muted = false; unmute.hidden = true; }  // this click is a gesture
+    const paused = link.playback ? link.playback.paused : true;
+    if (paused) link.command("play", { position: link.expectedPosition() ?? 0 });
+    else link.command("pause");
+  });
+  scrub.addEventListener("input", () => { scrubbing = true; time.textContent = `${clock(Number(scrub.value))} / ${clock(video.duration)}`; });
+  scrub.addEventListener("change", () => { scrubbing = false; link.command("seek", { position: Number(scrub.value) }); });
+  rate.addEventListener("change", () => link.command("setRate", { rate: Number(rate.value) }));
+  movieSelect.addEventListener("change", async () => {
+    const mediaId = Number(movieSelect.value);
+    try {
+      await api(`/api/rooms/${room.id}`, { method: "PUT", body: { movieId: mediaId } });
+      link.command("changeMedia", { mediaId });
+    } catch (error) { toast(error.message, "error"); }
+  });
+  openToggle.addEventListener("change", () => link.send({ type: "setOpenControl", open: openToggle.checked }));
+  video.addEventListener("loadedmetadata", () => { scrub.max = Number.isFinite(video.duration) ? video.duration : 0; });
+
+  chatForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const content = chatInput.value.trim();
+    if (!content) return;
+    if (!link.send({ type: "chat", content })) {  // the socket is down: the REST API stores it just the same
+      try {
+        addMessage(await api(`/api/chat/${room.id}/messages`, { method: "POST", body: { content, videoPosition: video.currentTime || 0 } }));
+      } catch (error) { toast(error.message, "error"); return; }
+    }
+    chatInput.value = "";
+  });
+  copyLink.addEventListener("click", async () => {
+    const url = `${location.origin}/rooms/${room.id}`;
+    try {
+      await navigator.clipboard.writeText(url);
+      toast("Link copied.", "ok");
+    } catch {
+      window.prompt("Copy this link:", url);
+    }
+  });
+  inviteForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const invite = await busy(inviteForm, () => api(`/api/rooms/${room.id}/invite`, { method: "POST", body: formData(inviteForm) }), "Sending…");
+      inviteForm.reset();
+      inviteForm.querySelector(".form-alert").hidden = true;
+      toast(`Invite sent to ${invite.email}.`, "ok");
+    } catch (error) {
+      showFormError(inviteForm, error);
+    }
+  });
+  async function leave() {
+    if (!window.confirm("Leave this room? You can join again later if it is open to you.")) return;
+    try {
+      await api(`/api/rooms/${room.id}/leave`, { method: "POST" });
+      navigate("/");
+    } catch (error) { toast(error.message, "error"); }
+  }
+
+  // -- keeping the page current --
+  const tick = setInterval(() => {
+    const d = video.duration;
+    if (!scrubbing) {
+      scrub.value = String(video.currentTime || 0);
+      time.textContent = `${clock(video.currentTime)} / ${clock(d)}`;
+    }
+  }, 250);
+  const statusTimer = setInterval(async () => {
+    renderPeople();
+    try {
+      const stats = await api(`/api/rooms/${room.id}/sync-stats`);
+      for (const v of stats.perViewer) {
+        const p = people.get(v.userId);
+        if (p) Object.assign(p, { skew: v.ageMs < STATUS_EVERY_MS * 3 ? v.skewMs : null, buffering: v.buffering });
+      }
+      renderPeople();
+    } catch { /* status is a nicety; the room goes on */ }
+  }, STATUS_EVERY_MS);
+
+  (async () => {
+    try {
+      const page = await api(`/api/chat/${room.id}/messages?limit=50`);
+      for (const m of page) addMessage(m);
+    } catch (error) { toast(`Chat history: ${error.message}`, "error"); }
+  })();
+  loadMedia(room.movie?.id ?? null);
+  renderPeople();
+  renderControls();
+  link.connect().catch((error) => {
+    connection.textContent = "disconnected";
+    toast(`Could not connect to the room: ${error.message}`, "error");
+  });
+  window.watchparty = { link, video, localMs };  // for the browser tests and the curious
+
+  return () => {
+    clearInterval(tick);
+    clearInterval(statusTimer);
+    link.close();
+    video.removeAttribute("src");
+    video.load();
+    delete window.watchparty;
+  };
+}

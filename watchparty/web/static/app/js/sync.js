@@ -1,0 +1,424 @@
+// The sync protocol (docs/protocol.md) in the browser: clock sync, scheduled changes, drift correction and
+// reports, driving an HTML5 <video>. It follows watchparty/client (the Python client the tests and the
+// simulator use) rule for rule; a change to one is a change to both.
+import { api } from "./api.js";
+
+const PINGS_AT_START = 5;
+const PINGS_EARLY = 8;
+const PING_EARLY_EVERY_MS = 2000;
+const PING_EVERY_MS = 10000;
+const CORRECT_EVERY_MS = 100;
+const SETTLE_MS = 150;
+const NUDGE_MS_PER_UNIT = 500;
+const BUFFERING_AFTER_MS = 500;  // a player that has waited for data this long tells the room
+const DEFAULT_PARAMS = {
+  leadMs: 300, nudgeFromMs: 25, nudgeUntilMs: 5, maxNudge: 0.08, seekFromMs: 400, seekCooldownMs: 1500,
+  waitTimeoutMs: 10000, reportIntervalMs: 3000,
+};
+// after these close codes the page must not reconnect by itself (docs/protocol.md, "Close codes")
+export const FINAL_CLOSES = { 4001: "signed-out", 4003: "not-a-member", 4029: "too-many", 1009: "too-big" };
+
+export const localMs = () => performance.timeOrigin + performance.now();
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+export function positionAt(st, serverMs) {
+  if (st.paused || serverMs <= st.anchorServerTime) return st.position;
+  return st.position + ((serverMs - st.anchorServerTime) / 1000) * st.rate;
+}
+
+export class ClockSync {
+  constructor(keep = 8) { this.keep = keep; this.samples = []; }
+
+  add(t0, t1, t2, t3) {
+    const sample = { rttMs: Math.max(0, t3 - t0 - (t2 - t1)), offsetMs: (t1 - t0 + (t2 - t3)) / 2 };
+    this.samples.push(sample);
+    if (this.samples.length > this.keep) this.samples.shift();
+    return sample;
+  }
+
+  get best() {
+    return this.samples.reduce((a, b) => (b.rttMs < a.rttMs ? b : a), this.samples[0] || { rttMs: 0, offsetMs: 0 });
+  }
+
+  get offsetMs() { return this.best.offsetMs; }
+  get rttMs() { return this.best.rttMs; }
+  serverMs(local) { return local + this.offsetMs; }
+  localMs(server) { return server - this.offsetMs; }
+}
+
+export class Corrector {
+  constructor(params) { this.params = params; this.lastSeekMs = -Infinity; this.nudging = false; }
+
+  seeked(nowMs) { this.lastSeekMs = nowMs; }
+
+  // expected/actual in seconds of media → {kind: "none" | "rate" | "seek", rate, position}
+  decide(expected, actual, roomRate, nowMs, { paused, seekDelayMs }) {
+    const p = this.params;
+    const offMs = (expected - actual) * 1000;  // positive: the player is behind
+    const cooled = nowMs - this.lastSeekMs >= p.seekCooldownMs;
+    if (paused) {
+      this.nudging = false;
+      if (Math.abs(offMs) > p.nudgeUntilMs && cooled) {
+        this.seeked(nowMs);
+        return { kind: "seek", rate: roomRate, position: expected };
+      }
+      return { kind: "none" };
+    }
+    if (Math.abs(offMs) > p.seekFromMs && cooled) {
+      this.seeked(nowMs);
+      this.nudging = false;
+      return { kind: "seek", rate: roomRate, position: expected + (seekDelayMs / 1000) * roomRate };
+    }
+    if (Math.abs(offMs) > p.nudgeFromMs || (this.nudging && Math.abs(offMs) > p.nudgeUntilMs)) {
+      this.nudging = true;
+      const nudge = Math.min(p.maxNudge, Math.abs(offMs) / NUDGE_MS_PER_UNIT);
+      return { kind: "rate", rate: roomRate * (offMs > 0 ? 1 + nudge : 1 - nudge) };
+    }
+    if (this.nudging) {
+      this.nudging = false;
+      return { kind: "rate", rate: roomRate };
+    }
+    return { kind: "none" };
+  }
+}
+
+// The five calls sync needs, on a <video>. A play() the browser refuses for want of a user gesture is retried
+// muted, and `onBlocked` lets the page offer an Unmute button.
+export class VideoPlayer {
+  constructor(video, { onBlocked = () => {} } = {}) {
+    this.video = video;
+    this.onBlocked = onBlocked;
+  }
+
+  get playing() { return !this.video.paused; }
+  position() { return this.video.currentTime; }
+  pause() { this.video.pause(); }
+  seek(seconds) {
+    const d = this.video.duration;
+    this.video.currentTime = Number.isFinite(d) ? Math.min(Math.max(0, seconds), d) : Math.max(0, seconds);
+  }
+  setRate(rate) { if (this.video.playbackRate !== rate) this.video.playbackRate = rate; }
+
+  play() {
+    const video = this.video;
+    const started = video.play();
+    if (!started) return;
+    started.catch((error) => {
+      if (error.name !== "NotAllowedError") return;  // AbortError: a pause or a new source came first
+      video.muted = true;
+      this.onBlocked();
+      video.play().catch(() => {});
+    });
+  }
+}
+
+// One viewer's live connection to a room: ticket, hello (with lastSeq on a reconnect), clock, scheduled changes,
+// drift correction, reports, buffering and chat. `on` receives every server message by type.
+export class RoomLink {
+  constructor(roomId, player, on = {}) {
+    this.roomId = roomId;
+    this.player = player;
+    this.on = on;
+    this.clock = new ClockSync();
+    this.params = { ...DEFAULT_PARAMS };
+    this.corrector = new Corrector(this.params);
+    this.playback = null;
+    this.seq = 0;
+    this.you = null;
+    this.playDelayMs = 60;
+    this.seekDelayMs = 120;
+    this.buffering = false;
+    this.settlingUntil = 0;
+    this.pendingLearnAt = 0;
+    this.applyGen = 0;
+    this.pingId = 0;
+    this.pings = new Map();
+    this.timers = [];
+    this.ws = null;
+    this.closedFor = null;
+    this.retries = 0;
+    this.stopped = false;
+    this.clockReady = false;
+    this.waitStarted = 0;
+    this.onVideoEvent = this.onVideoEvent.bind(this);
+    for (const type of ["waiting", "playing", "canplay", "seeked"]) player.video.addEventListener(type, this.onVideoEvent);
+  }
+
+  // -- connecting -------------------------------------------------------------------------------------------
+
+  async connect() {
+    const { ticket } = await api(`/api/rooms/${this.roomId}/ws-ticket`, { method: "POST" });
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${scheme}://${location.host}/api/rooms/${this.roomId}/ws?ticket=${encodeURIComponent(ticket)}`);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.retries = 0;
+      this.send(this.seq > 0 ? { type: "hello", v: 1, lastSeq: this.seq } : { type: "hello", v: 1 });
+      this.startTimers();
+      this.on.connection?.("open");
+    };
+    ws.onmessage = (event) => {
+      const arrived = localMs();
+      let msg;
+      try { msg = JSON.parse(event.data); } catch { return; }
+      this.handle(msg, arrived);
+    };
+    ws.onclose = (event) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.stopTimers();
+      if (this.stopped) return;
+      const final = FINAL_CLOSES[event.code];
+      if (final) {
+        this.closedFor = final;
+        this.on.connection?.(final);
+        return;
+      }
+      this.on.connection?.("reconnecting");
+      const wait = Math.min(15000, 1000 * 2 ** this.retries++);
+      setTimeout(() => this.reconnect(), wait);
+    };
+  }
+
+  async reconnect() {
+    if (this.stopped || this.ws) return;
+    try {
+      await this.connect();
+    } catch (error) {
+      if (error.status === 403 || error.status === 404 || error.status === 401) {
+        this.closedFor = "not-a-member";
+        this.on.connection?.("not-a-member");
+        return;
+      }
+      this.on.connection?.("reconnecting");
+      setTimeout(() => this.reconnect(), Math.min(15000, 1000 * 2 ** this.retries++));
+    }
+  }
+
+  close() {
+    this.stopped = true;
+    this.applyGen++;
+    this.stopTimers();
+    for (const type of ["waiting", "playing", "canplay", "seeked"]) this.player.video.removeEventListener(type, this.onVideoEvent);
+    this.ws?.close(1000);
+    this.ws = null;
+  }
+
+  get open() { return this.ws?.readyState === WebSocket.OPEN; }
+
+  send(message) {
+    if (!this.open) return false;
+    this.ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  command(action, fields = {}) {
+    return this.send({ type: "command", action, baseVersion: this.playback ? this.playback.version : 0, ...fields });
+  }
+
+  // -- timers -----------------------------------------------------------------------------------------------
+
+  startTimers() {
+    this.stopTimers();
+    const every = (ms, fn) => this.timers.push(setInterval(fn, ms));
+    const at = (ms, fn) => this.timers.push(setTimeout(fn, ms));
+    for (let i = 0; i < PINGS_AT_START; i++) at(i * 100, () => this.ping());
+    for (let i = 1; i <= PINGS_EARLY; i++) at(PINGS_AT_START * 100 + i * PING_EARLY_EVERY_MS, () => this.ping());
+    at(PINGS_AT_START * 100 + PINGS_EARLY * PING_EARLY_EVERY_MS, () => every(PING_EVERY_MS, () => this.ping()));
+    every(CORRECT_EVERY_MS, () => this.correct());
+    every(this.params.reportIntervalMs, () => this.report());
+  }
+
+  stopTimers() {
+    for (const t of this.timers) { clearTimeout(t); clearInterval(t); }
+    this.timers = [];
+  }
+
+  ping() {
+    const id = ++this.pingId;
+    const t0 = localMs();
+    this.pings.set(id, t0);
+    this.send({ type: "ping", id, t0 });
+  }
+
+  report() {
+    if (!this.clockReady || !this.playback) return;
+    const now = localMs();
+    this.send({
+      type: "report",
+      position: Math.max(0, this.player.position()),
+      serverTime: this.clock.serverMs(now),
+      rtt: this.clock.rttMs,
+      offset: this.clock.offsetMs,
+      paused: !this.player.playing,
+      buffering: this.buffering,
+    });
+  }
+
+  // -- receiving --------------------------------------------------------------------------------------------
+
+  handle(msg, arrived) {
+    if (Number.isInteger(msg.seq) && msg.seq > this.seq) this.seq = msg.seq;
+    switch (msg.type) {
+      case "welcome":
+        this.you = msg.you;
+        Object.assign(this.params, msg.params || {});
+        this.newState(msg.state, msg.state.anchorServerTime);
+        break;
+      case "pong":
+        if (this.pings.delete(msg.id)) {
+          this.clock.add(msg.t0, msg.t1, msg.t2, arrived);
+          if (this.clock.samples.length >= 3 && !this.clockReady) {
+            this.clockReady = true;
+            if (this.pendingState) this.newState(...this.pendingState);
+          }
+        }
+        break;
+      case "state":
+        this.newState(msg.state, msg.executeAt);
+        break;
+      case "role":
+        if (this.you && msg.userId === this.you.userId) this.you.role = msg.role;
+        break;
+      default:
+        break;
+    }
+    this.on[msg.type]?.(msg);
+  }
+
+  // -- playback ---------------------------------------------------------------------------------------------
+
+  expectedPosition(now = localMs()) {
+    return this.playback ? positionAt(this.playback, this.clock.serverMs(now)) : null;
+  }
+
+  // how far this player is from the room, in ms (+: ahead)
+  offsetFromRoomMs() {
+    const expected = this.expectedPosition();
+    return expected === null ? null : (this.player.position() - expected) * 1000;
+  }
+
+  newState(state, executeAt) {
+    this.playback = state;
+    if (!this.clockReady) {  // applied once the clock is known (three pongs, within about 300 ms)
+      this.pendingState = [state, executeAt];
+      return;
+    }
+    this.pendingState = null;
+    this.apply(state, executeAt);
+  }
+
+  async apply(st, executeAt) {
+    const gen = ++this.applyGen;
+    const alive = () => gen === this.applyGen && !this.stopped;
+    const until = async (local) => { await sleep(local - localMs()); return alive(); };
+    const p = this.player;
+    this.settlingUntil = Infinity;  // the corrector keeps off until this change has settled
+    let learn = null;
+    try {
+      let at = this.clock.localMs(executeAt);
+      let now = localMs();
+      if (st.paused) {
+        if (!(await until(at))) return;
+        p.pause();
+        p.setRate(st.rate);
+        if (Math.abs(p.position() - st.position) > 0.001) p.seek(st.position);
+      } else if (!p.playing && now <= at - this.playDelayMs) {  // on time: in place now, start early
+        if (Math.abs(p.position() - st.position) > 0.001) p.seek(st.position);
+        p.setRate(st.rate);
+        if (!(await until(at - this.playDelayMs))) return;
+        p.play();
+        learn = "play";
+      } else if (!p.playing) {  // late (a join into a playing room): meet the room where it will be
+        p.setRate(st.rate);
+        const readyIn = Math.max(this.playDelayMs, this.seekDelayMs);
+        p.seek(positionAt(st, this.clock.serverMs(now + readyIn)));
+        p.play();
+        this.corrector.seeked(now);
+        at = now + readyIn;
+      } else {  // playing already: a seek or a rate change
+        if (!(await until(at - this.seekDelayMs))) return;
+        now = localMs();
+        const lands = now + this.seekDelayMs;
+        const willBe = p.position() + (this.seekDelayMs / 1000) * st.rate;
+        const target = positionAt(st, this.clock.serverMs(lands));
+        if (Math.abs(willBe - target) * 1000 > this.params.nudgeFromMs) {
+          p.seek(target);
+          this.corrector.seeked(now);
+          learn = lands <= at + 1 ? "seek" : null;
+          at = Math.max(at, lands);
+        }
+        if (!(await until(at))) return;
+        p.setRate(st.rate);
+      }
+      this.corrector.nudging = false;
+      if (!(await until(at + SETTLE_MS))) return;
+      if (learn) this.learn(learn);
+    } finally {
+      if (alive()) this.settlingUntil = 0;
+    }
+  }
+
+  // After a start, the player's lag from the room is mostly our error about its start-up delay.
+  learn(what) {
+    const expected = this.expectedPosition();
+    if (expected === null || this.buffering) return;
+    const lagMs = (expected - this.player.position()) * 1000;
+    if (Math.abs(lagMs) > this.params.seekFromMs) return;  // something else happened (a stall)
+    const clamp = (v) => Math.min(1000, Math.max(0, v));
+    if (what === "play") this.playDelayMs = clamp(this.playDelayMs + 0.8 * lagMs);
+    else this.seekDelayMs = clamp(this.seekDelayMs + 0.8 * lagMs);
+  }
+
+  correct() {
+    const now = localMs();
+    const pb = this.playback;
+    const p = this.player;
+    const video = p.video;
+    if (!pb || !this.clockReady || this.buffering || now < this.settlingUntil || video.seeking) return;
+    if (video.readyState < 1) return;  // nothing loaded yet
+    if (this.pendingLearnAt && now >= this.pendingLearnAt) {
+      this.pendingLearnAt = 0;
+      this.learn("seek");
+    }
+    const expected = this.expectedPosition(now);
+    const atEnd = Number.isFinite(video.duration) && expected >= video.duration - 0.05;
+    if (pb.paused || atEnd) {
+      if (p.playing) p.pause();
+    } else if (!p.playing) {
+      p.play();
+    }
+    if (atEnd) return;
+    const c = this.corrector.decide(expected, p.position(), pb.rate, now, { paused: pb.paused, seekDelayMs: this.seekDelayMs });
+    if (c.kind === "seek") {
+      p.seek(c.position);
+      if (!pb.paused) this.settlingUntil = this.pendingLearnAt = now + this.seekDelayMs + SETTLE_MS / 2;
+    } else if (c.kind === "rate") {
+      p.setRate(c.rate);
+    }
+  }
+
+  // -- buffering --------------------------------------------------------------------------------------------
+
+  onVideoEvent(event) {
+    const video = this.player.video;
+    if (event.type === "waiting") {
+      const since = (this.waitStarted = localMs());
+      setTimeout(() => {
+        const roomPlays = this.playback && !this.playback.paused;
+        if (this.waitStarted === since && roomPlays && video.readyState < 3 && !this.buffering) {
+          this.buffering = true;
+          this.send({ type: "buffering" });
+          this.on.buffering?.(true);
+        }
+      }, BUFFERING_AFTER_MS);
+    } else if (video.readyState >= 3) {
+      this.waitStarted = 0;
+      if (this.buffering) {
+        this.buffering = false;
+        this.send({ type: "ready" });
+        this.on.buffering?.(false);
+      }
+    }
+  }
+}
