@@ -19,6 +19,9 @@ from tests.browser import chromium
 from tests.e2e.conftest import PROJECT, LiveServer, server_env, start_server, stop_server
 from tests.smtp import Mailbox
 from watchparty.config import Settings
+from watchparty.core.db import Database
+from watchparty.models import UserRole
+from watchparty.users import service as users_service
 
 pytestmark = pytest.mark.slow
 
@@ -49,6 +52,15 @@ def web(
         stop_server(proc)
 
 
+async def promote(database_url: str, user_id: int) -> None:
+    db = Database(Settings(database_url=database_url))
+    try:
+        async with db.session() as session:
+            await users_service.set_role(session, user_id, UserRole.ADMIN)
+    finally:
+        await db.dispose()
+
+
 def link_in(mail: Any, path: str) -> str:
     text = mail.get_body(preferencelist=("plain",)).get_content()
     match = re.search(rf"https?://\S+{path}\S+", text)
@@ -61,6 +73,7 @@ async def sign_up(page: Page, name: str) -> None:
     await page.get_by_label("Username").fill(name)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign up").click()
+    await expect(page.locator("#toast")).to_contain_text(f"Welcome, {name}!")
 
 
 async def video_state(page: Page) -> dict[str, Any]:
@@ -111,7 +124,7 @@ async def shot(page: Page, name: str) -> None:
 
 async def test_two_people_watch_in_sync_and_chat(web: LiveServer, smtp_server: Mailbox) -> None:
     async with chromium() as browser:
-        ctx_a = await browser.new_context(viewport={"width": 1280, "height": 820}, base_url=web.url)
+        ctx_a = await browser.new_context(viewport={"width": 1280, "height": 820}, base_url=web.url, color_scheme="dark")
         ctx_b = await browser.new_context(viewport={"width": 1280, "height": 820}, base_url=web.url)
         a, b = await ctx_a.new_page(), await ctx_b.new_page()
         errors: list[str] = []
@@ -158,7 +171,6 @@ async def test_two_people_watch_in_sync_and_chat(web: LiveServer, smtp_server: M
         sa, sb = await video_state(a), await video_state(b)
         assert 3.0 <= sa["t"] < 4.5 and 3.0 <= sb["t"] < 4.5, (sa, sb)
         skews += await in_sync(a, b)
-        await shot(a, "room-host")
 
         # 5. B chats; A sees it, with the video time it was sent at
         await b.get_by_label("Write a message").fill("this countdown is gripping")
@@ -167,6 +179,7 @@ async def test_two_people_watch_in_sync_and_chat(web: LiveServer, smtp_server: M
         await expect(message).to_be_visible()
         await expect(message.locator("button.at")).to_have_text(re.compile(r"0:0\d"))
         await expect(a.locator('#people li[data-user] .sync[data-status="in-sync"]')).to_have_count(2, timeout=10_000)
+        await shot(a, "room-host")
         await shot(b, "room-guest")
 
         # 6. B reloads (no user gesture now): back in sync; if the browser refused sound, it plays muted and offers
@@ -321,3 +334,52 @@ async def test_phone_layout_and_keyboard(web: LiveServer) -> None:
         overflow = await host.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0
         await expect(host.get_by_role("link", name=re.compile("gina's room"))).to_be_visible()
+
+
+async def test_host_changes_the_movie_and_a_role(web: LiveServer) -> None:
+    async with chromium() as browser:
+        host, guest = await _room_with_two(browser, web, "ivy", "jack")
+        token = await host.evaluate("JSON.parse(localStorage.getItem('watchparty.session')).token")
+        r = await host.request.post(
+            "/api/movies",
+            data={"title": "Countdown, again", "videoUrl": f"{SAMPLE}?v=2"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert r.status == 201, await r.text()
+
+        # a member sees the controls but may not use them
+        await expect(guest.get_by_role("button", name="Play")).to_be_disabled()
+        await expect(guest.locator("#control-note")).to_contain_text("host and moderators")
+
+        # the host picks another movie: both pages load it
+        await host.get_by_text("Host settings").click()
+        await host.get_by_label("Movie").select_option(label="Countdown, again")
+        for page in (host, guest):
+            await expect(page.locator("#movie-title")).to_contain_text("Countdown, again")
+            await expect(page.locator("video")).to_have_attribute("src", f"{SAMPLE}?v=2")
+
+        # the host makes the guest a moderator: the guest's controls come alive, and the guest's play plays both
+        await host.locator("#people li", has_text="jack").get_by_role("button", name="Make moderator").click()
+        await expect(guest.get_by_role("button", name="Play")).to_be_enabled()
+        await expect(host.locator("#people li", has_text="jack").locator(".role")).to_have_text("moderator")
+        await guest.get_by_role("button", name="Play").click()
+        await in_sync(host, guest)
+
+
+async def test_admins_reach_the_queue_dashboard_signed_in(web: LiveServer, e2e_database_url: str) -> None:
+    async with chromium() as browser:
+        page = await (await browser.new_context(base_url=web.url)).new_page()
+        await page.goto("/signup")
+        await sign_up(page, "kim")
+        await expect(page.get_by_role("link", name="Queues")).to_have_count(0)  # not for a regular user
+        user_id = await page.evaluate("JSON.parse(localStorage.getItem('watchparty.session')).user.id")
+        await promote(e2e_database_url, user_id)
+        await page.get_by_role("button", name="Sign out").click()
+        await page.goto("/signin")
+        await page.get_by_label("Email").fill("kim@example.com")
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.get_by_role("link", name="Queues").click()
+        await expect(page).to_have_url(re.compile(r"/admin/queues/$"))
+        await expect(page.locator("#board")).to_be_visible()  # the same session: no second sign-in
+        await expect(page.locator("#sign-in")).to_be_hidden()

@@ -185,6 +185,21 @@ function renderWatch(room, memberList, me, navigate, view) {
     return CONTROL_ROLES.has(role) || openControl;
   }
 
+  let moviesLoaded = false;
+  async function loadMovieChoices() {
+    if (moviesLoaded) return;
+    moviesLoaded = true;
+    try {
+      const movies = await api("/api/movies?limit=100");
+      movieSelect.replaceChildren(...movies.map((m) => h("option", { value: m.id }, m.title)));
+      if (movie && !movies.some((m) => m.id === movie.id)) movieSelect.prepend(h("option", { value: movie.id }, movie.title));
+      if (movie) movieSelect.value = String(movie.id);
+    } catch (error) {
+      moviesLoaded = false;
+      toast(`The catalogue could not be loaded: ${error.message}`, "error");
+    }
+  }
+
   function renderControls() {
     const allowed = canControl();
     for (const el of [playButton, scrub, rate]) el.disabled = !allowed;
@@ -192,9 +207,10 @@ function renderWatch(room, memberList, me, navigate, view) {
     playButton.textContent = paused ? "▶" : "❚❚";
     playButton.setAttribute("aria-label", paused ? "Play" : "Pause");
     rate.value = String(link.playback?.rate ?? 1);
-    controlNote.textContent = allowed ? "Your controls change playback for everyone." : "The host and moderators control playback.";
+    controlNote.textContent = allowed ? "Your controls change playback for everyone (Space or K plays and pauses)." : "The host and moderators control playback.";
     const isHost = people.get(me.id)?.role === "host";
     hostPanel.hidden = !isHost;
+    if (isHost) loadMovieChoices();
     openToggle.checked = openControl;
   }
 
@@ -273,6 +289,9 @@ function renderWatch(room, memberList, me, navigate, view) {
       link.command("changeMedia", { mediaId });
     } catch (error) { toast(error.message, "error"); }
   });
+  hostPanel.addEventListener("toggle", () => {  // the catalogue may have grown since: read it again
+    if (hostPanel.open) { moviesLoaded = false; loadMovieChoices(); }
+  });
   openToggle.addEventListener("change", () => link.send({ type: "setOpenControl", open: openToggle.checked }));
   video.addEventListener("loadedmetadata", () => { scrub.max = Number.isFinite(video.duration) ? video.duration : 0; });
 
@@ -315,6 +334,17 @@ function renderWatch(room, memberList, me, navigate, view) {
     } catch (error) { toast(error.message, "error"); }
   }
 
+  // Space or K plays and pauses, as in most players, unless the focus is where typing happens
+  function onKey(event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest?.("input, textarea, select, button, a, [contenteditable]")) return;
+    if (event.key === " " || event.key === "k") {
+      event.preventDefault();
+      if (!playButton.disabled) playButton.click();
+    }
+  }
+  document.addEventListener("keydown", onKey);
+
   // -- keeping the page current --
   const tick = setInterval(() => {
     const d = video.duration;
@@ -353,6 +383,7 @@ function renderWatch(room, memberList, me, navigate, view) {
   return () => {
     clearInterval(tick);
     clearInterval(statusTimer);
+    document.removeEventListener("keydown", onKey);
     link.close();
     video.removeAttribute("src");
     video.load();
