@@ -124,7 +124,9 @@ async def shot(page: Page, name: str) -> None:
 
 async def test_two_people_watch_in_sync_and_chat(web: LiveServer, smtp_server: Mailbox) -> None:
     async with chromium() as browser:
-        ctx_a = await browser.new_context(viewport={"width": 1280, "height": 820}, base_url=web.url, color_scheme="dark")
+        ctx_a = await browser.new_context(
+            viewport={"width": 1280, "height": 820}, base_url=web.url, color_scheme="dark"
+        )
         ctx_b = await browser.new_context(viewport={"width": 1280, "height": 820}, base_url=web.url)
         a, b = await ctx_a.new_page(), await ctx_b.new_page()
         errors: list[str] = []
