@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -68,6 +69,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with running_jobs(services, worker=settings.worker_in_process) as jobs, running_hub(services) as hub:
                 app.state.jobs = jobs
                 app.state.hub = hub
+                # What start-up made (modules, routes, models: ~170,000 objects) lives as long as the process. Out
+                # of the collector's sight, a full collection no longer scans it: with 500 sockets in a room such
+                # a pause fell from 120-190 ms to 50-70 ms, and took the worst of the fan-out outliers with it.
+                gc.collect()
+                gc.freeze()
                 yield
         finally:
             await services.close()

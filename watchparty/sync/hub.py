@@ -9,7 +9,6 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any
 
 import orjson
@@ -24,12 +23,14 @@ STREAM_MAXLEN = 1000
 
 
 def encode_state(state: engine.RoomState, seq: int) -> bytes:
+    """orjson writes the frozen dataclasses itself (as dicts of their fields), in native code: a full room of 500
+    viewers encodes in about 0.1 ms, where dataclasses.asdict took milliseconds on every command."""
     waiting = state.waiting
     return orjson.dumps(
         {
             "seq": seq,
-            "playback": asdict(state.playback),
-            "viewers": [asdict(v) for v in state.viewers.values()],
+            "playback": state.playback,
+            "viewers": list(state.viewers.values()),
             "waiting": None
             if waiting is None
             else {"since": waiting.since, "deadline": waiting.deadline, "buffering": sorted(waiting.buffering)},
@@ -98,6 +99,10 @@ class Hub:
         # Skew figures wait here and go to Redis once a second, one write per room instead of one per report.
         self._skews: dict[int, dict[str, bytes]] = {}
         self._flusher: asyncio.Task[None] | None = None
+        # The room state this process last read or wrote, with its bytes: a command on an unchanged room (the
+        # common case: this process wrote last) skips decoding hundreds of viewers. The bytes are compared, so a
+        # write from another process is always decoded afresh.
+        self._decoded: dict[int, tuple[bytes, engine.RoomState, int]] = {}
 
     def key(self, room_id: int, what: str) -> str:
         return f"{self.prefix}:room:{room_id}:{what}"
@@ -118,6 +123,7 @@ class Hub:
         if not conns:
             del self.local[room_id]
             self._playback.pop(room_id, None)
+            self._decoded.pop(room_id, None)
             with contextlib.suppress(Exception):
                 await self.pubsub.unsubscribe(self.key(room_id, "events"))
 
@@ -171,7 +177,18 @@ class Hub:
     # -- state -------------------------------------------------------------------------------------------------
 
     async def snapshot(self, room_id: int) -> tuple[engine.RoomState, int]:
-        return decode_state(await self.redis.get(self.key(room_id, "state")))
+        return self._decode(room_id, await self.redis.get(self.key(room_id, "state")))
+
+    def _decode(self, room_id: int, raw: bytes | str | None) -> tuple[engine.RoomState, int]:
+        if isinstance(raw, str):
+            raw = raw.encode()
+        known = self._decoded.get(room_id)
+        if known is not None and raw is not None and known[0] == raw:
+            return known[1], known[2]
+        state, seq = decode_state(raw)
+        if raw is not None and room_id in self.local:
+            self._decoded[room_id] = (raw, state, seq)
+        return state, seq
 
     def _remember(self, room_id: int, playback: engine.Playback) -> None:
         if room_id not in self.local:
@@ -238,17 +255,20 @@ class Hub:
             async with self.redis.pipeline(transaction=True) as pipe:
                 try:
                     await pipe.watch(key)
-                    state, seq = decode_state(await pipe.get(key))
+                    state, seq = self._decode(room_id, await pipe.get(key))
                     changed = change(state, seq)
                     if changed is None:
                         await pipe.unwatch()  # type: ignore[no-untyped-call]
                         return []
                     new, items = changed
                     numbered = [{**item, "seq": seq + i} for i, item in enumerate(items, start=1)]
+                    raw = encode_state(new, seq + len(numbered))
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.set(key, encode_state(new, seq + len(numbered)))
+                    pipe.set(key, raw)
                     self._record(pipe, room_id, numbered)
                     await pipe.execute()
+                    if room_id in self.local:
+                        self._decoded[room_id] = (raw, new, seq + len(numbered))
                     return numbered
                 except WatchError:  # another process wrote first: again, after a random pause that breaks lockstep
                     await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))  # noqa: S311 - jitter

@@ -24,7 +24,10 @@ from watchparty.users import service as users_service
 
 log = logging.getLogger("watchparty.sync")
 
-SEND_QUEUE = 256
+# A connection's send queue is bounded by bytes (and, for tiny messages, by count): an arrival storm of hundreds of
+# small presence events fits, a client that stops reading while 2 KB chat messages pile up does not.
+SEND_QUEUE_BYTES = 256 * 1024
+SEND_QUEUE_ITEMS = 4096
 IDLE_SECONDS = 40.0
 PRESENCE_GRACE = 5.0
 MAX_PER_USER = 5
@@ -60,7 +63,8 @@ class Pong:
 class Connection:
     def __init__(self, ws: WebSocket, room_id: int, user_id: int, clock: Callable[[], float] = time.time) -> None:
         self.ws, self.room_id, self.user_id, self.clock = ws, room_id, user_id, clock
-        self.queue: asyncio.Queue[bytes | Pong | int] = asyncio.Queue(SEND_QUEUE)
+        self.queue: asyncio.Queue[bytes | Pong | int] = asyncio.Queue()
+        self.queued_bytes = 0
         self.min_seq = 0  # live events at or below this were in the welcome snapshot
         self.closing: int | None = None
         # Until the welcome (or the replay) is queued, live events wait here, so that none overtakes it.
@@ -72,23 +76,25 @@ class Connection:
             return
         if seq and seq <= self.min_seq:
             return
-        try:
-            self.queue.put_nowait(data)
-        except asyncio.QueueFull:
+        if self.closing is not None:
+            return
+        size = len(data) if isinstance(data, bytes) else 64
+        if self.queued_bytes + size > SEND_QUEUE_BYTES or self.queue.qsize() >= SEND_QUEUE_ITEMS:
             log.warning(
                 "room %s: user %s stopped reading; dropped (%s)", self.room_id, self.user_id, protocol.CLOSE_SLOW
             )
+            while not self.queue.empty():  # it would never read them: free them now, and close next
+                self.queue.get_nowait()
+            self.queued_bytes = 0
             self.kick(protocol.CLOSE_SLOW)
+            return
+        self.queued_bytes += size
+        self.queue.put_nowait(data)
 
     def kick(self, code: int) -> None:
         if self.closing is None:
             self.closing = code
-            while True:  # the close goes next; what is still queued would never be read
-                try:
-                    self.queue.put_nowait(code)
-                    break
-                except asyncio.QueueFull:
-                    self.queue.get_nowait()
+            self.queue.put_nowait(code)  # after what is queued (an error that explains the close, say)
 
     def send(self, message: dict[str, Any]) -> None:
         self.deliver(orjson.dumps(message), 0, live=False)
@@ -102,6 +108,7 @@ class Connection:
     async def sender(self) -> None:
         while True:
             item = await self.queue.get()
+            self.queued_bytes -= len(item) if isinstance(item, bytes) else 64
             if isinstance(item, int):
                 with contextlib.suppress(Exception):
                     await self.ws.close(code=item)
