@@ -27,6 +27,7 @@ PINGS_EARLY, PING_EARLY_EVERY_S = 8, 2.0  # the next 16 s
 PING_EVERY_S = 10.0
 CORRECT_EVERY_S = 0.1
 SETTLE_MS = 150.0  # after a scheduled change, look again this much later (and learn from what is seen)
+SEEK_MARGIN = 1.3  # a paused seek is given this much more than its learned start-up before playing on
 
 
 def wall_ms() -> float:
@@ -381,18 +382,33 @@ class Viewer:
                 self.corrector.seeked(now)
                 at = now + ready_in
             else:
-                await self._sleep_until(at - self.seek_delay_ms)
-                now = self.local_ms()
-                lands = now + self.seek_delay_ms
-                will_be = player.position() + self.seek_delay_ms / 1000 * st["rate"]
-                target = _position_at(st, self.clock.server_ms(lands))
-                if abs(will_be - target) * 1000 > self.params.nudge_from_ms:
-                    player.seek(target)
+                will_be = player.position() + (at - now) / 1000 * st["rate"]
+                if abs(will_be - st["position"]) * 1000 > self.params.seek_from_ms:
+                    # A jump: seek while paused, then start as a play starts. A seek's start-up varies more than a
+                    # play's, and paused it is over before the moment; the start is then as exact as a play's.
+                    player.pause()
+                    ready = now + self.seek_delay_ms * SEEK_MARGIN
+                    starts = max(at - self.play_delay_ms, ready)
+                    player.seek(_position_at(st, self.clock.server_ms(starts + self.play_delay_ms)))
+                    player.set_rate(st["rate"])
                     self.corrector.seeked(now)
-                    learn = "seek" if lands <= at + 1 else None
-                    at = max(at, lands)
-                await self._sleep_until(at)
-                player.set_rate(st["rate"])
+                    await self._sleep_until(starts)
+                    player.play()
+                    learn = "play" if starts == at - self.play_delay_ms else None
+                    at = max(at, starts + self.play_delay_ms)
+                else:  # a small change (a rate change, a seek to about here): in place, without stopping
+                    await self._sleep_until(at - self.seek_delay_ms)
+                    now = self.local_ms()
+                    lands = now + self.seek_delay_ms
+                    will_be = player.position() + self.seek_delay_ms / 1000 * st["rate"]
+                    target = _position_at(st, self.clock.server_ms(lands))
+                    if abs(will_be - target) * 1000 > self.params.nudge_from_ms:
+                        player.seek(target)
+                        self.corrector.seeked(now)
+                        learn = "seek" if lands <= at + 1 else None
+                        at = max(at, lands)
+                    await self._sleep_until(at)
+                    player.set_rate(st["rate"])
             self.corrector.nudging = False
             await self._sleep_until(at + SETTLE_MS)
             if learn is not None:

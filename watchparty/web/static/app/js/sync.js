@@ -9,6 +9,7 @@ const PING_EARLY_EVERY_MS = 2000;
 const PING_EVERY_MS = 10000;
 const CORRECT_EVERY_MS = 100;
 const SETTLE_MS = 150;
+const SEEK_MARGIN = 1.3;  // a paused seek is given this much more than its learned start-up before playing on
 const NUDGE_MS_PER_UNIT = 500;
 const BUFFERING_AFTER_MS = 500;  // a player that has waited for data this long tells the room
 const DEFAULT_PARAMS = {
@@ -336,7 +337,19 @@ export class RoomLink {
         p.play();
         this.corrector.seeked(now);
         at = now + readyIn;
-      } else {  // playing already: a seek or a rate change
+      } else if (Math.abs(p.position() + ((at - now) / 1000) * st.rate - st.position) * 1000 > this.params.seekFromMs) {
+        // a jump while playing: seek while paused, then start as a play starts (a seek's start-up varies more
+        // than a play's, and paused it is over before the moment)
+        p.pause();
+        const starts = Math.max(at - this.playDelayMs, now + this.seekDelayMs * SEEK_MARGIN);
+        p.seek(positionAt(st, this.clock.serverMs(starts + this.playDelayMs)));
+        p.setRate(st.rate);
+        this.corrector.seeked(now);
+        if (!(await until(starts))) return;
+        p.play();
+        learn = starts === at - this.playDelayMs ? "play" : null;
+        at = Math.max(at, starts + this.playDelayMs);
+      } else {  // a small change while playing (a rate change, a seek to about here): in place
         if (!(await until(at - this.seekDelayMs))) return;
         now = localMs();
         const lands = now + this.seekDelayMs;
