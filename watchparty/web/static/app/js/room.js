@@ -138,8 +138,9 @@ function renderWatch(room, memberList, me, navigate, view) {
     error: (msg) => toast(msg.message || "The server refused that.", "error"),
     chat: (msg) => addMessage(msg.message),
     presence: (msg) => {
+      const known = people.has(msg.user.id);
       upsert(msg.user.id, { username: msg.user.username, online: msg.event === "join" });
-      if (!people.get(msg.user.id)?.username) refreshMembers();
+      if (!known) refreshMembers();  // a new member: their role and avatar come from the member list
       renderPeople();
     },
     role: (msg) => { upsert(msg.userId, { role: msg.role }); renderPeople(); renderControls(); },
@@ -151,11 +152,16 @@ function renderWatch(room, memberList, me, navigate, view) {
 
   function upsert(id, fields) { people.set(id, { ...(people.get(id) || { id, username: `#${id}`, role: "member" }), ...fields }); }
 
-  async function refreshMembers() {
-    try {
-      for (const m of await api(`/api/rooms/${room.id}/members`)) upsert(m.user.id, { username: m.user.username, avatarUrl: m.user.avatarUrl, role: m.role });
-      renderPeople();
-    } catch { /* the next presence event tries again */ }
+  // One read of the member list for any number of arrivals close together (a full room arriving at once).
+  let membersTimer = null;
+  function refreshMembers() {
+    membersTimer ??= setTimeout(async () => {
+      try {
+        for (const m of await api(`/api/rooms/${room.id}/members`)) upsert(m.user.id, { username: m.user.username, avatarUrl: m.user.avatarUrl, role: m.role });
+        renderPeople();
+      } catch { /* the next presence event tries again */ }
+      membersTimer = null;
+    }, 500);
   }
 
   let loadedMedia;
