@@ -62,6 +62,8 @@ def tune_gc() -> None:
     the short-lived objects of a message burst (futures, frames) die young instead of being promoted, and full
     collections become rare. Measured with 500 sockets in one room (bench/sync.py): full-collection pauses of
     120-190 ms, the fan-out's worst outliers, are gone; no collection over 3 ms but the young generation's."""
+    if gc.get_freeze_count():  # once per process: where many apps start in one process (tests), only the first
+        return
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 10, 10)

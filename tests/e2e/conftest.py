@@ -17,6 +17,9 @@ import pytest
 
 from tests.conftest import fresh_database
 from watchparty.config import Settings
+from watchparty.core.db import Database
+from watchparty.models import UserRole
+from watchparty.users import service as users_service
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +44,16 @@ class LiveServer:
             total += next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS:"))
             todo += [int(c) for c in children]
         return total
+
+
+async def promote(database_url: str, user_id: int) -> None:
+    """Make a user an administrator, straight in the server's database."""
+    db = Database(Settings(database_url=database_url))
+    try:
+        async with db.session() as session:
+            await users_service.set_role(session, user_id, UserRole.ADMIN)
+    finally:
+        await db.dispose()
 
 
 def free_port() -> int:

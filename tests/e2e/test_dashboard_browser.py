@@ -13,15 +13,13 @@ from playwright.async_api import Page, expect
 
 from tests.browser import chromium
 from tests.conftest import fresh_database, make_settings
-from tests.e2e.conftest import LiveServer, server_env, start_server, stop_server
+from tests.e2e.conftest import LiveServer, promote, server_env, start_server, stop_server
 from tests.integration.helpers import PASSWORD
 from tests.smtp import Mailbox
 from watchparty.config import Settings
 from watchparty.core.db import Database
 from watchparty.jobs import outbox
 from watchparty.jobs.queues import EMAIL
-from watchparty.models import UserRole
-from watchparty.users import service as users_service
 
 pytestmark = pytest.mark.slow
 
@@ -62,12 +60,7 @@ async def account(server: LiveServer, db_settings: Settings, name: str, *, admin
         assert r.status_code == 201, r.text
         user_id = r.json()["data"]["user"]["id"]
     if admin:
-        db = Database(db_settings)
-        try:
-            async with db.session() as session:
-                await users_service.set_role(session, user_id, UserRole.ADMIN)
-        finally:
-            await db.dispose()
+        await promote(db_settings.database_url, user_id)
     return f"{name}@example.com"
 
 

@@ -16,12 +16,9 @@ from PIL import Image
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser import chromium
-from tests.e2e.conftest import PROJECT, LiveServer, server_env, start_server, stop_server
+from tests.e2e.conftest import PROJECT, LiveServer, promote, server_env, start_server, stop_server
 from tests.smtp import Mailbox
 from watchparty.config import Settings
-from watchparty.core.db import Database
-from watchparty.models import UserRole
-from watchparty.users import service as users_service
 
 pytestmark = pytest.mark.slow
 
@@ -50,15 +47,6 @@ def web(
         yield server
     finally:
         stop_server(proc)
-
-
-async def promote(database_url: str, user_id: int) -> None:
-    db = Database(Settings(database_url=database_url))
-    try:
-        async with db.session() as session:
-            await users_service.set_role(session, user_id, UserRole.ADMIN)
-    finally:
-        await db.dispose()
 
 
 def link_in(mail: Any, path: str) -> str:

@@ -1,16 +1,12 @@
 // The queue dashboard: counts per queue, recent failed jobs with their reasons, and a retry action.
-// It talks to /api/queues/* with the admin's access token, kept in this browser's localStorage.
-"use strict";
+// It talks to /api/queues/* through the web client's api.js: the same session (kept in this browser's
+// localStorage), the same token refresh and the same readable errors.
+import { api, clearSession, saveSession, session } from "/app/js/api.js";
 
-const SESSION_KEY = "watchparty.session";
 const QUEUE_LABELS = { email: "Email", imageProcessing: "Images", roomCleanup: "Cleanup" };
 const $ = (id) => document.getElementById(id);
 let timer = null;
 let keepBannerUntil = 0;  // an action's outcome stays up a while, through the refreshes that follow it
-
-function session() {
-  try { return JSON.parse(localStorage.getItem(SESSION_KEY) || "null"); } catch { return null; }
-}
 
 function show(message, ok = false, keepMs = 0) {
   if (keepMs) keepBannerUntil = Date.now() + keepMs;
@@ -18,31 +14,6 @@ function show(message, ok = false, keepMs = 0) {
   banner.textContent = message;
   banner.className = ok ? "ok" : "";
   banner.hidden = !message;
-}
-
-async function api(path, options = {}) {
-  const s = session();
-  const headers = { "Content-Type": "application/json", ...(s ? { Authorization: `Bearer ${s.token}` } : {}) };
-  const response = await fetch(path, { ...options, headers });
-  let body = null;
-  try { body = await response.json(); } catch { /* not JSON */ }
-  if (response.status === 401 && s && s.refreshToken && !options.retried) {
-    const refreshed = await fetch("/api/auth/refresh", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ refreshToken: s.refreshToken }),
-    });
-    if (refreshed.ok) {
-      const pair = (await refreshed.json()).data;
-      localStorage.setItem(SESSION_KEY, JSON.stringify({ ...s, token: pair.token, refreshToken: pair.refreshToken }));
-      return api(path, { ...options, retried: true });
-    }
-  }
-  if (!response.ok) {
-    const error = new Error(body?.error?.message || `The server answered ${response.status}`);
-    error.status = response.status;
-    throw error;
-  }
-  return body?.data;
 }
 
 function cell(text, className, label) {
@@ -122,7 +93,7 @@ async function retry(jobId, button) {
 async function queueJob(path, body, label, button) {
   button.disabled = true;
   try {
-    const job = await api(path, { method: "POST", body: body ? JSON.stringify(body) : undefined });
+    const job = await api(path, { method: "POST", body: body ?? undefined });
     show(`${label} queued as ${job.jobId}.`, true, 8000);
   } catch (error) {
     show(`Could not queue the ${label.toLowerCase()}: ${error.message}`, false, 8000);
@@ -133,7 +104,7 @@ async function queueJob(path, body, label, button) {
 }
 
 function signOut(message = "") {
-  localStorage.removeItem(SESSION_KEY);
+  clearSession();
   clearInterval(timer);
   $("who").hidden = true;
   $("board").hidden = true;
@@ -158,10 +129,9 @@ document.addEventListener("DOMContentLoaded", () => {
     const button = event.submitter;
     if (button) button.disabled = true;
     try {
-      const data = await api("/api/auth/login", {
-        method: "POST", body: JSON.stringify({ email: $("email").value, password: $("password").value }),
-      });
-      localStorage.setItem(SESSION_KEY, JSON.stringify({ token: data.token, refreshToken: data.refreshToken, user: data.user }));
+      saveSession(await api("/api/auth/login", {
+        method: "POST", body: { email: $("email").value, password: $("password").value },
+      }));
       $("password").value = "";
       start();
     } catch (error) {

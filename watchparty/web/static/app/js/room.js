@@ -14,7 +14,7 @@ const CLOSE_TEXT = {
   "too-big": "The connection was closed (a message was too large).",
 };
 
-export async function renderRoom(roomId, { navigate }) {
+export async function renderRoom(roomId, { navigate, signedIn }) {
   const view = $("#view");
   let room;
   try {
@@ -30,7 +30,7 @@ export async function renderRoom(roomId, { navigate }) {
     if (error.status !== 403) throw error;
     members = null;
   }
-  const me = (await api("/api/auth/profile"));
+  const me = signedIn?.user ?? (await api("/api/auth/profile"));  // the room page needs only its id
   if (!members || !members.some((m) => m.user.id === me.id)) {
     return renderJoin(room, navigate);
   }
