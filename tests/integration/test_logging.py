@@ -15,7 +15,7 @@ from tests.integration.helpers import PASSWORD, link_token
 from tests.smtp import Mailbox
 from watchparty.app import create_app
 from watchparty.config import Settings
-from watchparty.core.logging import configure_logging, redact
+from watchparty.core.logging import configure_logging, flush_logs, redact
 
 
 @pytest.fixture
@@ -62,6 +62,7 @@ async def test_no_secrets_in_logs(logged: tuple[httpx.AsyncClient, Settings], ma
     logging.getLogger("watchparty.test").info("password=%s token=%s", "hunter2hunter2", data["token"])
     secrets.append("hunter2hunter2")
 
+    flush_logs()  # combined.log is buffered (up to 0.2 s)
     combined = (s.log_dir / "combined.log").read_text()  # type: ignore[operator]
     assert "POST /api/auth/register" in combined and "/api/auth/reset-password" in combined
     for secret in secrets:

@@ -56,14 +56,20 @@ class Services:
         await self.db.dispose()
 
 
-def get_services(conn: HTTPConnection) -> Services:
+def services_of(conn: HTTPConnection) -> Services:
     services: Services = conn.app.state.services
     return services
 
 
+# Every dependency is `async def`: FastAPI runs a plain `def` dependency in a worker thread, and that hop cost
+# more than the rest of a cached read (tests/unit/test_dependencies.py keeps it so).
+async def get_services(conn: HTTPConnection) -> Services:
+    return services_of(conn)
+
+
 async def get_session(conn: HTTPConnection) -> AsyncIterator[AsyncSession]:
     # Function scope: the commit happens before the response is sent.
-    async with get_services(conn).db.session() as session:
+    async with services_of(conn).db.session() as session:
         yield session
 
 
@@ -71,7 +77,7 @@ AppServices = Annotated[Services, Depends(get_services)]
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def client_ip(conn: HTTPConnection) -> str:
+async def client_ip(conn: HTTPConnection) -> str:
     return conn.client.host if conn.client else "unknown"
 
 

@@ -1,10 +1,11 @@
 """The cache's hit path: a thin ASGI layer in front of the router.
 
-It sits inside the request-id, CORS and body-limit middleware, so a HIT passes through exactly the same layers as a
-MISS. For a GET on a cached route it authorises the caller first (a route's `authorize` returns the scope the
-response is shared within, or None to let the application answer), builds the key from allowlisted parameters
-only, and serves stored bytes: no routing, no ORM, no Pydantic, no serialisation. A MISS runs the application,
-stores the body it produced, and adds `X-Cache: MISS`.
+It is the innermost of our own middleware, inside the request-id, CORS and body-limit layers and outside FastAPI's
+(see WatchPartyAPI), so a HIT passes through exactly the same layers of ours as a MISS. For a GET on a cached route
+it authorises the caller first (a route's `authorize` returns the scope the response is shared within, or None to
+let the application answer), builds the key from allowlisted parameters only, and serves stored bytes: no routing,
+no ORM, no Pydantic, no serialisation. A MISS runs the application, stores the body it produced, and adds
+`X-Cache: MISS`.
 """
 
 from __future__ import annotations
@@ -51,11 +52,7 @@ class CacheRequest:
         self._authenticate = authenticate
         self._user: Any = None
         self._resolved = False
-        self.authorization: str | None = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                self.authorization = value.decode("latin-1")
-                break
+        self.authorization = _authorization(scope)
 
     async def user(self) -> Any:
         """The caller for a well-formed, valid bearer token; None for none or an invalid one."""
@@ -65,6 +62,13 @@ class CacheRequest:
             if auth and auth[:7].lower() == "bearer " and auth[7:].strip():
                 self._user = await self._authenticate(self.services, auth[7:].strip())
         return self._user
+
+
+def _authorization(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return str(value.decode("latin-1"))
+    return None
 
 
 Authorizer = Callable[[CacheRequest], Awaitable[str | None]]
@@ -84,8 +88,14 @@ class CachedRoute:
     # that exists at current versions proves the resource is still public.
     public_first: bool = False
     pattern: re.Pattern[str] = field(init=False)
+    default_key: str = field(init=False)  # the key's query part when the request has no query string
+    # An anonymous caller is served the "public" entry when there is one: the authoriser is authorize_public, or
+    # the route tries the public entry first anyway.
+    anonymous_public: bool = field(init=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "anonymous_public", self.public_first or self.authorize is authorize_public)
+        object.__setattr__(self, "default_key", ",".join(f"{p.name}={p.default}" for p in self.params))
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[1-9][0-9]{0,9})", self.path)
         object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
 
@@ -112,7 +122,7 @@ class HttpCacheMiddleware:
             await self.app(scope, receive, send)
             return
         route, path_params = matched
-        services = scope["app"].state.services
+        services = scope["app"].services  # WatchPartyAPI.services
         cache: Cache = services.cache
         if not cache.enabled:
             await self.app(scope, receive, send)
@@ -122,8 +132,15 @@ class HttpCacheMiddleware:
             cache.stats.add(route.name, "BYPASS")
             await self.app(scope, receive, send)
             return
+        ids = ":".join(map(str, path_params.values()))
+        if route.anonymous_public and _authorization(scope) is None:
+            # the fast lane: an anonymous caller and a fresh L1 copy need no coroutine, no future, no Redis
+            body = cache.fresh_l1(f"{cache.prefix}:{route.name}:public:{ids}:{query}")
+            if body is not None:
+                cache.stats.add(route.name, "HIT")
+                await _send_hit(send, body)
+                return
         request = CacheRequest(scope, path_params, services, self.authenticate)
-        ids = ":".join(str(v) for v in path_params.values())
         if route.public_first and (request.authorization is None or await request.user() is not None):
             found = await cache.lookup(
                 f"{cache.prefix}:{route.name}:public:{ids}:{query}", route.tags(path_params, "public")
@@ -179,7 +196,7 @@ class HttpCacheMiddleware:
                         return
                     versions = peer.versions
             cache.stats.add(route.name, "MISS" if versions is not None else "ERROR")
-            status, headers, body = await _run_app(self.app, scope, receive)
+            status, headers, body = await _run_app(self.app, scope, receive, send)
             if status == 200:
                 shared = hit_form(body)
                 if versions is not None:
@@ -210,6 +227,8 @@ def _query_key(route: CachedRoute, raw: bytes) -> str | None:
     Unknown parameters are ignored, so junk cannot make new keys; repeated, malformed or out-of-range values are
     left to the application (which answers 422) and never cached.
     """
+    if not raw:
+        return route.default_key
     values = {p.name: p.default for p in route.params}
     if raw:
         seen: set[str] = set()
@@ -233,7 +252,9 @@ def _query_key(route: CachedRoute, raw: bytes) -> str | None:
     return ",".join(f"{k}={v}" for k, v in values.items())
 
 
-async def _run_app(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+async def _run_app(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """Run the application and buffer its response (cached responses are small JSON documents)."""
     start: Message | None = None
     chunks: list[bytes] = []
@@ -245,7 +266,14 @@ async def _run_app(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, l
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
 
-    await app(scope, receive, capture)
+    try:
+        await app(scope, receive, capture)
+    except BaseException:
+        # FastAPI's error layer sends its 500 and then re-raises (for the server to log): pass the 500 on
+        if start is not None:
+            await send(start)
+            await send({"type": "http.response.body", "body": b"".join(chunks)})
+        raise
     assert start is not None
     headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
     return start["status"], headers, b"".join(chunks)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import itertools
 import os
 import re
 import time
@@ -14,9 +14,20 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from watchparty.core.logging import request_id_var
+from watchparty.core.logging import access_log, request_id_var
 
-access_log = logging.getLogger("watchparty.access")
+# Request ids: a random per-process prefix and a counter. Unique across processes and restarts (48 random bits),
+# and unlike os.urandom per request, free; an id identifies a request, it is not a secret.
+_ID_PREFIX = os.urandom(6).hex()
+_id_counter = itertools.count(1)
+
+
+def _new_id_prefix() -> None:  # a forked worker (granian --workers) gets its own prefix
+    global _ID_PREFIX, _id_counter
+    _ID_PREFIX, _id_counter = os.urandom(6).hex(), itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_new_id_prefix)
 _VALID_REQUEST_ID = re.compile(r"^[\w.-]{1,64}$")
 
 
@@ -30,8 +41,16 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else os.urandom(8).hex()
+        request_id = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                if _VALID_REQUEST_ID.match(incoming):
+                    request_id = incoming
+                break
+        if not request_id:
+            request_id = f"{_ID_PREFIX}{next(_id_counter):x}"
+        header = (b"x-request-id", request_id.encode())
         token = request_id_var.set(request_id)
         scope["request_id"] = request_id  # error handlers run outside this middleware
         started = time.perf_counter()
@@ -41,21 +60,16 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if access_log.isEnabledFor(logging.INFO):
+            if access_log.enabled():
                 # The path only: query strings may carry tokens.
                 duration = round((time.perf_counter() - started) * 1000, 2)
-                method, path = scope["method"], scope["path"]
-                access_log.info(
-                    f"{method} {path} {status} {duration}ms",
-                    extra={"method": method, "path": path, "status": status, "duration_ms": duration},
-                )
+                access_log.write(request_id, scope["method"], scope["path"], status, duration)
             request_id_var.reset(token)
 
 
@@ -71,9 +85,14 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        length = headers.get(b"content-length")
-        if length is None and b"transfer-encoding" not in headers:
+        length: bytes | None = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if length is None and not chunked:
             await self.app(scope, receive, send)  # no body (the usual GET): nothing to limit
             return
         limit = self.overrides.get(scope["path"], self.max_bytes)

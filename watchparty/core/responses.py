@@ -98,7 +98,7 @@ async def handle_unavailable(request: Request, exc: Exception) -> ORJSONResponse
         503,
         "service_unavailable",
         "A service this request needs is unavailable; try again shortly",
-        headers={"Retry-After": "5", "X-Request-ID": request_id},
+        headers={"Retry-After": "5"},
     )
 
 
@@ -108,7 +108,7 @@ async def handle_unexpected(request: Request, exc: Exception) -> ORJSONResponse:
     log.error(
         "unhandled error on %s %s", request.method, request.url.path, exc_info=exc, extra={"request_id": request_id}
     )
-    return error_response(500, "internal_error", "An unexpected error occurred", headers={"X-Request-ID": request_id})
+    return error_response(500, "internal_error", "An unexpected error occurred")
 
 
 def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:

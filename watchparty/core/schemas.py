@@ -74,7 +74,7 @@ class PageParams(BaseModel):
         return (self.page - 1) * self.limit
 
 
-def page_params(
+async def page_params(
     page: Annotated[int, Query(ge=1, le=100_000, description="1-based page number")] = 1,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_LIMIT, description="items per page")] = 10,
 ) -> PageParams:

@@ -20,7 +20,7 @@ class QueuesUnavailable(AppError):
         super().__init__(message, headers={"Retry-After": "5"})
 
 
-def get_queues(conn: HTTPConnection) -> Queues:
+async def get_queues(conn: HTTPConnection) -> Queues:
     jobs = getattr(conn.app.state, "jobs", None)
     if jobs is None or jobs.queues is None:
         raise QueuesUnavailable("No Redis is configured for the job queue")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, WebSocket, status
 
 from watchparty.auth.deps import CurrentUser
-from watchparty.core.deps import AppServices, DbSession, get_services
+from watchparty.core.deps import AppServices, DbSession, services_of
 from watchparty.core.schemas import Envelope, RoomId
 from watchparty.models import UserRole
 from watchparty.rooms import service as rooms_service
@@ -32,7 +32,7 @@ async def room_socket(websocket: WebSocket, room_id: int, ticket: str | None = N
     if hub is None:
         await websocket.close(code=1011)
         return
-    await ws.run(websocket, get_services(websocket), hub, room_id, ticket)
+    await ws.run(websocket, services_of(websocket), hub, room_id, ticket)
 
 
 @router.get("/{room_id}/sync-stats")
