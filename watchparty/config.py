@@ -29,6 +29,7 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite+aiosqlite:///{VAR_DIR}/watchparty.db"
     database_pool_size: int = Field(default=10, ge=1)
+    database_read_pool_size: int = Field(default=5, ge=1)
     database_echo: bool = False
 
     # Redis: either REDIS_URL, or the original's REDIS_HOST/REDIS_PORT/REDIS_PASSWORD.

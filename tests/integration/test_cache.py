@@ -45,7 +45,12 @@ def count_queries(services: Services, needle: str) -> Callable[[], int]:
             seen.append(statement)
 
     event.listen(services.db.engine.sync_engine, "before_cursor_execute", on_execute)
-    return lambda: len(seen)
+    read = services.db.read_engine.sync_engine
+    if read.pool is not services.db.engine.sync_engine.pool:  # PostgreSQL: the hot reads have their own pool
+        event.listen(read, "before_cursor_execute", on_execute)
+    counter = lambda: len(seen)  # noqa: E731
+    counter.seen = seen  # type: ignore[attr-defined]
+    return counter
 
 
 def _stable_headers(r: httpx.Response) -> dict[str, str]:
@@ -236,7 +241,7 @@ async def test_stampede_causes_at_most_two_queries(
             )
     assert all(r.status_code == 200 for r in responses)
     assert len({r.json()["data"][0]["id"] for r in responses}) == 1
-    assert queries_a() + queries_b() <= 2
+    assert 1 <= queries_a() + queries_b() <= 2
 
 
 async def test_a_corrupt_entry_counts_as_a_miss(client: httpx.AsyncClient, settings: Settings) -> None:

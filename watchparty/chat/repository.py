@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any
 
-from watchparty.models import Message, User
+from sqlalchemy import Integer, RowMapping, Select, bindparam, exists, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from watchparty.models import Message, Room, RoomMember, RoomVisibility, User
 
 
 async def list_messages(
@@ -22,3 +24,39 @@ async def list_messages(
     if before is not None:
         stmt = stmt.where(Message.id < before)
     return list((await session.execute(stmt)).all())
+
+
+def _history(before: bool) -> Select[Any]:
+    """The newest messages of a room, newest first, in one statement that also checks the caller may read them:
+    the room is public (written into the SQL, for the plan), or `:user_id` is a member."""
+    member = exists().where(RoomMember.room_id == Message.room_id, RoomMember.user_id == bindparam("user_id"))
+    public = literal(RoomVisibility.PUBLIC.value, literal_execute=True)
+    stmt = (
+        select(
+            Message.id,
+            Message.room_id,
+            Message.user_id,
+            User.username,
+            User.avatar_urls,
+            Message.content,
+            Message.video_position,
+            Message.created_at,
+        )
+        .join(Room, Room.id == Message.room_id)
+        .outerjoin(User, User.id == Message.user_id)
+        .where(Message.room_id == bindparam("room_id"), or_(Room.visibility == public, member))
+        .order_by(Message.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+    return stmt.where(Message.id < bindparam("before")) if before else stmt
+
+
+_HISTORY = {False: _history(False), True: _history(True)}
+
+
+async def readable_history(
+    conn: AsyncConnection, room_id: int, user_id: int | None, *, before: int | None, limit: int
+) -> list[RowMapping]:
+    """Like list_messages, for a caller who may read the room; no rows for one who may not (or for no messages)."""
+    params = {"room_id": room_id, "user_id": user_id or 0, "limit": limit, "before": before}
+    return list((await conn.execute(_HISTORY[before is not None], params)).mappings().all())

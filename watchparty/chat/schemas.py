@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from watchparty.core.schemas import CamelModel, InputModel
 from watchparty.core.validators import no_control_chars
@@ -32,9 +32,11 @@ class MessageRead(CamelModel):
 
 
 class Cursor(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)  # read back from the wire too (its own JSON validates)
+
     limit: int
-    has_more: bool = Field(serialization_alias="hasMore")
-    next_before: int | None = Field(serialization_alias="nextBefore")
+    has_more: bool = Field(alias="hasMore")
+    next_before: int | None = Field(alias="nextBefore")
 
 
 class MessagePage(BaseModel):

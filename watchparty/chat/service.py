@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from watchparty.chat import repository
 from watchparty.chat.schemas import Cursor, MessageCreate, MessagePage, MessageRead
 from watchparty.core.cache import invalidate
 from watchparty.core.clock import utcnow
+from watchparty.core.deps import Services
 from watchparty.core.realtime import room_event
+from watchparty.core.responses import encode_json
 from watchparty.models import Message, User
 from watchparty.rooms import service as rooms_service
 from watchparty.users import service as users_service
@@ -38,6 +43,39 @@ async def list_messages(
     ]
     next_before = messages[0].id if has_more and messages else None
     return MessagePage(data=messages, pagination=Cursor(limit=limit, has_more=has_more, next_before=next_before))
+
+
+async def history(services: Services, room_id: int, user: User | None, *, before: int | None, limit: int) -> bytes:
+    """list_messages as a hot read (ADR 0012): one statement that reads the page and checks access together,
+    encoded straight to a `MessagePage`. Only an empty result (no access, no room, or no messages) takes the
+    unit-of-work path, which tells those apart."""
+    async with services.db.read() as conn:
+        rows = await repository.readable_history(
+            conn, room_id, user.id if user else None, before=before, limit=limit + 1
+        )
+    if not rows:
+        async with services.db.session() as session:
+            page = await list_messages(session, room_id, user, before=before, limit=limit)
+        return encode_json(page.model_dump(mode="json", by_alias=True))
+    has_more = len(rows) > limit
+    messages = [message_json(m) for m in reversed(rows[:limit])]
+    cursor = {"limit": limit, "hasMore": has_more, "nextBefore": messages[0]["id"] if has_more else None}
+    return encode_json({"success": True, "data": messages, "pagination": cursor})
+
+
+def message_json(row: RowMapping) -> dict[str, Any]:
+    """A history row as MessageRead's wire form."""
+    user = None
+    if row["user_id"] is not None and row["username"] is not None:
+        user = users_service.public_json(row["user_id"], row["username"], row["avatar_urls"])
+    return {
+        "id": row["id"],
+        "roomId": row["room_id"],
+        "user": user,
+        "content": row["content"],
+        "videoPosition": row["video_position"],
+        "createdAt": row["created_at"],
+    }
 
 
 async def post_message(session: AsyncSession, room_id: int, user: User, data: MessageCreate) -> MessageRead:

@@ -49,6 +49,12 @@ class Page(BaseModel, Generic[T]):
         return cls(data=items, pagination=Pagination(page=page, limit=limit, total=total, pages=pages))
 
 
+def pagination(page: PageParams, total: int) -> dict[str, int]:
+    """Pagination's wire form, for reads that encode rows directly (ADR 0012)."""
+    pages = math.ceil(total / page.limit) if total else 0
+    return {"page": page.page, "limit": page.limit, "total": total, "pages": pages}
+
+
 class ErrorDetail(BaseModel):
     field: str
     message: str
@@ -74,9 +80,13 @@ class PageParams(BaseModel):
         return (self.page - 1) * self.limit
 
 
+PageNumber = Annotated[int, Query(ge=1, le=100_000, description="1-based page number")]
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE_LIMIT, description="items per page")]
+
+
 async def page_params(
-    page: Annotated[int, Query(ge=1, le=100_000, description="1-based page number")] = 1,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_LIMIT, description="items per page")] = 10,
+    page: PageNumber = 1,
+    limit: PageLimit = 10,
 ) -> PageParams:
     return PageParams(page=page, limit=limit)
 

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Integer, Row, RowMapping, Select, bindparam, delete, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import aliased
 
 from watchparty.models import Invite, Movie, Room, RoomMember, RoomVisibility, User
 
@@ -49,28 +50,57 @@ _VIEW: Select[Any] = (
 )
 
 
-def _public_since(stmt: Select[Any], since: datetime, q: str | None) -> Select[Any]:
-    stmt = stmt.where(Room.visibility == RoomVisibility.PUBLIC, Room.last_activity_at >= since)
-    if q:
-        stmt = stmt.where(func.lower(Room.name).contains(q.lower(), autoescape=True))
-    return stmt
+def _listed(room: Any, search: bool) -> list[Any]:
+    """What puts a room on the public list: public, active since `:since`, and its name matching `:pattern`."""
+    # 'public' is written into the SQL, not bound: under a prepared statement's generic plan a bound value cannot
+    # select the partial index ix_room_public_last_activity, and the list fell back to scanning and sorting every
+    # room (2.3 ms in PostgreSQL against 0.37 ms, EXPLAIN ANALYZE on the benchmark's seed data).
+    public = literal(RoomVisibility.PUBLIC.value, literal_execute=True)
+    conditions = [room.visibility == public, room.last_activity_at >= bindparam("since")]
+    if search:
+        conditions.append(func.lower(room.name).like(bindparam("pattern"), escape="/"))
+    return conditions
 
 
-async def list_public_rooms(
-    session: AsyncSession, *, since: datetime, q: str | None, offset: int, limit: int
-) -> Sequence[Row[Any]]:
-    stmt = (
-        _public_since(_VIEW, since, q)
+def _total(search: bool) -> Select[Any]:
+    counted = aliased(Room)  # its own FROM: not correlated with the listed rooms
+    return select(func.count()).select_from(counted).where(*_listed(counted, search))
+
+
+def _page(search: bool) -> Select[Any]:
+    """A page of the list with the total as an uncorrelated scalar subquery, which PostgreSQL runs once."""
+    return (
+        _VIEW.add_columns(_total(search).scalar_subquery().label("total"))
+        .where(*_listed(Room, search))
         .order_by(Room.last_activity_at.desc(), Room.id.desc())
-        .offset(offset)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
     )
-    return list((await session.execute(stmt)).all())
 
 
-async def count_public_rooms(session: AsyncSession, *, since: datetime, q: str | None) -> int:
-    stmt = _public_since(select(func.count()).select_from(Room), since, q)
-    return int(await session.scalar(stmt) or 0)
+# Built once (building a select per request cost about 0.2 ms); the values are bound parameters.
+_PAGE = {False: _page(False), True: _page(True)}
+_TOTAL = {False: _total(False), True: _total(True)}
+
+
+def like_pattern(text: str) -> str:
+    """`text` as a case-insensitive substring pattern for LIKE ... ESCAPE '/'."""
+    escaped = text.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
+
+
+async def page_of_public_rooms(
+    conn: AsyncConnection, *, since: datetime, q: str | None, offset: int, limit: int
+) -> tuple[Sequence[RowMapping], int]:
+    """A page of the public list, newest activity first, and the total: one round trip (two past the last page)."""
+    search = bool(q)
+    params: dict[str, Any] = {"since": since, "offset": offset, "limit": limit}
+    if q:
+        params["pattern"] = like_pattern(q)
+    rows = (await conn.execute(_PAGE[search], params)).mappings().all()
+    if rows:
+        return rows, int(rows[0]["total"])
+    return rows, int(await conn.scalar(_TOTAL[search], params) or 0)
 
 
 async def get_room_view(session: AsyncSession, room_id: int) -> Row[Any] | None:

@@ -4,28 +4,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query, Request, status
 
 from watchparty.auth.deps import CurrentUser, OptionalUser
-from watchparty.core.deps import AppServices, DbSession
-from watchparty.core.schemas import Envelope, Page, PageParams, RoomId, page_params
+from watchparty.core.deps import AppServices, DbSession, services_of
+from watchparty.core.responses import EncodedJSON
+from watchparty.core.schemas import Envelope, Page, PageLimit, PageNumber, PageParams, RoomId
 from watchparty.core.validators import SearchText
 from watchparty.rooms import service as rooms_service
 from watchparty.rooms.schemas import InviteIn, InviteRead, JoinIn, MemberRead, RoomCreate, RoomRead, RoomUpdate
 
 router = APIRouter(prefix="/rooms", tags=["rooms"])
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
-@router.get("")
+@router.get("", response_model=Page[RoomRead])
 async def list_rooms(
-    session: DbSession,
-    services: AppServices,
-    paging: Paging,
+    request: Request,
+    page: PageNumber = 1,
+    limit: PageLimit = 10,
     q: Annotated[SearchText | None, Query(description="name contains")] = None,
-) -> Page[RoomRead]:
+) -> EncodedJSON:
     """Public rooms active recently, newest activity first, with host, movie and participant count."""
-    return await rooms_service.list_rooms(session, services, paging, q)
+    # A hot read (ADR 0012): plain parameters, no sub-dependencies to solve
+    paging = PageParams(page=page, limit=limit)
+    return EncodedJSON(await rooms_service.list_rooms(services_of(request), paging, q))
 
 
 @router.get("/{room_id}")

@@ -5,20 +5,20 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from watchparty.core.cache import invalidate
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
 from watchparty.core.realtime import CLOSE_NOT_MEMBER, close_sockets
-from watchparty.core.schemas import Page, PageParams
+from watchparty.core.responses import encode_json
+from watchparty.core.schemas import PageParams, pagination
 from watchparty.core.security import hash_token, new_opaque_token
 from watchparty.mail import service as mail_service
 from watchparty.mail import templates
 from watchparty.models import Invite, MemberRole, Room, RoomMember, RoomVisibility, User
 from watchparty.movies import service as movies_service
-from watchparty.movies.schemas import MovieSummary
 from watchparty.rooms import repository
 from watchparty.rooms.errors import (
     CapacityBelowMembers,
@@ -35,12 +35,16 @@ from watchparty.users import service as users_service
 ACTIVITY_RESOLUTION = timedelta(minutes=1)
 
 
-async def list_rooms(session: AsyncSession, services: Services, page: PageParams, q: str | None) -> Page[RoomRead]:
-    """Public rooms active within the configured window, newest activity first."""
+async def list_rooms(services: Services, page: PageParams, q: str | None) -> bytes:
+    """Public rooms active within the configured window, newest activity first: a `Page[RoomRead]`, encoded.
+
+    A hot read (ADR 0012): one statement on an autocommit connection, rows encoded straight to JSON."""
     since = utcnow() - timedelta(days=services.settings.rooms_active_days)
-    rows = await repository.list_public_rooms(session, since=since, q=q, offset=page.offset, limit=page.limit)
-    total = await repository.count_public_rooms(session, since=since, q=q)
-    return Page.of([_to_read(r) for r in rows], page=page.page, limit=page.limit, total=total)
+    async with services.db.read() as conn:
+        rows, total = await repository.page_of_public_rooms(
+            conn, since=since, q=q, offset=page.offset, limit=page.limit
+        )
+    return encode_json({"success": True, "data": [room_json(r) for r in rows], "pagination": pagination(page, total)})
 
 
 async def get_room(session: AsyncSession, room_id: int, user: User | None) -> RoomRead:
@@ -263,25 +267,30 @@ async def _read(session: AsyncSession, room_id: int) -> RoomRead:
 
 
 def _to_read(row: Row[Any]) -> RoomRead:
+    return RoomRead.model_validate(room_json(row._mapping))
+
+
+def room_json(row: RowMapping) -> dict[str, Any]:
+    """A room view row (repository._VIEW) as RoomRead's wire form; the one place that maps the row to the shape."""
     movie = None
-    if row.movie_id is not None:
-        movie = MovieSummary(
-            id=row.movie_id,
-            title=row.movie_title,
-            poster_url=row.movie_poster_url,
-            video_url=row.movie_video_url,
-            duration_seconds=row.movie_duration_seconds,
-        )
-    return RoomRead(
-        id=row.id,
-        name=row.name,
-        description=row.description,
-        visibility=row.visibility,
-        has_password=bool(row.has_password),
-        capacity=row.capacity,
-        participant_count=int(row.participant_count),
-        host=users_service.to_public(row.host_id, row.host_username, row.host_avatar_urls),
-        movie=movie,
-        last_activity_at=row.last_activity_at,
-        created_at=row.created_at,
-    )
+    if row["movie_id"] is not None:
+        movie = {
+            "id": row["movie_id"],
+            "title": row["movie_title"],
+            "posterUrl": row["movie_poster_url"],
+            "videoUrl": row["movie_video_url"],
+            "durationSeconds": row["movie_duration_seconds"],
+        }
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "description": row["description"],
+        "visibility": row["visibility"],
+        "hasPassword": bool(row["has_password"]),
+        "capacity": row["capacity"],
+        "participantCount": int(row["participant_count"]),
+        "host": users_service.public_json(row["host_id"], row["host_username"], row["host_avatar_urls"]),
+        "movie": movie,
+        "lastActivityAt": row["last_activity_at"],
+        "createdAt": row["created_at"],
+    }

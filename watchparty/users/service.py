@@ -155,4 +155,9 @@ def to_read(user: User) -> UserRead:
 
 
 def to_public(user_id: int, username: str, urls: dict[str, Any] | None) -> UserPublic:
-    return UserPublic(id=user_id, username=username, avatar_url=(urls or {}).get("thumbnail"))
+    return UserPublic.model_validate(public_json(user_id, username, urls))
+
+
+def public_json(user_id: int, username: str, urls: dict[str, Any] | None) -> dict[str, Any]:
+    """UserPublic's wire form, for reads that encode rows directly (ADR 0012)."""
+    return {"id": user_id, "username": username, "avatarUrl": (urls or {}).get("thumbnail")}

@@ -1,0 +1,94 @@
+"""The hot reads (ADR 0012) encode rows straight to JSON in one statement: their bodies must be exactly what the
+declared response models would have produced, and they must keep every access rule."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from tests.integration.helpers import create_movie, create_room, join, register
+from tests.integration.test_cache import count_queries
+from watchparty.chat.schemas import MessagePage
+from watchparty.core.deps import Services
+from watchparty.core.schemas import Page
+from watchparty.rooms.schemas import RoomRead
+
+NO_CACHE = {"page": "1", "q": ""}  # an empty search is not cached: the application answers every time
+
+
+def _as_model_writes_it(model: Any, body: bytes) -> Any:
+    return model.model_validate_json(body).model_dump(mode="json", by_alias=True)
+
+
+async def test_room_list_is_what_the_model_would_write_in_one_statement(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    host = await register(client, "host")
+    movie = await create_movie(client, host)
+    with_movie = await create_room(client, host, movieId=movie["id"], description="first")
+    await create_room(client, host, name="No movie here")
+    guest = await register(client, "guest")
+    await join(client, guest, with_movie["id"])
+
+    statements = count_queries(services, "SELECT")
+    r = await client.get("/api/rooms", params={"q": "", "limit": "1", "page": "2"})
+    assert r.status_code == 200 and statements() == 1, statements.seen  # type: ignore[attr-defined]
+    assert r.json() == _as_model_writes_it(Page[RoomRead], r.content)
+    assert r.json()["pagination"] == {"page": 2, "limit": 1, "total": 2, "pages": 2}
+
+    body = (await client.get("/api/rooms", params=NO_CACHE)).json()
+    assert body == _as_model_writes_it(Page[RoomRead], json.dumps(body).encode())
+    listed = {room["id"]: room for room in body["data"]}
+    assert listed[with_movie["id"]]["participantCount"] == 2
+    assert listed[with_movie["id"]]["movie"]["id"] == movie["id"]
+    assert [room["movie"] for room in body["data"] if room["id"] != with_movie["id"]] == [None]
+    created = datetime.fromisoformat(listed[with_movie["id"]]["createdAt"])
+    assert created.tzinfo == UTC and listed[with_movie["id"]]["createdAt"].endswith("Z")
+    assert listed[with_movie["id"]] == (await client.get(f"/api/rooms/{with_movie['id']}")).json()["data"]
+
+    past_the_end = (await client.get("/api/rooms", params={"q": "", "page": "50"})).json()
+    assert past_the_end["data"] == [] and past_the_end["pagination"]["total"] == 2
+
+
+async def test_chat_history_is_what_the_model_would_write_and_keeps_access_rules(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    host = await register(client, "host")
+    public = await create_room(client, host)
+    unlisted = await create_room(client, host, visibility="unlisted")
+    private = await create_room(client, host, visibility="private")
+    for room in (public, unlisted, private):
+        for n in range(3):
+            await client.post(
+                f"/api/chat/{room['id']}/messages",
+                json={"content": f"m{n}", "videoPosition": 1.5 * n if n else None},
+                headers=host.headers,
+            )
+    stranger = await register(client, "stranger")
+    r = await client.get(f"/api/chat/{public['id']}/messages", params={"limit": "2"})
+    assert r.json() == _as_model_writes_it(MessagePage, r.content)
+    page = r.json()
+    assert [m["content"] for m in page["data"]] == ["m1", "m2"]
+    assert page["pagination"] == {"limit": 2, "hasMore": True, "nextBefore": page["data"][0]["id"]}
+    assert page["data"][1]["videoPosition"] == 3.0 and page["data"][1]["user"]["username"] == "host"
+
+    statements = count_queries(services, "SELECT")
+    older = await client.get(  # a cursor is not cached: this is the application's read alone, one statement
+        f"/api/chat/{public['id']}/messages", params={"before": page["data"][0]["id"], "limit": "5"}
+    )
+    assert statements() == 1, statements.seen  # type: ignore[attr-defined]
+    assert [m["content"] for m in older.json()["data"]] == ["m0"] and older.json()["pagination"]["hasMore"] is False
+
+    # access: the one statement answers only for readers; everyone else gets the unit-of-work path's answer
+    for room, anonymous, outsider in ((unlisted, 403, 403), (private, 404, 404)):
+        url = f"/api/chat/{room['id']}/messages"
+        assert (await client.get(url)).status_code == anonymous
+        assert (await client.get(url, headers=stranger.headers)).status_code == outsider
+        member = await client.get(url, headers=host.headers)
+        assert member.status_code == 200 and len(member.json()["data"]) == 3
+    assert (await client.get("/api/chat/999999/messages")).status_code == 404
+    empty = await create_room(client, host)
+    assert (await client.get(f"/api/chat/{empty['id']}/messages")).json()["data"] == []
