@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.conftest import make_settings
 from tests.integration.helpers import create_movie, create_room, join, register
 from tests.integration.test_cache import count_queries
+from watchparty.app import create_app
 from watchparty.chat.schemas import MessagePage
+from watchparty.config import Settings
 from watchparty.core.deps import Services
 from watchparty.core.schemas import Page
 from watchparty.rooms.schemas import RoomRead
@@ -92,3 +96,46 @@ async def test_chat_history_is_what_the_model_would_write_and_keeps_access_rules
     assert (await client.get("/api/chat/999999/messages")).status_code == 404
     empty = await create_room(client, host)
     assert (await client.get(f"/api/chat/{empty['id']}/messages")).json()["data"] == []
+
+
+async def test_loaders_answer_as_the_application_does_with_the_cache_on_and_off(
+    client: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    """With the cache off, the hot reads are served by their loaders instead of the routes; with it on, misses are.
+    Either way the answer (status and body) is the application's own, which a cursor or a search still reaches."""
+    host = await register(client, "host")
+    stranger = await register(client, "stranger")
+    public = await create_room(client, host)
+    unlisted = await create_room(client, host, visibility="unlisted")
+    private = await create_room(client, host, visibility="private")
+    for room in (public, unlisted, private):
+        await client.post(f"/api/chat/{room['id']}/messages", json={"content": "hi"}, headers=host.headers)
+    bad = {"Authorization": "Bearer not-a-token"}
+    cases = [
+        ("/api/rooms", "/api/rooms?q=", {}),
+        ("/api/rooms?limit=1&page=2", "/api/rooms?limit=1&page=2&q=", {}),
+        ("/api/rooms", "/api/rooms?q=", bad),
+    ]
+    for room in (public, unlisted, private):
+        url = f"/api/chat/{room['id']}/messages"
+        via_app = f"{url}?before={2**31 - 1}"  # a cursor past every message: the same page, from the route
+        cases += [
+            (url, via_app, {}),
+            (url, via_app, host.headers),
+            (url, via_app, stranger.headers),
+            (url, via_app, bad),
+        ]
+    uncached_app = create_app(make_settings(settings.database_url, tmp_path, cache_enabled=False))
+    async with uncached_app.router.lifespan_context(uncached_app):
+        transport = httpx.ASGITransport(app=uncached_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as uncached:
+            for loaded, routed, headers in cases:
+                expected = await client.get(routed, headers=headers)
+                for c in (client, uncached):
+                    r = await c.get(loaded, headers=headers)
+                    body = r.json()
+                    body.pop("_cached", None)  # a HIT says so; otherwise the same body
+                    assert (r.status_code, body) == (expected.status_code, expected.json()), (loaded, headers)
+            assert "x-cache" not in (await uncached.get("/api/rooms")).headers
+    statuses = {(u, tuple(h)): (await client.get(u, headers=h)).status_code for u, _, h in cases}
+    assert sorted(set(statuses.values())) == [200, 401, 403, 404]  # every kind of answer was compared

@@ -46,17 +46,25 @@ async def list_messages(
 
 
 async def history(services: Services, room_id: int, user: User | None, *, before: int | None, limit: int) -> bytes:
-    """list_messages as a hot read (ADR 0012): one statement that reads the page and checks access together,
-    encoded straight to a `MessagePage`. Only an empty result (no access, no room, or no messages) takes the
-    unit-of-work path, which tells those apart."""
+    """list_messages as a hot read (ADR 0012), encoded as a `MessagePage`."""
+    body = await readable_history(services, room_id, user, before=before, limit=limit)
+    if body is None:  # no access, no room, or no messages: the unit of work tells them apart
+        async with services.db.session() as session:
+            page = await list_messages(session, room_id, user, before=before, limit=limit)
+        body = encode_json(page.model_dump(mode="json", by_alias=True))
+    return body
+
+
+async def readable_history(
+    services: Services, room_id: int, user: User | None, *, before: int | None, limit: int
+) -> bytes | None:
+    """One statement that reads the page and checks access together; None when it finds nothing."""
     async with services.db.read() as conn:
         rows = await repository.readable_history(
             conn, room_id, user.id if user else None, before=before, limit=limit + 1
         )
     if not rows:
-        async with services.db.session() as session:
-            page = await list_messages(session, room_id, user, before=before, limit=limit)
-        return encode_json(page.model_dump(mode="json", by_alias=True))
+        return None
     has_more = len(rows) > limit
     messages = [message_json(m) for m in reversed(rows[:limit])]
     cursor = {"limit": limit, "hasMore": has_more, "nextBefore": messages[0]["id"] if has_more else None}

@@ -10,20 +10,24 @@ no ORM, no Pydantic, no serialisation. A MISS runs the application, stores the b
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from watchparty.core.cache import hit_form
+from watchparty.core.responses import UNAVAILABLE_ERRORS
 
 if TYPE_CHECKING:
     from watchparty.core.cache import Cache
 
 MAX_ID = 2**31 - 1
+log = logging.getLogger("watchparty.cache")
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,10 @@ def _authorization(scope: Scope) -> str | None:
 
 
 Authorizer = Callable[[CacheRequest], Awaitable[str | None]]
+# A route's hot read (ADR 0012), called with the canonical parameter values instead of running the application:
+# the same service function the route calls, without routing and parameter solving. It returns the 200 body, or
+# None to let the application answer (errors, and anything the loader does not handle).
+Loader = Callable[[CacheRequest, Mapping[str, int]], Awaitable[bytes | None]]
 
 
 @dataclass(frozen=True)
@@ -87,8 +95,10 @@ class CachedRoute:
     # when the authoriser said the resource is public, and the tags include the resource's own tag, so an entry
     # that exists at current versions proves the resource is still public.
     public_first: bool = False
+    load: Loader | None = None
     pattern: re.Pattern[str] = field(init=False)
     default_key: str = field(init=False)  # the key's query part when the request has no query string
+    default_values: Mapping[str, int] = field(init=False)
     # An anonymous caller is served the "public" entry when there is one: the authoriser is authorize_public, or
     # the route tries the public entry first anyway.
     anonymous_public: bool = field(init=False)
@@ -96,6 +106,7 @@ class CachedRoute:
     def __post_init__(self) -> None:
         object.__setattr__(self, "anonymous_public", self.public_first or self.authorize is authorize_public)
         object.__setattr__(self, "default_key", ",".join(f"{p.name}={p.default}" for p in self.params))
+        object.__setattr__(self, "default_values", MappingProxyType({p.name: p.default for p in self.params}))
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[1-9][0-9]{0,9})", self.path)
         object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
 
@@ -124,14 +135,21 @@ class HttpCacheMiddleware:
         route, path_params = matched
         services = scope["app"].services  # WatchPartyAPI.services
         cache: Cache = services.cache
+        parsed = _query_key(route, scope["query_string"])
         if not cache.enabled:
+            if route.load is not None and parsed is not None:
+                request = CacheRequest(scope, path_params, services, self.authenticate)
+                body = await _load(route, request, parsed[1])
+                if body is not None:
+                    await _send(send, 200, [_JSON], body)
+                    return
             await self.app(scope, receive, send)
             return
-        query = _query_key(route, scope["query_string"])
-        if query is None:
+        if parsed is None:
             cache.stats.add(route.name, "BYPASS")
             await self.app(scope, receive, send)
             return
+        query, values = parsed
         ids = ":".join(map(str, path_params.values()))
         if route.anonymous_public and _authorization(scope) is None:
             # the fast lane: an anonymous caller and a fresh L1 copy need no coroutine, no future, no Redis
@@ -141,22 +159,27 @@ class HttpCacheMiddleware:
                 await _send_hit(send, body)
                 return
         request = CacheRequest(scope, path_params, services, self.authenticate)
-        if route.public_first and (request.authorization is None or await request.user() is not None):
-            found = await cache.lookup(
-                f"{cache.prefix}:{route.name}:public:{ids}:{query}", route.tags(path_params, "public")
-            )
-            if found.body is not None:
-                cache.stats.add(route.name, "HIT")
-                await _send_hit(send, found.body)
-                return
-        access = await route.authorize(request)
+        public_body: bytes | None = None
+        access: str | None = None
+        try:
+            if route.public_first and (request.authorization is None or await request.user() is not None):
+                public_key = f"{cache.prefix}:{route.name}:public:{ids}:{query}"
+                public_body = (await cache.lookup(public_key, route.tags(path_params, "public"))).body
+            if public_body is None:
+                access = await route.authorize(request)
+        except UNAVAILABLE_ERRORS:
+            pass  # the caller or the room cannot be read (database down): the application answers, with its 503
+        if public_body is not None:
+            cache.stats.add(route.name, "HIT")
+            await _send_hit(send, public_body)
+            return
         if access is None:
             cache.stats.add(route.name, "BYPASS")
             await self.app(scope, receive, send)
             return
         key = f"{cache.prefix}:{route.name}:{access}:{ids}:{query}"
         tags = route.tags(path_params, access)
-        await self._serve(route, key, tags, cache, scope, receive, send)
+        await self._serve(route, key, tags, cache, scope, receive, send, lambda: _load(route, request, values))
 
     async def _serve(
         self,
@@ -167,6 +190,7 @@ class HttpCacheMiddleware:
         scope: Scope,
         receive: Receive,
         send: Send,
+        load: Callable[[], Awaitable[bytes | None]],
     ) -> None:
         found = await cache.lookup(key, tags)
         if found.body is not None:
@@ -196,7 +220,11 @@ class HttpCacheMiddleware:
                         return
                     versions = peer.versions
             cache.stats.add(route.name, "MISS" if versions is not None else "ERROR")
-            status, headers, body = await _run_app(self.app, scope, receive, send)
+            loaded = await load()
+            if loaded is not None:
+                status, headers, body = 200, [_JSON], loaded
+            else:
+                status, headers, body = await _run_app(self.app, scope, receive, send)
             if status == 200:
                 shared = hit_form(body)
                 if versions is not None:
@@ -221,14 +249,15 @@ class HttpCacheMiddleware:
         return None
 
 
-def _query_key(route: CachedRoute, raw: bytes) -> str | None:
-    """The canonical form of the allowlisted parameters, or None when this request is not to be cached.
+def _query_key(route: CachedRoute, raw: bytes) -> tuple[str, Mapping[str, int]] | None:
+    """The canonical form of the allowlisted parameters and their values, or None when this request is not to be
+    cached (nor loaded: the application answers it).
 
     Unknown parameters are ignored, so junk cannot make new keys; repeated, malformed or out-of-range values are
     left to the application (which answers 422) and never cached.
     """
     if not raw:
-        return route.default_key
+        return route.default_key, route.default_values
     values = {p.name: p.default for p in route.params}
     if raw:
         seen: set[str] = set()
@@ -249,7 +278,7 @@ def _query_key(route: CachedRoute, raw: bytes) -> str | None:
             if number < spec.low or number > spec.cached_max:
                 return None
             values[name] = number
-    return ",".join(f"{k}={v}" for k, v in values.items())
+    return ",".join(f"{k}={v}" for k, v in values.items()), values
 
 
 async def _run_app(
@@ -277,6 +306,24 @@ async def _run_app(
     assert start is not None
     headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
     return start["status"], headers, b"".join(chunks)
+
+
+_JSON = (b"content-type", b"application/json")
+
+
+async def _load(route: CachedRoute, request: CacheRequest, values: Mapping[str, int]) -> bytes | None:
+    """The loader's body, or None for "the application answers". Failures are the application's to answer too:
+    this layer sits outside FastAPI's error handlers, and the route renders them (a database that is down is the
+    503 envelope with Retry-After; anything unexpected a 500 that is logged where it happens)."""
+    if route.load is None:
+        return None
+    try:
+        return await route.load(request, values)
+    except UNAVAILABLE_ERRORS:
+        return None
+    except Exception:
+        log.exception("loader for %s failed; the route answers instead", route.name)
+        return None
 
 
 async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from watchparty.core.http_cache import Authorizer, CachedRoute, CacheRequest, IntParam, authorize_public
+from watchparty.core.schemas import PageParams
 from watchparty.rooms import service as rooms_service
 
 # Pages past this are served, but not cached, so a crawler cannot fill Redis with empty pages.
@@ -41,6 +42,12 @@ def _room_tags(path: Mapping[str, int], _access: str) -> tuple[str, ...]:
     return (f"room:{path['room_id']}", "people", "catalog")
 
 
+async def _load_list(request: CacheRequest, values: Mapping[str, int]) -> bytes | None:
+    """The list for canonical paging (no search): what the route answers, without the route."""
+    paging = PageParams(page=values["page"], limit=values["limit"])
+    return await rooms_service.list_rooms(request.services, paging, None)
+
+
 ROUTES = [
     CachedRoute(
         "rooms",
@@ -50,6 +57,7 @@ ROUTES = [
         _list_tags,
         PAGE_PARAMS,
         frozenset({"q"}),
+        load=_load_list,
     ),
     CachedRoute(
         "room",
