@@ -89,6 +89,9 @@ def run_watchparty(db_url: str, seconds: int, workers: int = 1) -> WrkResult:
         "ENVIRONMENT": "production",  # production settings: all middleware, JSON logs at INFO
         "JWT_SECRET": secrets.token_urlsafe(48),
         "DATABASE_URL": db_url,
+        "REDIS_URL": "redis://127.0.0.1:6379/10",  # the shared Redis, as bench/cache.py; no embedded Valkey
+        "KEY_PREFIX": "benchru",
+        "CACHE_ENABLED": "false",  # uncached: every request reads PostgreSQL
         "PORT": str(port),
     }
     cmd = [python(), "-m", "watchparty", "serve", "--no-migrate", "--workers", str(workers)]

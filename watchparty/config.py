@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     cache_l1_revalidate_ms: int = Field(default=1000, ge=0, le=60_000)
     cache_breaker_failures: int = Field(default=3, ge=1)
     cache_breaker_open_seconds: float = Field(default=2.0, gt=0)
+    # how often each process adds its cache counters to the totals of all processes in Redis
+    cache_stats_flush_ms: int = Field(default=2000, ge=50, le=60_000)
+    # GET /api/metrics (Prometheus text format) answers only `Authorization: Bearer <METRICS_TOKEN>`; unset: 404
+    metrics_token: SecretStr | None = None
 
     smtp_host: str | None = None
     smtp_port: int = 587

@@ -305,3 +305,41 @@ async def test_a_room_made_private_stops_being_served_from_the_public_entry(
         for path in paths:
             assert (await other.get(path)).status_code == 404
             assert (await other.get(path, headers=host.headers)).status_code == 200  # members still read it
+
+
+async def test_counters_of_every_process_are_added_up_and_exported(
+    client: httpx.AsyncClient, services: Services, settings: Settings, tmp_path: Path
+) -> None:
+    admin = await register(client, "boss")
+    async with services.db.session() as session:
+        await users_service.set_role(session, admin.id, UserRole.ADMIN)
+    token = "metrics-" + "m" * 32
+    app_b = create_app(make_settings(settings.database_url, tmp_path, metrics_token=token))
+    async with app_b.router.lifespan_context(app_b):
+        transport = httpx.ASGITransport(app=app_b)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as other:
+            zero = {"HIT": 0, "MISS": 0, "ERROR": 0, "BYPASS": 0}
+
+            async def counters() -> tuple[dict[str, int], dict[str, int]]:
+                stats = (await client.get("/api/cache/stats", headers=admin.headers)).json()["data"]
+                return stats["routes"].get("movies", zero), (stats["allProcesses"] or {}).get("movies", zero)
+
+            await services.cache.flush_stats()  # this (test-wide) process's earlier counts are in the totals now
+            local_before, all_before = await counters()
+            for _ in range(3):
+                await client.get("/api/movies")
+            for _ in range(5):
+                await other.get("/api/movies")
+            await asyncio.gather(*(c.flush_stats() for c in (services.cache, app_b.services.cache) * 2))  # type: ignore[union-attr]
+            local, everyone = await counters()
+            assert {k: local[k] - local_before[k] for k in zero} == {"HIT": 2, "MISS": 1, "ERROR": 0, "BYPASS": 0}
+            assert {k: everyone[k] - all_before[k] for k in zero} == {"HIT": 7, "MISS": 1, "ERROR": 0, "BYPASS": 0}
+
+            assert (await other.get("/api/metrics")).status_code == 401
+            assert (await other.get("/api/metrics", headers={"Authorization": "Bearer wrong"})).status_code == 401
+            r = await other.get("/api/metrics", headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+            assert f'watchparty_cache_requests_total{{outcome="hit",route="movies"}} {everyone["HIT"]}.0' in r.text
+            assert f'watchparty_cache_requests_total{{outcome="miss",route="movies"}} {everyone["MISS"]}.0' in r.text
+            assert "watchparty_cache_stats_readable 1.0" in r.text
+    assert (await client.get("/api/metrics", headers={"Authorization": f"Bearer {token}"})).status_code == 404

@@ -126,18 +126,28 @@ class L1:
         return len(self._data)
 
 
+OUTCOMES = ("HIT", "MISS", "ERROR", "BYPASS")
+
+
 @dataclass
 class Stats:
+    """This process's counters. `flushed` is what has been added to the shared totals in Redis so far."""
+
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    flushed: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def add(self, route: str, outcome: str) -> None:
         self.counts[(route, outcome)] += 1
 
     def as_dict(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
-        for (route, outcome), n in sorted(self.counts.items()):
-            out.setdefault(route, {"HIT": 0, "MISS": 0, "ERROR": 0, "BYPASS": 0})[outcome] = n
-        return out
+        return by_route(self.counts)
+
+
+def by_route(counts: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for (route, outcome), n in sorted(counts.items()):
+        out.setdefault(route, dict.fromkeys(OUTCOMES, 0))[outcome] = n
+    return out
 
 
 class Cache:
@@ -157,14 +167,23 @@ class Cache:
         self._lookups: dict[str, asyncio.Future[Lookup]] = {}
         self._listener: asyncio.Task[None] | None = None
         self._subscriber: aioredis.Redis | None = None
+        self._stats_flusher: asyncio.Task[None] | None = None
+        self._stats_lock = asyncio.Lock()  # one flush at a time, or two would add the same counts
+        self.stats_key = f"{self.prefix}:stats"
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         if self.enabled and self._listener is None:
             self._listener = asyncio.create_task(self._listen(), name="cache-invalidation-listener")
+            self._stats_flusher = asyncio.create_task(self._flush_stats_every(), name="cache-stats-flusher")
 
     async def close(self) -> None:
+        if self._stats_flusher is not None:
+            self._stats_flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._stats_flusher
+            await self.flush_stats()  # what this process counted since the last flush
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -332,6 +351,53 @@ class Cache:
         except Exception as exc:
             self._pending |= wanted
             self._failed("invalidate", exc)
+
+    # -- counters shared by all processes -------------------------------------------------------------------------
+
+    async def flush_stats(self) -> None:
+        """Add what this process counted since its last flush to the totals of all processes (a Redis hash). The
+        hit path only increments a local counter; this runs every `cache_stats_flush_ms`, and at shutdown."""
+        if self.client is None or not self.breaker.allows:
+            return
+        async with self._stats_lock:
+            await self._flush_stats(self.client)
+
+    async def _flush_stats(self, client: aioredis.Redis) -> None:
+        snapshot = Counter(self.stats.counts)
+        delta = snapshot - self.stats.flushed
+        if not delta:
+            return
+        try:
+            async with client.pipeline(transaction=False) as pipe:
+                for (route, outcome), n in delta.items():
+                    pipe.hincrby(self.stats_key, f"{route}:{outcome}", n)
+                await pipe.execute()
+        except Exception as exc:
+            self._failed("stats", exc)  # kept: the next flush adds it
+            return
+        self.stats.flushed = snapshot
+
+    async def all_processes_stats(self) -> dict[str, dict[str, int]] | None:
+        """The counters of every API process, as of their last flushes; None when Redis cannot be read."""
+        if self.client is None or not self.breaker.allows:
+            return None
+        try:
+            raw = await self.client.hgetall(self.stats_key)
+        except Exception as exc:
+            self._failed("stats", exc)
+            return None
+        totals: Counter[tuple[str, str]] = Counter()
+        for name, value in raw.items():
+            field_name = name.decode() if isinstance(name, bytes) else str(name)
+            route, _, outcome = field_name.rpartition(":")
+            if route and outcome in OUTCOMES:
+                totals[(route, outcome)] = int(value)
+        return by_route(totals)
+
+    async def _flush_stats_every(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.cache_stats_flush_ms / 1000)
+            await self.flush_stats()
 
     # -- internals -----------------------------------------------------------------------------------------------
 
