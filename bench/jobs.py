@@ -149,7 +149,7 @@ async def _register_latency(samples: int) -> dict[str, float]:
             }
         )
         await asyncio.to_thread(upgrade_to_head, settings)
-        mail_service.send = no_send if label == "no job" else real_send  # type: ignore[assignment]
+        mail_service.send = no_send if label == "no job" else real_send
         app = create_app(settings)
         times = []
         async with app.router.lifespan_context(app):
@@ -165,7 +165,7 @@ async def _register_latency(samples: int) -> dict[str, float]:
                     times.append((time.perf_counter() - t) * 1000)
                     assert r.status_code == 201, r.text
         results[label] = statistics.median(times[20:])
-    mail_service.send = real_send  # type: ignore[assignment]
+    mail_service.send = real_send
     return results
 
 

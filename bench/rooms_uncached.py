@@ -135,7 +135,7 @@ def main(rounds: int = 3, seconds: int = 10) -> None:
         "| server | req/s | p50 ms | p99 ms | non-2xx or socket errors |",
         "|---|---|---|---|---|",
         f"| Express peer, `CACHE_ENABLED=0` (GROUP BY + COUNT) | {p.row()} | {p.errors} |",
-        f"| WatchParty, 1 process, production settings (correlated count + partial index) | {w.row()} | {w.errors} |",
+        f"| WatchParty, 1 process, production settings, cache off (one statement: ADR 0012) | {w.row()} | {w.errors} |",
         "",
         f"**Ratio, WatchParty / peer: {ratio:.1f}×** (req/s). Per round: "
         + ", ".join(f"{b.rps / a.rps:.1f}×" for a, b in zip(peer_runs, wp_runs, strict=True))

@@ -245,7 +245,8 @@ async def _client_main_async(job: dict[str, Any]) -> dict[str, Any]:
 
         async def one(spec: list[Any]) -> Any:
             async with gate:
-                return await _raw_viewer(*spec, on_message, job.get("report_every"))
+                url, room, token = spec
+                return await _raw_viewer(url, room, token, on_message, job.get("report_every"))
 
         conns = await asyncio.gather(*(one(spec) for spec in job["viewers"]))
         print("ready", flush=True)
