@@ -141,6 +141,14 @@ class Settings(BaseSettings):
             return [o.strip() for o in value.split(",") if o.strip()]
         return value
 
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token_is_long(cls, value: SecretStr | None) -> SecretStr | None:
+        # in every environment: a scraper's token is a password that never changes, and anyone may try it
+        if value is not None and len(value.get_secret_value()) < 24:
+            raise ValueError("METRICS_TOKEN must be at least 24 random characters")
+        return value
+
     @model_validator(mode="after")
     def _production_is_safe(self) -> Settings:
         if self.environment == "production" and self.debug_crash_file is not None:

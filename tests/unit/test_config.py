@@ -49,3 +49,10 @@ def test_cors_origins_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     assert Settings(environment="test").cors_origins == ["https://a.example", "https://b.example"]
     monkeypatch.setenv("CORS_ORIGINS", '["https://c.example"]')
     assert Settings(environment="test").cors_origins == ["https://c.example"]
+
+
+def test_a_short_metrics_token_is_refused() -> None:
+    with pytest.raises(ValidationError, match="METRICS_TOKEN"):
+        Settings(metrics_token="short")
+    assert Settings(metrics_token="t" * 24).metrics_token is not None
+    assert Settings().metrics_token is None  # unset: /api/metrics does not exist
