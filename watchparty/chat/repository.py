@@ -5,25 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Integer, RowMapping, Select, bindparam, exists, literal, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watchparty.models import Message, Room, RoomMember, RoomVisibility, User
-
-
-async def list_messages(
-    session: AsyncSession, room_id: int, *, before: int | None, limit: int
-) -> list[tuple[Message, str | None, dict[str, str] | None]]:
-    """The newest `limit` messages before a message id, newest first (the caller reverses them)."""
-    stmt = (
-        select(Message, User.username, User.avatar_urls)
-        .outerjoin(User, User.id == Message.user_id)
-        .where(Message.room_id == room_id)
-        .order_by(Message.id.desc())
-        .limit(limit)
-    )
-    if before is not None:
-        stmt = stmt.where(Message.id < before)
-    return list((await session.execute(stmt)).all())
 
 
 def _history(before: bool) -> Select[Any]:
@@ -57,6 +41,7 @@ _HISTORY = {False: _history(False), True: _history(True)}
 async def readable_history(
     conn: AsyncConnection, room_id: int, user_id: int | None, *, before: int | None, limit: int
 ) -> list[RowMapping]:
-    """Like list_messages, for a caller who may read the room; no rows for one who may not (or for no messages)."""
+    """The newest `limit` messages before a message id, newest first (the caller reverses them), for a caller who may
+    read the room; no rows for one who may not (or for no messages)."""
     params = {"room_id": room_id, "user_id": user_id or 0, "limit": limit, "before": before}
     return list((await conn.execute(_HISTORY[before is not None], params)).mappings().all())

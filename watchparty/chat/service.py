@@ -8,7 +8,7 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from watchparty.chat import repository
-from watchparty.chat.schemas import Cursor, MessageCreate, MessagePage, MessageRead
+from watchparty.chat.schemas import MessageCreate, MessageRead
 from watchparty.core.cache import invalidate
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
@@ -19,39 +19,14 @@ from watchparty.rooms import service as rooms_service
 from watchparty.users import service as users_service
 
 
-async def list_messages(
-    session: AsyncSession, room_id: int, user: User | None, *, before: int | None, limit: int
-) -> MessagePage:
-    """A page of history, oldest first, ending just before `before` (or at the newest message)."""
-    await rooms_service.readable_room(session, room_id, user)
-    rows = await repository.list_messages(session, room_id, before=before, limit=limit + 1)
-    has_more = len(rows) > limit
-    rows = list(rows[:limit])
-    rows.reverse()
-    messages = [
-        MessageRead(
-            id=m.id,
-            room_id=m.room_id,
-            user=users_service.to_public(m.user_id, username, avatars)
-            if m.user_id is not None and username is not None
-            else None,
-            content=m.content,
-            video_position=m.video_position,
-            created_at=m.created_at,
-        )
-        for m, username, avatars in rows
-    ]
-    next_before = messages[0].id if has_more and messages else None
-    return MessagePage(data=messages, pagination=Cursor(limit=limit, has_more=has_more, next_before=next_before))
-
-
 async def history(services: Services, room_id: int, user: User | None, *, before: int | None, limit: int) -> bytes:
-    """list_messages as a hot read (ADR 0012), encoded as a `MessagePage`."""
+    """A page of history, oldest first, ending just before `before` (or at the newest message), encoded as a
+    `MessagePage`. A hot read (ADR 0012): one statement reads the page and checks access together."""
     body = await readable_history(services, room_id, user, before=before, limit=limit)
-    if body is None:  # no access, no room, or no messages: the unit of work tells them apart
+    if body is None:  # nothing found: a room this caller may not read (404/403 by the room rules), or no messages
         async with services.db.session() as session:
-            page = await list_messages(session, room_id, user, before=before, limit=limit)
-        body = encode_json(page.model_dump(mode="json", by_alias=True))
+            await rooms_service.readable_room(session, room_id, user)
+        body = _page_json([], limit, has_more=False)
     return body
 
 
@@ -65,8 +40,10 @@ async def readable_history(
         )
     if not rows:
         return None
-    has_more = len(rows) > limit
-    messages = [message_json(m) for m in reversed(rows[:limit])]
+    return _page_json([message_json(m) for m in reversed(rows[:limit])], limit, has_more=len(rows) > limit)
+
+
+def _page_json(messages: list[dict[str, Any]], limit: int, *, has_more: bool) -> bytes:
     cursor = {"limit": limit, "hasMore": has_more, "nextBefore": messages[0]["id"] if has_more else None}
     return encode_json({"success": True, "data": messages, "pagination": cursor})
 

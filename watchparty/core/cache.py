@@ -202,16 +202,16 @@ class Cache:
         """The L1 body if it may be served without asking Redis (the same test `_lookup` starts with), without the
         future that shares a Redis round trip: the hit path's synchronous fast lane."""
         entry = self.l1.get(key)
-        if entry is None:
-            return None
-        now = time.monotonic()
-        if (
+        return entry.body if entry is not None and self._servable(entry, time.monotonic()) else None
+
+    def _servable(self, entry: Entry, now: float) -> bool:
+        """An L1 copy is served without asking Redis while it is unexpired, checked within the re-validation
+        interval, and at the tag versions this process knows."""
+        return (
             entry.expires_at > now
             and now - entry.checked_at < self.revalidate_s
             and all(self.versions.get(tag) == version for tag, version in entry.versions)
-        ):
-            return entry.body
-        return None
+        )
 
     async def lookup(self, key: str, tags: tuple[str, ...]) -> Lookup:
         """L1, then L2, with concurrent lookups of one key sharing a single Redis round trip."""
@@ -239,9 +239,7 @@ class Cache:
         now = time.monotonic()
         entry = self.l1.get(key)
         if entry is not None and entry.expires_at > now:
-            if now - entry.checked_at < self.revalidate_s and all(
-                self.versions.get(tag) == version for tag, version in entry.versions
-            ):
+            if self._servable(entry, now):
                 return Lookup(body=entry.body, source="L1")
         elif entry is not None:
             self.l1.pop(key)

@@ -4,8 +4,8 @@ It is the innermost of our own middleware, inside the request-id, CORS and body-
 (see WatchPartyAPI), so a HIT passes through exactly the same layers of ours as a MISS. For a GET on a cached route
 it authorises the caller first (a route's `authorize` returns the scope the response is shared within, or None to
 let the application answer), builds the key from allowlisted parameters only, and serves stored bytes: no routing,
-no ORM, no Pydantic, no serialisation. A MISS runs the application, stores the body it produced, and adds
-`X-Cache: MISS`.
+no ORM, no Pydantic, no serialisation. A MISS runs the route's loader (its hot read, ADR 0012) or else the
+application, stores the body, and adds `X-Cache: MISS`. With the cache off, loaders still answer canonical requests.
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ class HttpCacheMiddleware:
             return
         key = f"{cache.prefix}:{route.name}:{access}:{ids}:{query}"
         tags = route.tags(path_params, access)
-        await self._serve(route, key, tags, cache, scope, receive, send, lambda: _load(route, request, values))
+        await self._serve(route, key, tags, cache, (request, values), scope, receive, send)
 
     async def _serve(
         self,
@@ -187,10 +187,10 @@ class HttpCacheMiddleware:
         key: str,
         tags: tuple[str, ...],
         cache: Cache,
+        loader_args: tuple[CacheRequest, Mapping[str, int]],
         scope: Scope,
         receive: Receive,
         send: Send,
-        load: Callable[[], Awaitable[bytes | None]],
     ) -> None:
         found = await cache.lookup(key, tags)
         if found.body is not None:
@@ -220,7 +220,7 @@ class HttpCacheMiddleware:
                         return
                     versions = peer.versions
             cache.stats.add(route.name, "MISS" if versions is not None else "ERROR")
-            loaded = await load()
+            loaded = await _load(route, *loader_args)
             if loaded is not None:
                 status, headers, body = 200, [_JSON], loaded
             else:
@@ -259,25 +259,24 @@ def _query_key(route: CachedRoute, raw: bytes) -> tuple[str, Mapping[str, int]] 
     if not raw:
         return route.default_key, route.default_values
     values = {p.name: p.default for p in route.params}
-    if raw:
-        seen: set[str] = set()
-        try:
-            pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, strict_parsing=False)
-        except ValueError:
+    seen: set[str] = set()
+    try:
+        pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, strict_parsing=False)
+    except ValueError:
+        return None
+    for name, value in pairs:
+        if name in route.uncached_params:
             return None
-        for name, value in pairs:
-            if name in route.uncached_params:
-                return None
-            spec = next((p for p in route.params if p.name == name), None)
-            if spec is None:
-                continue
-            if name in seen or not value.isascii() or not value.isdigit() or len(value) > 6:
-                return None
-            seen.add(name)
-            number = int(value)
-            if number < spec.low or number > spec.cached_max:
-                return None
-            values[name] = number
+        spec = next((p for p in route.params if p.name == name), None)
+        if spec is None:
+            continue
+        if name in seen or not value.isascii() or not value.isdigit() or len(value) > 6:
+            return None
+        seen.add(name)
+        number = int(value)
+        if number < spec.low or number > spec.cached_max:
+            return None
+        values[name] = number
     return ",".join(f"{k}={v}" for k, v in values.items()), values
 
 

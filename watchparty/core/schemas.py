@@ -45,12 +45,11 @@ class Page(BaseModel, Generic[T]):
 
     @classmethod
     def of(cls, items: list[Any], *, page: int, limit: int, total: int) -> Page[T]:
-        pages = math.ceil(total / limit) if total else 0
-        return cls(data=items, pagination=Pagination(page=page, limit=limit, total=total, pages=pages))
+        return cls(data=items, pagination=Pagination(**pagination(PageParams(page=page, limit=limit), total)))
 
 
 def pagination(page: PageParams, total: int) -> dict[str, int]:
-    """Pagination's wire form, for reads that encode rows directly (ADR 0012)."""
+    """Pagination's wire form (also what Page.of validates), for reads that encode rows directly (ADR 0012)."""
     pages = math.ceil(total / page.limit) if total else 0
     return {"page": page.page, "limit": page.limit, "total": total, "pages": pages}
 
