@@ -124,7 +124,6 @@ async def _register_latency(samples: int) -> dict[str, float]:
     from watchparty.app import create_app
     from watchparty.config import Settings
     from watchparty.core.migrate import upgrade_to_head
-    from watchparty.jobs.outbox import RELAY_WAKE
     from watchparty.mail import service as mail_service
 
     real_send = mail_service.send
@@ -154,7 +153,7 @@ async def _register_latency(samples: int) -> dict[str, float]:
         times = []
         async with app.router.lifespan_context(app):
             if label == "outbox, relay idle":
-                app.state.services.db.session_info.pop(RELAY_WAKE, None)
+                app.state.services.db.hooks.wake_relay = None
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
                 for _ in range(samples + 20):

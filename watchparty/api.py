@@ -9,7 +9,7 @@ from watchparty.chat.router import router as chat_router
 from watchparty.core.http_cache import CachedRoute
 from watchparty.movies.cache import ROUTES as MOVIES_CACHED
 from watchparty.movies.router import router as movies_router
-from watchparty.queues.router import router as queues_router
+from watchparty.ops.router import router as queues_router
 from watchparty.rooms.cache import ROUTES as ROOMS_CACHED
 from watchparty.rooms.router import router as rooms_router
 from watchparty.sync.router import router as sync_router

@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None) -> WatchPartyAPI:
         app.state.services = app.services = services
         await services.start()
         try:
-            async with running_jobs(services, worker=settings.worker_in_process) as jobs, running_hub(services) as hub:
+            async with running_hub(services) as hub, running_jobs(services, worker=settings.worker_in_process) as jobs:
                 app.state.jobs = jobs
                 app.state.hub = hub
                 tune_gc()

@@ -16,6 +16,7 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.e2e.conftest import LiveServer
 from tests.integration.helpers import PASSWORD
+from watchparty.sync import protocol
 
 pytestmark = pytest.mark.slow
 
@@ -45,14 +46,22 @@ async def connect(
 ) -> tuple[ClientConnection, dict[str, Any]]:
     conn = await websockets.connect(ws_url(server, room_id, await ticket(server, room_id, headers)))
     await conn.send(json.dumps({"type": "hello", "v": 1, **hello}))
-    first = json.loads(await asyncio.wait_for(conn.recv(), 10))
+    first = await asyncio.wait_for(recv(conn), 10)
     return conn, first
+
+
+async def recv(conn: ClientConnection) -> dict[str, Any]:
+    """The next frame, checked against its definition in watchparty.sync.protocol (every frame the tests see)."""
+    raw = await conn.recv()
+    protocol.validate_server(raw)
+    msg: dict[str, Any] = json.loads(raw)
+    return msg
 
 
 async def next_of(conn: ClientConnection, kind: str, timeout: float = 10) -> dict[str, Any]:
     async with asyncio.timeout(timeout):
         while True:
-            msg: dict[str, Any] = json.loads(await conn.recv())
+            msg = await recv(conn)
             if msg["type"] == kind:
                 return msg
 
@@ -60,7 +69,7 @@ async def next_of(conn: ClientConnection, kind: str, timeout: float = 10) -> dic
 async def read_until_closed(conn: ClientConnection) -> None:
     async with asyncio.timeout(10):
         while True:
-            await conn.recv()
+            await recv(conn)
 
 
 @pytest.fixture(scope="module")
@@ -168,17 +177,17 @@ async def test_resume_replays_missed_events_exactly_once(
     for i in range(3):
         await host.send(json.dumps({"type": "chat", "content": f"missed {i}"}))
         await next_of(host, "chat")
-    guest, first = await connect(b, room, world["guest"], lastSeq=last)
+    guest, first = await connect(b, room, world["guest"], lastSeq=last, epoch=welcome["epoch"])
     try:
         assert first["type"] != "welcome", "the missed events are replayed, not replaced by a snapshot"
         got = [first]
         async with asyncio.timeout(10):
             while sum(m["type"] == "chat" for m in got) < 3:
-                got.append(json.loads(await guest.recv()))
+                got.append(await recv(guest))
         await asyncio.sleep(0.5)  # nothing more arrives twice
         with contextlib.suppress(TimeoutError):
             while True:
-                got.append(json.loads(await asyncio.wait_for(guest.recv(), 0.3)))
+                got.append(await asyncio.wait_for(recv(guest), 0.3))
         chats = [m["message"]["content"] for m in got if m["type"] == "chat"]
         assert chats == ["missed 0", "missed 1", "missed 2"]
         seqs = [m["seq"] for m in got]

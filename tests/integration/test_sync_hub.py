@@ -32,7 +32,7 @@ async def test_a_join_storm_over_two_processes_applies_every_change_once(setting
         assert sorted(state.viewers) == list(range(1, 301))
         numbered = sorted(item["seq"] for items in published for item in items)
         assert numbered == list(range(1, 201)) and seq == 200  # joins make no events; chat is numbered 1..200
-        replay = await a.missed(room, 0)
+        replay = await a.missed(room, 0, state.epoch)
         assert replay is not None and len(replay) == 200
         # the versioned compare-and-set still orders commands: of two based on one version, one wins
         await a.apply(room, engine.Join(999, "host"))

@@ -1,4 +1,5 @@
-"""The room engine on a fake clock: every transition, stale versions, Waiting with its timeout, and roles."""
+"""The room engine on a fake clock: every transition, stale versions, Waiting with its timeout, roles and open
+control from the room flows, and the end of the media."""
 
 from __future__ import annotations
 
@@ -8,24 +9,27 @@ from dataclasses import replace
 import pytest
 
 from watchparty.sync.engine import (
+    AssignControl,
+    AssignRole,
     Buffering,
     Command,
     ControlChanged,
     Join,
     Leave,
+    MediaDuration,
     Message,
     Playback,
     Ready,
     Rejected,
     RoleChanged,
     RoomState,
-    SetOpenControl,
-    SetRole,
+    SetMedia,
     StateChanged,
     SyncParams,
     Tick,
     WaitingEnded,
     WaitingStarted,
+    next_deadline,
     skew_ms,
     step,
 )
@@ -80,11 +84,16 @@ def test_seek_keeps_playing_or_paused_and_set_rate_scales_time() -> None:
     assert state.playback.position_at(at + 1) == pytest.approx(state.playback.position_at(at) + 2.0)
 
 
-def test_change_media_starts_paused_at_zero() -> None:
+def test_new_media_starts_paused_at_zero_and_ends_a_waiting() -> None:
     state, _ = step(room(), Command(HOST, "play", 0), 0.0)
-    state, events = step(state, cmd(state, HOST, "changeMedia", media_id=9), 50.0)
-    pb = changed(events).playback
-    assert (pb.media_id, pb.position, pb.paused, pb.rate, pb.version) == (9, 0.0, True, 1.0, 2)
+    state, _ = step(state, Buffering(ANN), 10.0)
+    assert state.waiting is not None
+    state, events = step(state, SetMedia(9, 120.0, MOD), 50.0)
+    ev = changed(events)
+    assert (ev.cause, ev.by) == ("media", MOD) and isinstance(events[0], WaitingEnded)
+    pb = ev.playback
+    assert (pb.media_id, pb.position, pb.paused, pb.rate, pb.duration) == (9, 0.0, True, 1.0, 120.0)
+    assert state.waiting is None and not state.viewers[ANN].buffering
 
 
 @pytest.mark.parametrize(
@@ -119,9 +128,7 @@ def test_members_do_not_control_unless_the_host_opens_control() -> None:
     state = room()
     after, events = step(state, Command(ANN, "play", 0), 1.0)
     assert after == state and isinstance(events[0], Rejected) and events[0].reason == "forbidden"
-    state, events = step(state, SetOpenControl(ANN, True), 1.0)
-    assert isinstance(events[0], Rejected) and not state.open_control  # only the host opens it
-    state, events = step(state, SetOpenControl(HOST, True), 1.0)
+    state, events = step(state, AssignControl(True, HOST), 1.0)  # the flow checked that HOST may
     assert events == [ControlChanged(True, HOST)]
     state, events = step(state, Command(ANN, "play", 0), 2.0)
     assert changed(events).by == ANN
@@ -129,15 +136,60 @@ def test_members_do_not_control_unless_the_host_opens_control() -> None:
     assert outsider == state
 
 
-def test_roles_change_by_the_host_only() -> None:
+def test_an_assigned_role_takes_effect_at_once_and_survives_a_rejoin() -> None:
     state = room()
-    state, events = step(state, SetRole(HOST, ANN, "moderator"), 1.0)
+    state, events = step(state, AssignRole(ANN, "moderator", HOST), 1.0)
     assert events == [RoleChanged(ANN, "moderator", HOST)]
     state, events = step(state, Command(ANN, "play", 0), 2.0)
     assert changed(events).by == ANN
-    for bad in (SetRole(MOD, BOB, "moderator"), SetRole(HOST, HOST, "member"), SetRole(HOST, BOB, "host")):
-        after, events = step(state, bad, 3.0)
-        assert after == state and isinstance(events[0], Rejected)
+    state, events = step(state, AssignRole(ANN, "member", HOST), 3.0)
+    after, events = step(state, Command(ANN, "pause", 1), 3.5)
+    assert after == state and isinstance(events[0], Rejected) and events[0].reason == "forbidden"
+    # hand-over: the new host commands without reconnecting
+    state, _ = step(state, Leave(HOST), 4.0)
+    state, _ = step(state, AssignRole(BOB, "host", HOST), 4.0)
+    state, events = step(state, Command(BOB, "pause", 1), 5.0)
+    assert changed(events).by == BOB
+
+
+def test_a_laggard_keeps_its_grace_when_it_reconnects() -> None:
+    state, _ = step(playing(), Buffering(ANN), 1.0)
+    state, _ = step(state, Tick(), 1.0 + P.wait_timeout_ms / 1000)  # the timeout: ANN is a laggard
+    grace = state.viewers[ANN].lagging_until
+    assert grace > 0
+    state, _ = step(state, Join(ANN, "member"), 12.0)  # a reconnect (another socket, a reload)
+    assert state.viewers[ANN].lagging_until == grace
+    state, events = step(state, Buffering(ANN), 13.0)
+    assert state.waiting is None and events == [], "its buffering does not hold the room again"
+
+
+def test_the_room_stops_at_the_end_of_the_media_for_everyone() -> None:
+    state = replace(room(), playback=Playback(media_id=7, duration=5.0))
+    state, events = step(state, Command(HOST, "play", 0), 100.0)
+    start = changed(events).execute_at
+    assert next_deadline(state) == pytest.approx(start + 5.0)
+    assert state.playback.position_at(start + 60) == 5.0, "never past the end"
+    state, events = step(state, Tick(), start + 4.0)
+    assert events == []
+    state, events = step(state, Tick(), start + 5.2)
+    ev = changed(events)
+    assert ev.cause == "ended" and ev.execute_at == pytest.approx(start + 5.0), "the instant it got there"
+    assert ev.playback.paused and ev.playback.position == 5.0 and next_deadline(state) is None
+    assert skew_ms(state.playback, 5.0, start + 30) == 0.0, "a viewer at the end is not drifting"
+    # a seek past the end lands on it; play at the end starts again from 0
+    state, events = step(state, Command(HOST, "seek", state.playback.version, position=99.0), start + 31)
+    assert changed(events).playback.position == 5.0
+    state, events = step(state, Command(HOST, "play", state.playback.version), start + 32)
+    assert changed(events).playback.position == 0.0 and not state.playback.paused
+
+
+def test_a_duration_from_a_player_is_taken_once_and_only_for_the_current_media() -> None:
+    state = room()
+    state, _ = step(state, MediaDuration(8, 30.0), 1.0)
+    assert state.playback.duration is None
+    state, _ = step(state, MediaDuration(7, 30.0), 1.0)
+    state, _ = step(state, MediaDuration(7, 99.0), 1.0)
+    assert state.playback.duration == 30.0
 
 
 def playing() -> RoomState:
@@ -205,7 +257,7 @@ def test_versions_only_grow() -> None:
         (Buffering(ANN), 2.0),
         (Ready(ANN), 3.0),
         (Command(HOST, "pause", 3), 4.0),
-        (Command(HOST, "changeMedia", 4, media_id=3), 5.0),
+        (SetMedia(3, None, HOST), 5.0),
     ]
     for message, now in script:
         state, _ = step(state, message, now)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import orjson
 import pytest
+from pydantic import ValidationError
 
 from watchparty.sync import protocol
 from watchparty.sync.engine import Playback, SyncParams
@@ -50,6 +55,7 @@ def test_server_shapes() -> None:
         "rate": 1.0,
         "paused": False,
         "version": 4,
+        "duration": None,
     }
     assert protocol.params(SyncParams())["seekFromMs"] == 400
 
@@ -62,3 +68,44 @@ def test_a_state_read_back_from_the_wire_is_the_same_playback() -> None:
     back = playback_from_wire(state(pb))
     assert back.version == pb.version and back.media_id == 7 and back.rate == 1.25 and not back.paused
     assert abs(back.anchor - pb.anchor) < 1e-6 and back.position_at(pb.anchor + 2) == pb.position_at(pb.anchor + 2)
+
+
+def test_every_builder_makes_a_message_its_definition_accepts() -> None:
+    pb = Playback(media_id=7, position=12.5, anchor=1795700000.3, rate=1.0, paused=False, version=4, duration=30.0)
+    you = protocol.you(3, "moderator", open_control=False)
+    assert protocol.validate_server(orjson.dumps(you)).type == "you"
+    assert you["can"]["control"] and you["can"]["changeMedia"] and not you["can"]["setRole"]
+    state = {"type": "state", "seq": 4, "state": protocol.state(pb), "executeAt": 1.0, "cause": "ended", "by": None}
+    assert protocol.validate_server(orjson.dumps(state)).type == "state"
+    assert protocol.validate_server(orjson.dumps(protocol.error("rate_limited", "slow down"))).type == "error"
+    with pytest.raises(ValidationError):  # an undocumented field is an error, not a silent extra
+        protocol.validate_server(orjson.dumps({**state, "extra": 1}))
+
+
+def _doc_table(heading: str) -> dict[str, str]:
+    """The rows of the table under `heading` in docs/protocol.md: first cell (without backticks) -> second."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) >= 2 and cells[0][:1] in ("`", *"0123456789"):
+            rows[cells[0].strip("`")] = cells[1]
+    return rows
+
+
+def test_docs_list_every_server_message_with_exactly_its_fields() -> None:
+    documented = _doc_table("## Messages from the server")
+    assert set(documented) == set(protocol.SERVER_MESSAGES)
+    for kind, model in protocol.SERVER_MESSAGES.items():
+        fields = {f.alias or name for name, f in model.model_fields.items()} - {"type"}
+        named = set(re.findall(r"`(\w+)`", documented[kind]))
+        assert fields <= named, (kind, fields - named)
+
+
+def test_docs_list_every_client_message_and_close_code() -> None:
+    documented = _doc_table("## Messages from the client")
+    kinds = {m.model_fields["type"].annotation.__args__[0] for m in protocol.ClientMessage.__args__[0].__args__}
+    assert set(documented) == kinds
+    codes = _doc_table("## Close codes (after accept)")
+    assert {int(c) for c in codes} == set(protocol.CLOSE_CODES)

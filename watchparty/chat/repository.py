@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, RowMapping, Select, bindparam, exists, literal, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Integer, RowMapping, Select, bindparam, delete, exists, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from watchparty.models import Message, Room, RoomMember, RoomVisibility, User
 
@@ -45,3 +46,9 @@ async def readable_history(
     read the room; no rows for one who may not (or for no messages)."""
     params = {"room_id": room_id, "user_id": user_id or 0, "limit": limit, "before": before}
     return list((await conn.execute(_HISTORY[before is not None], params)).mappings().all())
+
+
+async def delete_messages_before(session: AsyncSession, before: datetime) -> list[int]:
+    """Deletes the messages older than `before`; returns the rooms that lost some."""
+    result = await session.execute(delete(Message).where(Message.created_at < before).returning(Message.room_id))
+    return sorted({row[0] for row in result})

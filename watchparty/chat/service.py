@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -83,3 +84,10 @@ async def post_message(session: AsyncSession, room_id: int, user: User, data: Me
     )
     room_event(session, room_id, {"type": "chat", "message": read.model_dump(mode="json", by_alias=True)})
     return read
+
+
+async def remove_messages_before(session: AsyncSession, before: datetime) -> list[int]:
+    """The cleanup job's message removal; returns the rooms that lost messages (their chat caches are invalidated)."""
+    rooms = await repository.delete_messages_before(session, before)
+    invalidate(session, *(f"chat:{r}" for r in rooms))
+    return rooms

@@ -10,6 +10,7 @@ import signal
 from watchparty.config import Settings, get_settings
 from watchparty.core.deps import Services
 from watchparty.core.logging import configure_logging
+from watchparty.sync.lifecycle import running_hub
 from watchparty.worker.lifecycle import running_jobs
 
 log = logging.getLogger("watchparty.worker")
@@ -41,7 +42,8 @@ async def _main(settings: Settings) -> None:
     services = Services.build(settings)
     await services.start()
     try:
-        async with running_jobs(services, worker=True):
+        # the hub without sockets: the cleanup job's deletions reach the live rooms like any other room flow
+        async with running_hub(services, listen=False), running_jobs(services, worker=True):
             print(f"watchparty worker running (concurrency {settings.worker_concurrency} per queue)", flush=True)
             await stop.wait()
             log.info("worker stopping: letting running jobs finish")

@@ -38,7 +38,8 @@ def _position_at(st: dict[str, Any], server_ms: float) -> float:
     """The room's position (s) at a server time (ms), from a state message."""
     if st["paused"] or server_ms <= st["anchorServerTime"]:
         return float(st["position"])
-    return float(st["position"] + (server_ms - st["anchorServerTime"]) / 1000 * st["rate"])
+    at = float(st["position"] + (server_ms - st["anchorServerTime"]) / 1000 * st["rate"])
+    return min(at, st["duration"]) if st.get("duration") else at  # never past the end of the media
 
 
 class Link:
@@ -90,6 +91,8 @@ class Viewer:
         self.playback: dict[str, Any] | None = None
         self.history: list[tuple[float, dict[str, Any]]] = []  # (executeAt server ms, state), for harnesses
         self.seq = 0
+        self.epoch: str | None = None  # the live room's generation: a resume is only within one
+        self.can: dict[str, bool] = {}  # what the room policy lets us do (welcome.you.can, then `you`)
         self.chat_seen: Counter[int] = Counter()
         self.chat: list[dict[str, Any]] = []
         self.messages: deque[dict[str, Any]] = deque(maxlen=5000)
@@ -127,7 +130,7 @@ class Viewer:
         hello: dict[str, Any] = {"type": "hello", "v": 1}
         resuming = resume and self.seq > 0
         if resuming:
-            hello["lastSeq"] = self.seq
+            hello["lastSeq"], hello["epoch"] = self.seq, self.epoch
         else:
             self.welcomed.clear()
         loop = asyncio.get_running_loop()
@@ -233,11 +236,12 @@ class Viewer:
         self.received += 1
         self.message_arrived.set()
         seq = msg.get("seq")
-        if isinstance(seq, int) and seq > self.seq:
-            self.seq = seq
+        if isinstance(seq, int) and (seq > self.seq or msg.get("type") == "welcome"):
+            self.seq = seq  # a welcome starts the numbering afresh (a rebuilt room starts again)
         match msg.get("type"):
             case "welcome":
                 self.user_id, self.role = msg["you"]["userId"], msg["you"]["role"]
+                self.epoch, self.can = msg["epoch"], msg["you"]["can"]
                 self.params = DriftParams.from_wire(msg["params"])
                 self.corrector.params = self.params
                 self._new_state(msg["state"], msg["state"]["anchorServerTime"])
@@ -255,8 +259,8 @@ class Viewer:
                 self.chat_seen[message_id] += 1
                 if self.chat_seen[message_id] == 1:
                     self.chat.append(msg["message"])
-            case "role" if msg["userId"] == self.user_id:
-                self.role = msg["role"]
+            case "you":
+                self.role, self.can = msg["role"], msg["can"]
 
     async def next_message(
         self,

@@ -28,7 +28,7 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from watchparty.config import Settings
-from watchparty.core.db import after_commit
+from watchparty.core.db import after_commit, hooks_of
 
 log = logging.getLogger("watchparty.cache")
 
@@ -475,15 +475,16 @@ def _decode(raw: bytes) -> tuple[tuple[tuple[str, int], ...], bytes, float] | No
 
 def invalidate(session: AsyncSession, *tags: str) -> None:
     """Register tags to invalidate once this unit of work commits. Safe to call many times per request."""
-    cache: Cache | None = session.info.get("cache")
+    hooks = hooks_of(session)
+    cache = hooks.cache
     if cache is None or not cache.enabled:
         return
-    pending: set[str] | None = session.info.get("cache_tags")
+    pending = hooks.pending_tags
     if pending is None:
-        pending = session.info["cache_tags"] = set()
+        pending = hooks.pending_tags = set()
 
         async def flush() -> None:
-            tags_now = session.info.pop("cache_tags", set())
+            tags_now, hooks.pending_tags = hooks.pending_tags or set(), None
             await cache.invalidate(tags_now)
 
         after_commit(session, flush)

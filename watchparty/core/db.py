@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
@@ -24,8 +25,30 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+if TYPE_CHECKING:
+    from watchparty.core.cache import Cache
+    from watchparty.core.realtime import LiveRooms
+
 AfterCommit = Callable[[], Awaitable[None]]
 _AFTER_COMMIT = "after_commit"
+_HOOKS = "hooks"
+
+
+@dataclass
+class SessionHooks:
+    """The process-wide services that a unit of work's after-commit effects reach (one typed object instead of
+    string keys in `session.info`): the response cache (`core.cache.invalidate`), the live rooms
+    (`core.realtime.live_change`, `room_event`, `end_live_sessions`) and the job relay's wake-up
+    (`jobs.outbox.enqueue`). Each is None where this process has none."""
+
+    cache: Cache | None = None
+    live: LiveRooms | None = None
+    wake_relay: Callable[[], None] | None = None
+    # per unit of work: the cache tags to invalidate after commit (core.cache.invalidate)
+    pending_tags: set[str] | None = field(default=None)
+
+    def for_session(self) -> SessionHooks:
+        return SessionHooks(self.cache, self.live, self.wake_relay)
 
 
 class Base(DeclarativeBase):
@@ -55,13 +78,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Database:
     """One engine and session factory per process."""
 
-    def __init__(self, settings: Settings, cache: object | None = None) -> None:
+    def __init__(self, settings: Settings, cache: Cache | None = None) -> None:
         self.engine: AsyncEngine = make_engine(settings)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.read_engine: AsyncEngine = make_read_engine(settings, self.engine)
-        self.cache = cache  # services register cache invalidations through the session (core.cache.invalidate)
-        # copied into every session's info: process-wide hooks such as the job relay's wake-up
-        self.session_info: dict[str, Any] = {}
+        # handed to every unit of work (a copy per session): the cache, the live rooms, the relay's wake-up
+        self.hooks = SessionHooks(cache=cache)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -79,9 +101,7 @@ class Database:
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A unit of work: commit on success, then run the after-commit effects."""
         async with self.sessionmaker() as session:
-            if self.cache is not None:
-                session.info["cache"] = self.cache
-            session.info.update(self.session_info)
+            session.info[_HOOKS] = self.hooks.for_session()
             try:
                 yield session
                 await session.commit()
@@ -141,6 +161,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def hooks_of(session: AsyncSession) -> SessionHooks:
+    """The unit of work's hooks (empty ones for a session that Database.session() did not open)."""
+    hooks: SessionHooks | None = session.info.get(_HOOKS)
+    if hooks is None:
+        hooks = session.info[_HOOKS] = SessionHooks()
+    return hooks
 
 
 def after_commit(session: AsyncSession, effect: AfterCommit) -> None:

@@ -1,68 +1,109 @@
-"""Telling a room's live sockets about a change, after the change commits. The realtime hub registers itself in
-the database's session info at start-up; without it (no Redis) these are no-ops."""
+"""Telling the live room about a committed change (ADR 0014).
+
+The database holds every durable room fact; the live room in Redis is derived from it. A room flow
+(`watchparty/rooms/flows.py`) writes the database, and registers here what the live room must learn; once the unit
+of work commits, the change is applied to the live room on every process. The realtime hub implements `LiveRooms`
+and registers itself in the session hooks at start-up; without it (no Redis) these are no-ops, and the live room
+is rebuilt from the database when it next starts.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from watchparty.core.db import after_commit
+from watchparty.core.db import after_commit, hooks_of
 
 log = logging.getLogger("watchparty.sync")
-
-PUBLISH = "room_publish"
-KICK = "room_kick"
-REVOKE = "user_revoke"
-
-Publish = Callable[[int, list[dict[str, Any]]], Awaitable[Any]]
-Kick = Callable[[int, int, int], Awaitable[Any]]
 
 CLOSE_NOT_MEMBER = 4003
 CLOSE_SESSION_ENDED = 4001
 
 
-def room_event(session: AsyncSession, room_id: int, item: dict[str, Any]) -> None:
-    """Broadcast `item` (a protocol message without `seq`) to the room once this unit of work commits."""
-    publish: Publish | None = session.info.get(PUBLISH)
-    if publish is None:
+@dataclass(frozen=True)
+class MediaSet:
+    """The room's media changed (None: no media); playback starts over, paused."""
+
+    media_id: int | None
+    duration: float | None
+
+
+@dataclass(frozen=True)
+class RoleSet:
+    user_id: int
+    role: str
+
+
+@dataclass(frozen=True)
+class ControlSet:
+    open: bool
+
+
+@dataclass(frozen=True)
+class MemberGone:
+    """A member left or was removed: their sockets close with 4003 and they leave the live room."""
+
+    user_id: int
+
+
+@dataclass(frozen=True)
+class RoomGone:
+    """The room was deleted: every socket closes with 4003 and the live state is removed."""
+
+
+RoomChange = MediaSet | RoleSet | ControlSet | MemberGone | RoomGone
+
+
+class LiveRooms(Protocol):
+    async def change(self, room_id: int, change: RoomChange, by: int | None) -> None: ...
+
+    async def publish(self, room_id: int, items: list[dict[str, Any]]) -> Any: ...
+
+    async def revoke_user(self, user_id: int) -> None: ...
+
+
+def live_change(session: AsyncSession, room_id: int, change: RoomChange, by: int | None = None) -> None:
+    """Apply `change` to the live room on every process once this unit of work commits."""
+    live = hooks_of(session).live
+    if live is None:
         return
 
     async def effect() -> None:
         try:
-            await publish(room_id, [item])
+            await live.change(room_id, change, by)
+        except Exception:  # committed; the live room catches up when it is next rebuilt or refreshed
+            log.warning("room %s: live change %s not applied", room_id, type(change).__name__, exc_info=True)
+
+    after_commit(session, effect)
+
+
+def room_event(session: AsyncSession, room_id: int, item: dict[str, Any]) -> None:
+    """Broadcast `item` (a protocol message without `seq`) to the room once this unit of work commits."""
+    live = hooks_of(session).live
+    if live is None:
+        return
+
+    async def effect() -> None:
+        try:
+            await live.publish(room_id, [item])
         except Exception:  # the data is committed; live viewers see it on their next resume or refresh
             log.warning("room %s: live broadcast failed", room_id)
 
     after_commit(session, effect)
 
 
-def close_sockets(session: AsyncSession, room_id: int, user_id: int, code: int) -> None:
-    """Close the user's sockets on the room (on every process) once this unit of work commits."""
-    kick: Kick | None = session.info.get(KICK)
-    if kick is None:
-        return
-
-    async def effect() -> None:
-        try:
-            await kick(room_id, user_id, code)
-        except Exception:
-            log.warning("room %s: could not close user %s's sockets", room_id, user_id)
-
-    after_commit(session, effect)
-
-
 def end_live_sessions(session: AsyncSession, user_id: int) -> None:
     """Close every socket the user holds, in every room and process, once this unit of work commits."""
-    revoke: Callable[[int], Awaitable[Any]] | None = session.info.get(REVOKE)
-    if revoke is None:
+    live = hooks_of(session).live
+    if live is None:
         return
 
     async def effect() -> None:
         try:
-            await revoke(user_id)
+            await live.revoke_user(user_id)
         except Exception:
             log.warning("could not close user %s's sockets", user_id)
 

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,14 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from watchparty.config import Settings
 from watchparty.core.clock import utcnow
-from watchparty.core.db import Database, after_commit
+from watchparty.core.db import Database, after_commit, hooks_of
 from watchparty.jobs.hooks import crash_point
 from watchparty.jobs.queues import NORMAL_PRIORITY, QUEUES, Queues, QueueUnavailable, outbox_job_id, public_job_id
 from watchparty.models import OutboxJob
 
 log = logging.getLogger("watchparty.jobs")
-
-RELAY_WAKE = "relay_wake"
 
 
 async def enqueue(
@@ -42,7 +39,7 @@ async def enqueue(
     row = OutboxJob(nonce=secrets.token_hex(4), queue=queue, name=name, data=data, priority=priority, owner_id=owner_id)
     session.add(row)
     await session.flush()
-    wake: Callable[[], None] | None = session.info.get(RELAY_WAKE)
+    wake = hooks_of(session).wake_relay
     if wake is not None:
 
         async def nudge() -> None:
@@ -72,7 +69,7 @@ class Relay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._failing = False
-        db.session_info[RELAY_WAKE] = self.wake
+        db.hooks.wake_relay = self.wake
 
     def wake(self) -> None:
         self._wake.set()

@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, Enum, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from watchparty.core.clock import utcnow
@@ -48,5 +48,12 @@ class Room(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     capacity: Mapped[int] = mapped_column(Integer, default=50)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Durable room facts that the live room (in Redis) is derived from (ADR 0014): a room setting, and the last
+    # playback a command set, anchored in time, so that a lost live room is rebuilt where it was.
+    open_control: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    playback_position: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
+    playback_rate: Mapped[float] = mapped_column(Float, default=1.0, server_default=text("1"))
+    playback_paused: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    playback_anchor: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]

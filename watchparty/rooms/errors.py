@@ -36,3 +36,14 @@ class CapacityBelowMembers(AppError):
     status_code = 409
     code = "capacity_below_members"
     message = "The room already has more members than that"
+
+
+class NotAllowed(Forbidden):
+    code = "not_allowed"
+    message = "Your role in this room does not allow that"
+
+
+class InvalidRoleChange(AppError):
+    status_code = 422
+    code = "invalid_role_change"
+    message = "That role change is not possible"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Row, RowMapping, Select, bindparam, delete, func, literal, select
+from sqlalchemy import Integer, Row, RowMapping, Select, bindparam, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -30,6 +30,7 @@ _VIEW_COLUMNS: tuple[Any, ...] = (
     Room.visibility,
     Room.password_hash.is_not(None).label("has_password"),
     Room.capacity,
+    Room.open_control,
     Room.last_activity_at,
     Room.created_at,
     User.id.label("host_id"),
@@ -151,3 +152,52 @@ async def delete_member(session: AsyncSession, room_id: int, user_id: int) -> No
 
 async def get_invite_by_hash(session: AsyncSession, token_hash: str) -> Invite | None:
     return await session.scalar(select(Invite).where(Invite.token_hash == token_hash).with_for_update())
+
+
+async def get_live_facts(session: AsyncSession, room_id: int) -> Row[Any] | None:
+    stmt = (
+        select(
+            Room.movie_id,
+            Movie.duration_seconds,
+            Room.open_control,
+            Room.playback_position,
+            Room.playback_rate,
+            Room.playback_paused,
+            Room.playback_anchor,
+        )
+        .outerjoin(Movie, Movie.id == Room.movie_id)
+        .where(Room.id == room_id)
+    )
+    row: Row[Any] | None = (await session.execute(stmt)).first()  # type: ignore[assignment]
+    return row
+
+
+async def set_playback(
+    session: AsyncSession, room_id: int, *, position: float, rate: float, paused: bool, anchor: datetime
+) -> None:
+    await session.execute(
+        update(Room)
+        .where(Room.id == room_id, or_(Room.playback_anchor.is_(None), Room.playback_anchor <= anchor))
+        .values(playback_position=position, playback_rate=rate, playback_paused=paused, playback_anchor=anchor)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def delete_rooms_inactive_since(session: AsyncSession, before: datetime) -> list[int]:
+    result = await session.execute(delete(Room).where(Room.last_activity_at < before).returning(Room.id))
+    return [row[0] for row in result]
+
+
+async def delete_idle_members(session: AsyncSession, before: datetime) -> list[tuple[int, int]]:
+    """Non-host members of public rooms not seen since `before`: (room id, user id) of each one removed."""
+    public_rooms = select(Room.id).where(Room.visibility == RoomVisibility.PUBLIC)
+    result = await session.execute(
+        delete(RoomMember)
+        .where(
+            RoomMember.last_seen_at < before,
+            RoomMember.room_id.in_(public_rooms),
+            RoomMember.user_id != select(Room.host_id).where(Room.id == RoomMember.room_id).scalar_subquery(),
+        )
+        .returning(RoomMember.room_id, RoomMember.user_id)
+    )
+    return [(row[0], row[1]) for row in result]

@@ -11,8 +11,18 @@ from watchparty.core.deps import AppServices, DbSession, services_of
 from watchparty.core.responses import EncodedJSON
 from watchparty.core.schemas import Envelope, Page, PageLimit, PageNumber, PageParams, RoomId
 from watchparty.core.validators import SearchText
+from watchparty.rooms import flows
 from watchparty.rooms import service as rooms_service
-from watchparty.rooms.schemas import InviteIn, InviteRead, JoinIn, MemberRead, RoomCreate, RoomRead, RoomUpdate
+from watchparty.rooms.schemas import (
+    InviteIn,
+    InviteRead,
+    JoinIn,
+    MemberRead,
+    RoleIn,
+    RoomCreate,
+    RoomRead,
+    RoomUpdate,
+)
 
 router = APIRouter(prefix="/rooms", tags=["rooms"])
 
@@ -48,14 +58,15 @@ async def create_room(
 async def update_room(
     room_id: RoomId, data: RoomUpdate, user: CurrentUser, session: DbSession, services: AppServices
 ) -> Envelope[RoomRead]:
-    """Change a room (host only)."""
-    return Envelope(data=await rooms_service.update_room(session, services, user, room_id, data))
+    """Change a room: its settings (host), its movie (host and moderators; every live viewer switches at once,
+    from 0, paused) or open control (host)."""
+    return Envelope(data=await flows.update_room(session, services, user, room_id, data))
 
 
 @router.delete("/{room_id}")
 async def delete_room(room_id: RoomId, user: CurrentUser, session: DbSession) -> Envelope[None]:
-    """Delete a room with its members and messages (host only)."""
-    await rooms_service.delete_room(session, user, room_id)
+    """Delete a room with its members and messages (host only); its live sockets close with 4003."""
+    await flows.delete_room(session, user, room_id)
     return Envelope(data=None)
 
 
@@ -69,8 +80,8 @@ async def join_room(
 
 @router.post("/{room_id}/leave")
 async def leave_room(room_id: RoomId, user: CurrentUser, session: DbSession) -> Envelope[None]:
-    """Leave a room. A leaving host hands the room on."""
-    await rooms_service.leave_room(session, user, room_id)
+    """Leave a room. A leaving host hands the room on; the new host controls playback at once."""
+    await flows.leave_room(session, user, room_id)
     return Envelope(data=None)
 
 
@@ -85,4 +96,14 @@ async def invite(
 @router.get("/{room_id}/members")
 async def list_members(room_id: RoomId, user: OptionalUser, session: DbSession) -> Envelope[list[MemberRead]]:
     """Who is in the room, with their roles."""
+    return Envelope(data=await rooms_service.list_members(session, room_id, user))
+
+
+@router.put("/{room_id}/members/{user_id}")
+async def set_member_role(
+    room_id: RoomId, user_id: RoomId, data: RoleIn, user: CurrentUser, session: DbSession
+) -> Envelope[list[MemberRead]]:
+    """Make a member a moderator, or a member again (host only). Stored: it holds across reconnects, and every
+    live viewer sees it at once. Returns the member list."""
+    await flows.set_role(session, user, room_id, user_id, data.role)
     return Envelope(data=await rooms_service.list_members(session, room_id, user))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -36,7 +36,14 @@ class RoomUpdate(InputModel):
     visibility: RoomVisibility | None = None
     password: RoomPassword | None = None
     capacity: Capacity | None = None
-    movie_id: MovieRef | None = None
+    movie_id: MovieRef | None = Field(
+        default=None, description="the room's media: playback starts over from 0, paused, for every live viewer"
+    )
+    open_control: bool | None = Field(default=None, description="let every member control playback")
+
+
+class RoleIn(InputModel):
+    role: Literal["moderator", "member"] = Field(description="the host role moves by hand-over, not by this call")
 
 
 class JoinIn(InputModel):
@@ -65,6 +72,7 @@ class RoomRead(CamelModel):
     participant_count: int
     host: UserPublic
     movie: MovieSummary | None
+    open_control: bool = Field(description="every member may control playback, not only the host and moderators")
     last_activity_at: datetime
     created_at: datetime
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, RowMapping
@@ -11,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from watchparty.core.cache import invalidate
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
-from watchparty.core.realtime import CLOSE_NOT_MEMBER, close_sockets
 from watchparty.core.responses import encode_json
 from watchparty.core.schemas import PageParams, pagination
 from watchparty.core.security import hash_token, new_opaque_token
@@ -21,7 +21,6 @@ from watchparty.models import Invite, MemberRole, Room, RoomMember, RoomVisibili
 from watchparty.movies import service as movies_service
 from watchparty.rooms import repository
 from watchparty.rooms.errors import (
-    CapacityBelowMembers,
     InvalidInvite,
     NotRoomHost,
     NotRoomMember,
@@ -29,7 +28,7 @@ from watchparty.rooms.errors import (
     RoomNotFound,
     WrongRoomPassword,
 )
-from watchparty.rooms.schemas import InviteIn, InviteRead, JoinIn, MemberRead, RoomCreate, RoomRead, RoomUpdate
+from watchparty.rooms.schemas import InviteIn, InviteRead, JoinIn, MemberRead, RoomCreate, RoomRead
 from watchparty.users import service as users_service
 
 ACTIVITY_RESOLUTION = timedelta(minutes=1)
@@ -72,36 +71,6 @@ async def create_room(session: AsyncSession, services: Services, user: User, dat
     return await _read(session, room.id)
 
 
-async def update_room(
-    session: AsyncSession, services: Services, user: User, room_id: int, data: RoomUpdate
-) -> RoomRead:
-    room = await _hosted_room(session, room_id, user)
-    changes = data.model_dump(exclude_unset=True)
-    if changes.get("movie_id") is not None:
-        await movies_service.get_movie(session, changes["movie_id"])
-    new_capacity = changes.get("capacity")
-    if new_capacity is not None and new_capacity < await repository.count_members(session, room_id):
-        raise CapacityBelowMembers()
-    if "password" in changes:
-        password = changes.pop("password")
-        room.password_hash = await services.hasher.hash(password) if password else None
-    for field, value in changes.items():
-        if value is None and field in {"name", "visibility", "capacity"}:
-            continue  # required fields cannot be cleared
-        setattr(room, field, value)
-    room.last_activity_at = utcnow()
-    await session.flush()
-    invalidate(session, "rooms", f"room:{room_id}")
-    return await _read(session, room_id)
-
-
-async def delete_room(session: AsyncSession, user: User, room_id: int) -> None:
-    room = await _hosted_room(session, room_id, user)
-    await session.delete(room)
-    await session.flush()
-    invalidate(session, "rooms", f"room:{room_id}", f"chat:{room_id}")
-
-
 async def join_room(session: AsyncSession, services: Services, user: User, room_id: int, data: JoinIn) -> RoomRead:
     """Join a room: public rooms need nothing, passworded ones their password, private ones a password or invite."""
     room = await repository.get_room(session, room_id, for_update=True)  # serialises joins on capacity
@@ -120,21 +89,6 @@ async def join_room(session: AsyncSession, services: Services, user: User, room_
     await session.flush()
     invalidate(session, "rooms", f"room:{room_id}")
     return await _read(session, room_id)
-
-
-async def leave_room(session: AsyncSession, user: User, room_id: int) -> None:
-    """Leave a room. A leaving host hands the room to the longest-standing moderator, else member."""
-    room, _ = await member_room(session, room_id, user)
-    if room.host_id == user.id:
-        successor = await repository.get_successor(session, room_id, user.id)
-        if successor is not None:
-            room.host_id = successor.user_id
-            successor.role = MemberRole.HOST
-    await repository.delete_member(session, room_id, user.id)
-    room.last_activity_at = utcnow()
-    await session.flush()
-    invalidate(session, "rooms", f"room:{room_id}")
-    close_sockets(session, room_id, user.id, CLOSE_NOT_MEMBER)
 
 
 async def invite_to_room(
@@ -234,11 +188,55 @@ async def readable_room(session: AsyncSession, room_id: int, user: User | None) 
     return room
 
 
-async def _hosted_room(session: AsyncSession, room_id: int, user: User) -> Room:
+async def hosted_room(session: AsyncSession, room_id: int, user: User) -> Room:
     room, _ = await visible_room(session, room_id, user)
     if room.host_id != user.id:
         raise NotRoomHost()
     return room
+
+
+@dataclass(frozen=True)
+class LiveFacts:
+    """What the live room is derived from (ADR 0014): the media with its duration, open control, and the last
+    playback a command set, anchored at a moment (None: never played)."""
+
+    media_id: int | None
+    duration: float | None
+    open_control: bool
+    position: float
+    rate: float
+    paused: bool
+    anchor: datetime | None
+
+
+async def live_facts(session: AsyncSession, room_id: int) -> LiveFacts | None:
+    """The durable facts of a room's live state, or None if the room is gone."""
+    row = await repository.get_live_facts(session, room_id)
+    if row is None:
+        return None
+    duration = float(row.duration_seconds) if row.duration_seconds else None
+    return LiveFacts(
+        media_id=row.movie_id,
+        duration=duration,
+        open_control=bool(row.open_control),
+        position=float(row.playback_position),
+        rate=float(row.playback_rate),
+        paused=bool(row.playback_paused),
+        anchor=row.playback_anchor,
+    )
+
+
+async def record_playback(
+    session: AsyncSession, room_id: int, *, position: float, rate: float, paused: bool, anchor: datetime
+) -> None:
+    """Store the playback a command (or the end of the media) set. A write anchored earlier than the stored one
+    is dropped, so two processes writing in the wrong order keep the newer."""
+    await repository.set_playback(session, room_id, position=position, rate=rate, paused=paused, anchor=anchor)
+
+
+def reset_playback(room: Room) -> None:
+    """New media starts from 0, paused, at rate 1."""
+    room.playback_position, room.playback_rate, room.playback_paused, room.playback_anchor = 0.0, 1.0, True, None
 
 
 async def _check_admission(session: AsyncSession, services: Services, room: Room, user: User, data: JoinIn) -> None:
@@ -291,6 +289,7 @@ def room_json(row: RowMapping) -> dict[str, Any]:
         "participantCount": int(row["participant_count"]),
         "host": users_service.public_json(row["host_id"], row["host_username"], row["host_avatar_urls"]),
         "movie": movie,
+        "openControl": bool(row["open_control"]),
         "lastActivityAt": row["last_activity_at"],
         "createdAt": row["created_at"],
     }

@@ -3,8 +3,13 @@ its own, no randomness, so that every transition is tested on a fake clock and a
 computes the same result.
 
 Time is server time in seconds (float). The server owns playback: while playing, the position at time t is
-`position + (t - anchor) * rate`. Every change takes effect at `executeAt`, a moment a little in the future, so
-that every viewer, whatever its latency, acts at the same instant; the new state is anchored there.
+`position + (t - anchor) * rate`, never past the media's duration when the room knows it. Every change takes effect
+at `executeAt`, a moment a little in the future, so that every viewer, whatever its latency, acts at the same
+instant; the new state is anchored there.
+
+Who may command is the room policy's answer (`watchparty.rooms.policy`). Changes of durable facts (the media, a
+role, open control) arrive here as system messages (SetMedia, AssignRole, AssignControl) after the room flows
+have checked the policy and committed them to the database (ADR 0014).
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-Role = Literal["host", "moderator", "member"]
-Action = Literal["play", "pause", "seek", "setRate", "changeMedia"]
+from watchparty.rooms.policy import Role, allowed
+
+Action = Literal["play", "pause", "seek", "setRate"]
 
 MIN_RATE, MAX_RATE = 0.25, 4.0
 MAX_POSITION = 24 * 3600.0  # a day: no film is longer, and it bounds what a client can make us store
+END_EPSILON = 0.05  # a paused position this close to the end is the end: play there starts again from 0
 
 
 @dataclass(frozen=True)
@@ -42,11 +49,21 @@ class Playback:
     rate: float = 1.0
     paused: bool = True
     version: int = 0
+    duration: float | None = None  # seconds, when known (the catalogue, or the first viewer's player)
 
     def position_at(self, now: float) -> float:
         if self.paused:
             return self.position
-        return self.position + (now - self.anchor) * self.rate
+        return self.clamp(self.position + (now - self.anchor) * self.rate)
+
+    def clamp(self, position: float) -> float:
+        return max(0.0, min(position, self.duration)) if self.duration is not None else max(0.0, position)
+
+    def ends_at(self) -> float | None:
+        """Server time at which a playing room reaches the end of its media; None if paused or unknown."""
+        if self.paused or self.duration is None:
+            return None
+        return self.anchor + max(0.0, self.duration - self.position) / self.rate
 
 
 @dataclass(frozen=True)
@@ -70,6 +87,7 @@ class RoomState:
     viewers: dict[int, Viewer] = field(default_factory=dict)
     waiting: Waiting | None = None
     open_control: bool = False  # a room setting: every member may control playback
+    epoch: str = ""  # the live room's generation: a new one each time it is rebuilt from the database
 
 
 # ---- messages in ---------------------------------------------------------------------------------------------
@@ -82,7 +100,6 @@ class Command:
     base_version: int
     position: float | None = None
     rate: float | None = None
-    media_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -107,24 +124,42 @@ class Ready:
 
 
 @dataclass(frozen=True)
-class SetRole:
-    user_id: int  # who asks
-    target: int
-    role: Role
+class MediaDuration:
+    """A viewer's player knows the media's duration; taken only when the room does not know it yet."""
+
+    media_id: int | None
+    seconds: float
+
+
+# System messages: the room flows send these after the change is authorised and committed (ADR 0014).
 
 
 @dataclass(frozen=True)
-class SetOpenControl:
-    user_id: int
+class SetMedia:
+    media_id: int | None
+    duration: float | None
+    by: int | None
+
+
+@dataclass(frozen=True)
+class AssignRole:
+    target: int
+    role: Role
+    by: int | None
+
+
+@dataclass(frozen=True)
+class AssignControl:
     open: bool
+    by: int | None
 
 
 @dataclass(frozen=True)
 class Tick:
-    """Time passed; timeouts fire."""
+    """Time passed; timeouts fire, and a playing room that reached the end of its media stops there."""
 
 
-Message = Command | Join | Leave | Buffering | Ready | SetRole | SetOpenControl | Tick
+Message = Command | Join | Leave | Buffering | Ready | MediaDuration | SetMedia | AssignRole | AssignControl | Tick
 
 # ---- events out ----------------------------------------------------------------------------------------------
 
@@ -133,7 +168,7 @@ Message = Command | Join | Leave | Buffering | Ready | SetRole | SetOpenControl 
 class StateChanged:
     playback: Playback
     execute_at: float
-    cause: Literal["command", "waiting", "resume", "timeout", "join"]
+    cause: Literal["command", "waiting", "resume", "timeout", "media", "ended"]
     by: int | None = None
 
 
@@ -161,13 +196,13 @@ class WaitingEnded:
 class RoleChanged:
     target: int
     role: Role
-    by: int
+    by: int | None
 
 
 @dataclass(frozen=True)
 class ControlChanged:
     open: bool
-    by: int
+    by: int | None
 
 
 Event = StateChanged | Rejected | WaitingStarted | WaitingEnded | RoleChanged | ControlChanged
@@ -178,9 +213,13 @@ Event = StateChanged | Rejected | WaitingStarted | WaitingEnded | RoleChanged | 
 
 def can_control(state: RoomState, user_id: int) -> bool:
     viewer = state.viewers.get(user_id)
-    if viewer is None:
-        return False
-    return viewer.role in ("host", "moderator") or state.open_control
+    return viewer is not None and allowed(viewer.role, "control", open_control=state.open_control)
+
+
+def next_deadline(state: RoomState) -> float | None:
+    """The next moment at which a Tick changes something: a Waiting's deadline, or the end of the media."""
+    times = [t for t in (state.waiting.deadline if state.waiting else None, state.playback.ends_at()) if t is not None]
+    return min(times) if times else None
 
 
 def step(
@@ -191,8 +230,9 @@ def step(
         case Command():
             return _command(state, message, now, params)
         case Join(user_id, role):
-            viewers = {**state.viewers, user_id: Viewer(user_id, role)}
-            return replace(state, viewers=viewers), []
+            known = state.viewers.get(user_id)  # a reconnect keeps its laggard grace and its buffering
+            joined = Viewer(user_id, role) if known is None else replace(known, role=role)
+            return replace(state, viewers={**state.viewers, user_id: joined}), []
         case Leave(user_id):
             viewers = {k: v for k, v in state.viewers.items() if k != user_id}
             state = replace(state, viewers=viewers)
@@ -203,16 +243,26 @@ def step(
             return _buffering(state, user_id, now, params)
         case Ready(user_id):
             return _ready(state, user_id, now, params)
-        case SetRole(user_id, target, role):
-            return _set_role(state, user_id, target, role)
-        case SetOpenControl(user_id, open_):
-            asker = state.viewers.get(user_id)
-            if asker is None or asker.role != "host":
-                return state, [Rejected(user_id, "forbidden", state.playback.version, "only the host")]
-            return replace(state, open_control=open_), [ControlChanged(open_, user_id)]
+        case MediaDuration(media_id, seconds):
+            pb = state.playback
+            if pb.duration is not None or media_id != pb.media_id or not 0 < seconds <= MAX_POSITION:
+                return state, []
+            return replace(state, playback=replace(pb, duration=seconds)), []
+        case SetMedia(media_id, duration, by):
+            return _set_media(state, media_id, duration, by, now, params)
+        case AssignRole(target, role, by):
+            viewer = state.viewers.get(target)
+            if viewer is not None:
+                state = replace(state, viewers={**state.viewers, target: replace(viewer, role=role)})
+            return state, [RoleChanged(target, role, by)]
+        case AssignControl(open_, by):
+            return replace(state, open_control=open_), [ControlChanged(open_, by)]
         case Tick():
             if state.waiting is not None and now >= state.waiting.deadline:
                 return _resume(state, now, params, "timeout", laggards=state.waiting.buffering)
+            end = state.playback.ends_at()
+            if end is not None and now >= end:
+                return _ended(state, end)
             return state, []
     raise TypeError(f"not a message: {message!r}")  # pragma: no cover - the match is exhaustive
 
@@ -227,32 +277,50 @@ def _command(state: RoomState, cmd: Command, now: float, params: SyncParams) -> 
     here = pb.position_at(at)
     match cmd.action:
         case "play":
-            new = replace(pb, position=here, anchor=at, paused=False)
+            at_end = pb.duration is not None and here >= pb.duration - END_EPSILON
+            new = replace(pb, position=0.0 if at_end else here, anchor=at, paused=False)
         case "pause":
             new = replace(pb, position=here, anchor=at, paused=True)
         case "seek":
             if cmd.position is None or not 0 <= cmd.position <= MAX_POSITION:
                 return state, [Rejected(cmd.user_id, "invalid", pb.version, "seek needs a position in seconds")]
-            new = replace(pb, position=cmd.position, anchor=at)
+            new = replace(pb, position=pb.clamp(cmd.position), anchor=at)
         case "setRate":
             if cmd.rate is None or not MIN_RATE <= cmd.rate <= MAX_RATE:
                 return state, [Rejected(cmd.user_id, "invalid", pb.version, f"rate must be {MIN_RATE}..{MAX_RATE}")]
             new = replace(pb, position=here, anchor=at, rate=cmd.rate)
-        case "changeMedia":
-            new = Playback(media_id=cmd.media_id, position=0.0, anchor=at, rate=1.0, paused=True)
     new = replace(new, version=pb.version + 1)
     waiting = state.waiting
     events: list[Event] = []
-    if waiting is not None and (cmd.action in ("pause", "changeMedia")):
+    if waiting is not None and cmd.action == "pause":
         waiting = None  # nobody waits for a paused room
         events.append(WaitingEnded("ready"))
     elif waiting is not None:
         # the room stays held; the command sets where it resumes
         new = replace(new, paused=True)
     state = replace(state, playback=new, waiting=waiting)
-    if cmd.action == "changeMedia":
-        state = replace(state, viewers={k: replace(v, buffering=False) for k, v in state.viewers.items()})
     return state, [*events, StateChanged(new, at, "command", cmd.user_id)]
+
+
+def _set_media(
+    state: RoomState, media_id: int | None, duration: float | None, by: int | None, now: float, params: SyncParams
+) -> tuple[RoomState, list[Event]]:
+    """New media: from 0, paused, at rate 1; a Waiting ends (nobody waits for the old media)."""
+    at = now + params.lead_ms / 1000
+    pb = state.playback
+    new = Playback(media_id=media_id, position=0.0, anchor=at, paused=True, version=pb.version + 1, duration=duration)
+    events: list[Event] = [WaitingEnded("ready")] if state.waiting is not None else []
+    viewers = {k: replace(v, buffering=False) for k, v in state.viewers.items()}
+    state = replace(state, playback=new, waiting=None, viewers=viewers)
+    return state, [*events, StateChanged(new, at, "media", by)]
+
+
+def _ended(state: RoomState, end: float) -> tuple[RoomState, list[Event]]:
+    """The media is over: the room stops at its duration, anchored at the instant it got there, for everyone."""
+    pb = state.playback
+    assert pb.duration is not None
+    stopped = replace(pb, position=pb.duration, anchor=end, paused=True, version=pb.version + 1)
+    return replace(state, playback=stopped), [StateChanged(stopped, end, "ended")]
 
 
 def _buffering(state: RoomState, user_id: int, now: float, params: SyncParams) -> tuple[RoomState, list[Event]]:
@@ -309,19 +377,6 @@ def _resume(
     state = replace(state, playback=resumed, waiting=None, viewers=viewers)
     cause: Literal["resume", "timeout"] = "timeout" if reason == "timeout" else "resume"
     return state, [WaitingEnded(reason, laggards), StateChanged(resumed, at, cause)]
-
-
-def _set_role(state: RoomState, user_id: int, target: int, role: Role) -> tuple[RoomState, list[Event]]:
-    asker = state.viewers.get(user_id)
-    if asker is None or asker.role != "host":
-        return state, [Rejected(user_id, "forbidden", state.playback.version, "only the host changes roles")]
-    if target == user_id or role == "host":
-        return state, [Rejected(user_id, "invalid", state.playback.version, "the host role moves by leaving")]
-    viewer = state.viewers.get(target)
-    if viewer is None:
-        return state, [Rejected(user_id, "invalid", state.playback.version, "no such viewer here")]
-    state = replace(state, viewers={**state.viewers, target: replace(viewer, role=role)})
-    return state, [RoleChanged(target, role, user_id)]
 
 
 def skew_ms(playback: Playback, reported_position: float, at_server_time: float) -> float:

@@ -1,6 +1,13 @@
-"""Rooms across processes. The room's engine state lives in Redis and changes by compare-and-set (WATCH/MULTI),
-so commands from any process are ordered; events go to a bounded Redis Stream per room (for resume) and out by
-pub/sub to every process, which hands them to its local sockets through bounded queues."""
+"""Rooms across processes (ADR 0007, ADR 0014).
+
+The live room is derived from the database: its engine state lives in Redis and, when it is missing (Redis
+restarted, was flushed, or evicted it), it is rebuilt from the room's durable facts, paused where playback was, in
+a new generation (`epoch`). Engine transitions change the state by compare-and-set (WATCH/MULTI), so commands from
+any process are ordered. Events are numbered by a counter of their own (`seq`), apart from the state, so chat and
+presence never rewrite the state: one Lua script numbers a batch of events, appends them to a bounded Redis Stream
+(for resume) and publishes them to every process, which hands them to its local sockets through bounded queues.
+Control traffic (kicks, closes, revocations) travels on a channel of its own.
+"""
 
 from __future__ import annotations
 
@@ -8,27 +15,97 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+import secrets
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
+from watchparty.core.realtime import ControlSet, MediaSet, MemberGone, RoleSet, RoomChange, RoomGone
 from watchparty.sync import engine, protocol
 
 log = logging.getLogger("watchparty.sync")
 
 STREAM_MAXLEN = 1000
+PRESENCE_GRACE = 5.0  # seconds: a reconnect within this is neither a leave nor a join
+
+# Numbers a batch of events (ARGV[2..]: JSON objects without `seq`), appends each to the stream with its number as
+# the entry id, and publishes the batch as one JSON array. If the counter was lost while the stream survived, it
+# goes on after the stream's last entry, so numbers never go back within a stream. Returns the last number.
+_EMIT = """
+local n = #ARGV - 1
+local last = redis.call('INCRBY', KEYS[1], n)
+if last == n then
+  local top = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+  if top[1] then
+    local topseq = tonumber(string.match(top[1][1], '^(%d+)'))
+    if topseq >= last - n + 1 then
+      last = topseq + n
+      redis.call('SET', KEYS[1], last)
+    end
+  end
+end
+local out = {}
+for i = 1, n do
+  local seq = last - n + i
+  local body = '{"seq":' .. seq .. ',' .. string.sub(ARGV[i + 1], 2)
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], seq .. '-0', 'e', body)
+  out[i] = body
+end
+redis.call('PUBLISH', KEYS[3], '[' .. table.concat(out, ',') .. ']')
+return last
+"""
+
+# A socket arrives (KEYS: conns hash, the person's "gone" marker; ARGV: user id). 1: announce a join (their first
+# socket anywhere, and not back within the grace of a leave).
+_ARRIVE = """
+local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+redis.call('EXPIRE', KEYS[1], 86400)
+if n == 1 then
+  if redis.call('DEL', KEYS[2]) == 1 then return 0 end
+  return 1
+end
+return 0
+"""
+
+# A socket is gone (ARGV: user id, a token, the marker's lifetime in ms). 1: it was their last one anywhere; the
+# marker holds the token, and the leave is due after the grace unless they come back.
+_DEPART = """
+local n = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+if n <= 0 then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+"""
+
+# The grace is over (ARGV: the token): 1 if the marker is still ours, i.e. they did not come back.
+_LEAVE_DUE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+"""
+
+Loader = Callable[[int], Awaitable[engine.RoomState | None]]
+PlaybackSink = Callable[[int, engine.Playback], Awaitable[None]]
 
 
-def encode_state(state: engine.RoomState, seq: int) -> bytes:
+class LiveRoomGone(Exception):
+    """The room no longer exists in the database: its live state cannot be rebuilt."""
+
+
+def encode_state(state: engine.RoomState) -> bytes:
     """orjson writes the frozen dataclasses itself (as dicts of their fields), in native code: a full room of 500
     viewers encodes in about 0.1 ms, where dataclasses.asdict took milliseconds on every command."""
     waiting = state.waiting
     return orjson.dumps(
         {
-            "seq": seq,
+            "epoch": state.epoch,
             "playback": state.playback,
             "viewers": list(state.viewers.values()),
             "waiting": None
@@ -39,73 +116,92 @@ def encode_state(state: engine.RoomState, seq: int) -> bytes:
     )
 
 
-def decode_state(raw: bytes | str | None) -> tuple[engine.RoomState, int]:
-    if not raw:
-        return engine.RoomState(), 0
+def decode_state(raw: bytes | str) -> engine.RoomState:
     data = orjson.loads(raw)
     w = data["waiting"]
-    state = engine.RoomState(
+    return engine.RoomState(
         playback=engine.Playback(**data["playback"]),
         viewers={v["user_id"]: engine.Viewer(**v) for v in data["viewers"]},
         waiting=None
         if w is None
         else engine.Waiting(since=w["since"], deadline=w["deadline"], buffering=frozenset(w["buffering"])),
         open_control=data["openControl"],
+        epoch=data.get("epoch", ""),
     )
-    return state, int(data["seq"])
 
 
-def wire(event: engine.Event, seq: int) -> dict[str, Any] | None:
-    """An engine event as a room-wide message; None for replies to one viewer (rejections)."""
+def wire(event: engine.Event) -> dict[str, Any] | None:
+    """An engine event as a room-wide message (numbered when emitted); None for replies to one viewer."""
     match event:
         case engine.StateChanged(playback, execute_at, cause, by):
             return {
                 "type": "state",
-                "seq": seq,
                 "state": protocol.state(playback),
                 "executeAt": protocol.ms(execute_at),
                 "cause": cause,
                 "by": by,
             }
         case engine.WaitingStarted(buffering, deadline):
-            return {"type": "waiting", "seq": seq, "buffering": sorted(buffering), "deadline": protocol.ms(deadline)}
+            return {"type": "waiting", "buffering": sorted(buffering), "deadline": protocol.ms(deadline)}
         case engine.WaitingEnded(reason, laggards):
-            return {"type": "waitingEnded", "seq": seq, "reason": reason, "laggards": sorted(laggards)}
+            return {"type": "waitingEnded", "reason": reason, "laggards": sorted(laggards)}
         case engine.RoleChanged(target, role, by):
-            return {"type": "role", "seq": seq, "userId": target, "role": role, "by": by}
+            return {"type": "role", "userId": target, "role": role, "by": by}
         case engine.ControlChanged(open_, by):
-            return {"type": "control", "seq": seq, "open": open_, "by": by}
+            return {"type": "control", "open": open_, "by": by}
     return None
 
 
 class Hub:
-    """One per process."""
+    """One per process. `load` rebuilds a missing live room from the database; `store_playback` records the
+    playback a command or the end of the media set (both None in tests of the hub alone)."""
 
-    def __init__(self, client: aioredis.Redis, prefix: str, params: engine.SyncParams, clock: Callable[[], float]):
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        prefix: str,
+        params: engine.SyncParams,
+        clock: Callable[[], float],
+        *,
+        load: Loader | None = None,
+        store_playback: PlaybackSink | None = None,
+    ):
         self.redis = client
         self.prefix = prefix
         self.params = params
         self.clock = clock
-        self.local: dict[int, set[Any]] = {}  # room id -> connections (anything with deliver(bytes, seq))
+        self.load = load
+        self.store_playback = store_playback
+        self.local: dict[int, set[Any]] = {}  # room id -> connections (see ws.Connection)
         self.pubsub = client.pubsub()
         self._listener: asyncio.Task[None] | None = None
         self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
         # One writer per room in this process: compare-and-set then only ever races the other processes, so a
         # join storm of hundreds of sockets does not turn into hundreds of retries (see _transact).
         self._writing: dict[int, tuple[asyncio.Lock, int]] = {}  # room -> (lock, tasks using it)
         # The latest playback of each room with sockets here, kept from the room's own state events, so that a
         # position report (every viewer, every few seconds) costs no Redis read.
         self._playback: dict[int, engine.Playback] = {}
+        self._open: dict[int, bool] = {}  # open control of rooms with sockets here, for `you` updates
         # Skew figures wait here and go to Redis once a second, one write per room instead of one per report.
         self._skews: dict[int, dict[str, bytes]] = {}
         self._flusher: asyncio.Task[None] | None = None
         # The room state this process last read or wrote, with its bytes: a command on an unchanged room (the
         # common case: this process wrote last) skips decoding hundreds of viewers. The bytes are compared, so a
         # write from another process is always decoded afresh.
-        self._decoded: dict[int, tuple[bytes, engine.RoomState, int]] = {}
+        self._decoded: dict[int, tuple[bytes, engine.RoomState]] = {}
+        self._emit = client.register_script(_EMIT)
+        self._arrive = client.register_script(_ARRIVE)
+        self._depart = client.register_script(_DEPART)
+        self._leave_due = client.register_script(_LEAVE_DUE)
 
     def key(self, room_id: int, what: str) -> str:
         return f"{self.prefix}:room:{room_id}:{what}"
+
+    @property
+    def control_channel(self) -> str:
+        return f"{self.prefix}:control"
 
     # -- connections -------------------------------------------------------------------------------------------
 
@@ -124,20 +220,14 @@ class Hub:
             del self.local[room_id]
             self._playback.pop(room_id, None)
             self._decoded.pop(room_id, None)
+            self._open.pop(room_id, None)
             with contextlib.suppress(Exception):
                 await self.pubsub.unsubscribe(self.key(room_id, "events"))
 
     async def start(self) -> None:
-        await self.pubsub.subscribe(self.sessions_channel)
+        await self.pubsub.subscribe(self.control_channel)
         self._listener = asyncio.get_running_loop().create_task(self._listen(), name="sync-hub")
         self._flusher = asyncio.get_running_loop().create_task(self._flush_skews_forever(), name="sync-skew")
-
-    @property
-    def sessions_channel(self) -> str:
-        return f"{self.prefix}:sessions"
-
-    async def revoke_user(self, user_id: int) -> None:
-        await self.redis.publish(self.sessions_channel, orjson.dumps({"userId": user_id}))
 
     async def _listen(self) -> None:
         while True:
@@ -150,45 +240,74 @@ class Hub:
             if message is None:
                 continue
             channel = _text(message["channel"])
-            if channel == self.sessions_channel:
-                user_id = orjson.loads(message["data"])["userId"]
-                for conns in list(self.local.values()):
-                    for conn in list(conns):
-                        if conn.user_id == user_id:
-                            conn.kick(protocol.CLOSE_SESSION_ENDED)
-                continue
-            room_id = int(channel.rsplit(":", 2)[-2])
-            self._fan_out(room_id, message["data"])
+            try:
+                if channel == self.control_channel:
+                    self._control(orjson.loads(message["data"]))
+                else:
+                    self._fan_out(int(channel.rsplit(":", 2)[-2]), message["data"])
+            except Exception:  # one bad message never stops the listener
+                log.exception("sync hub: message on %s not handled", channel)
+
+    def _control(self, op: dict[str, Any]) -> None:
+        """Kicks, closes and revocations: they reach the sockets here, apart from the rooms' numbered events."""
+        user_id, room_id, code = op.get("userId"), op.get("roomId"), int(op["code"])
+        rooms = [room_id] if room_id is not None else list(self.local)
+        for room in rooms:
+            for conn in list(self.local.get(room, ())):
+                if user_id is None or conn.user_id == user_id:
+                    conn.kick(code)
 
     def _fan_out(self, room_id: int, payload: bytes) -> None:
+        conns = self.local.get(room_id, ())
         for item in orjson.loads(payload):
-            if item.get("type") == "_kick":
-                for conn in list(self.local.get(room_id, ())):
-                    if conn.user_id == item["userId"]:
-                        conn.kick(item["code"])
+            kind = item.get("type")
+            if kind == "_reset":  # the live room was rebuilt: sockets of an older generation start again
+                self._playback.pop(room_id, None)
+                self._decoded.pop(room_id, None)
+                for conn in list(conns):
+                    if conn.epoch is not None and conn.epoch != item["epoch"]:
+                        conn.kick(protocol.CLOSE_RESTART)
                 continue
-            if item.get("type") == "state":
+            if kind == "state":
                 self._remember(room_id, protocol.playback_from_wire(item["state"]))
                 self._arm_timer(room_id)
             data = orjson.dumps(item)
-            for conn in list(self.local.get(room_id, ())):
+            for conn in list(conns):
                 conn.deliver(data, item.get("seq", 0))
+            if kind == "control":
+                self._open[room_id] = bool(item["open"])
+                for conn in list(conns):
+                    self._tell_you(room_id, conn)
+            elif kind == "role":
+                for conn in list(conns):
+                    if conn.user_id == item["userId"]:
+                        conn.role = item["role"]
+                        self._tell_you(room_id, conn)
+
+    def _tell_you(self, room_id: int, conn: Any) -> None:
+        if conn.held is None:  # welcomed: the welcome itself carried what it may do
+            conn.send(protocol.you(conn.user_id, conn.role, open_control=self._open.get(room_id, False)))
 
     # -- state -------------------------------------------------------------------------------------------------
 
     async def snapshot(self, room_id: int) -> tuple[engine.RoomState, int]:
-        return self._decode(room_id, await self.redis.get(self.key(room_id, "state")))
+        """The live state and the number of the last event, read together (one MGET)."""
+        raw, seq = await self.redis.mget(self.key(room_id, "state"), self.key(room_id, "seq"))
+        state = self._decode(room_id, raw) if raw is not None else engine.RoomState()
+        if room_id in self.local:
+            self._open[room_id] = state.open_control
+        return state, int(seq or 0)
 
-    def _decode(self, room_id: int, raw: bytes | str | None) -> tuple[engine.RoomState, int]:
+    def _decode(self, room_id: int, raw: bytes | str) -> engine.RoomState:
         if isinstance(raw, str):
             raw = raw.encode()
         known = self._decoded.get(room_id)
-        if known is not None and raw is not None and known[0] == raw:
-            return known[1], known[2]
-        state, seq = decode_state(raw)
-        if raw is not None and room_id in self.local:
-            self._decoded[room_id] = (raw, state, seq)
-        return state, seq
+        if known is not None and known[0] == raw:
+            return known[1]
+        state = decode_state(raw)
+        if room_id in self.local:
+            self._decoded[room_id] = (raw, state)
+        return state
 
     def _remember(self, room_id: int, playback: engine.Playback) -> None:
         if room_id not in self.local:
@@ -206,33 +325,53 @@ class Hub:
         self._remember(room_id, state.playback)
         return state.playback
 
+    async def _rebuild(self, room_id: int) -> engine.RoomState:
+        """The live room from the database's facts, in a new generation; LiveRoomGone if the room is gone."""
+        epoch = secrets.token_hex(4)
+        if self.load is None:
+            return engine.RoomState(epoch=epoch)
+        state = await self.load(room_id)
+        if state is None:
+            raise LiveRoomGone(room_id)
+        log.info("room %s: live state rebuilt from the database (epoch %s)", room_id, epoch)
+        return engine.RoomState(playback=state.playback, open_control=state.open_control, epoch=epoch)
+
     async def apply(self, room_id: int, message: engine.Message) -> list[engine.Event]:
         """Run the engine on the room's state and publish what happened; compare-and-set, so that concurrent
         messages on any number of processes apply one after another. Returns the events (rejections included)."""
         result: list[engine.Event] = []
 
-        def change(state: engine.RoomState, seq: int) -> tuple[engine.RoomState, list[dict[str, Any]]] | None:
+        def change(state: engine.RoomState) -> tuple[engine.RoomState, list[dict[str, Any]]] | None:
             new, events = engine.step(state, message, self.clock(), self.params)
             result[:] = events
             if new == state and not events:
                 return None
-            items = [item for event in events if (item := wire(event, 0)) is not None]
-            return new, items
+            return new, [item for event in events if (item := wire(event)) is not None]
 
         await self._transact(room_id, change)
+        if self.store_playback is not None:
+            for event in result:
+                if isinstance(event, engine.StateChanged) and event.cause in ("command", "ended"):
+                    try:
+                        await self.store_playback(room_id, event.playback)
+                    except Exception:  # the live room has it; the database catches up with the next command
+                        log.warning("room %s: playback not recorded", room_id, exc_info=True)
         return result
 
     async def publish(self, room_id: int, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Room-wide messages that are not engine events (chat, presence): numbered, streamed, published."""
-        return await self._transact(room_id, lambda state, _seq: (state, items))
+        """Room-wide messages that are not engine events (chat, presence): numbered, streamed, published. They
+        never touch the state."""
+        if not items:
+            return []
+        last = int(await self._emit(keys=self._emit_keys(room_id), args=[STREAM_MAXLEN, *map(orjson.dumps, items)]))
+        return _numbered(items, last)
+
+    def _emit_keys(self, room_id: int) -> list[str]:
+        return [self.key(room_id, "seq"), self.key(room_id, "stream"), self.key(room_id, "events")]
 
     async def _transact(
-        self,
-        room_id: int,
-        change: Callable[[engine.RoomState, int], tuple[engine.RoomState, list[dict[str, Any]]] | None],
+        self, room_id: int, change: Callable[[engine.RoomState], tuple[engine.RoomState, list[dict[str, Any]]] | None]
     ) -> list[dict[str, Any]]:
-        """Read the room, change it, and write it back only if nobody else wrote in between (else again).
-        The change's messages get the next sequence numbers, go to the stream, and are published."""
         lock, users = self._writing.get(room_id) or (asyncio.Lock(), 0)
         self._writing[room_id] = (lock, users + 1)
         try:
@@ -246,57 +385,103 @@ class Hub:
                 self._writing[room_id] = (lock, users - 1)
 
     async def _compare_and_set(
-        self,
-        room_id: int,
-        change: Callable[[engine.RoomState, int], tuple[engine.RoomState, list[dict[str, Any]]] | None],
+        self, room_id: int, change: Callable[[engine.RoomState], tuple[engine.RoomState, list[dict[str, Any]]] | None]
     ) -> list[dict[str, Any]]:
+        """Read the room, change it, and write it back only if nobody else wrote in between (else again); a
+        missing room is rebuilt first. The change's messages are numbered, streamed and published in the same
+        transaction."""
         key = self.key(room_id, "state")
         for attempt in range(100):
             async with self.redis.pipeline(transaction=True) as pipe:
                 try:
                     await pipe.watch(key)
-                    state, seq = self._decode(room_id, await pipe.get(key))
-                    changed = change(state, seq)
-                    if changed is None:
+                    raw = await pipe.get(key)
+                    rebuilt = raw is None
+                    state = await self._rebuild(room_id) if raw is None else self._decode(room_id, raw)
+                    changed = change(state)
+                    if changed is None and not rebuilt:
                         await pipe.unwatch()  # type: ignore[no-untyped-call]
                         return []
-                    new, items = changed
-                    numbered = [{**item, "seq": seq + i} for i, item in enumerate(items, start=1)]
-                    raw = encode_state(new, seq + len(numbered))
+                    new, items = changed if changed is not None else (state, [])
+                    encoded = encode_state(new)
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.set(key, raw)
-                    self._record(pipe, room_id, numbered)
-                    await pipe.execute()
+                    pipe.set(key, encoded)
+                    if rebuilt:  # on the room's channel, so that it is ordered with the room's events
+                        pipe.publish(
+                            self.key(room_id, "events"), orjson.dumps([{"type": "_reset", "epoch": new.epoch}])
+                        )
+                    if items:  # EVAL, not EVALSHA: inside MULTI a script the server lost would fail after the SET
+                        pipe.eval(_EMIT, 3, *self._emit_keys(room_id), STREAM_MAXLEN, *map(orjson.dumps, items))
+                    results = await pipe.execute()
                     if room_id in self.local:
-                        self._decoded[room_id] = (raw, new, seq + len(numbered))
-                    return numbered
+                        self._decoded[room_id] = (encoded, new)
+                    return _numbered(items, int(results[-1])) if items else []
                 except WatchError:  # another process wrote first: again, after a random pause that breaks lockstep
                     await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))  # noqa: S311 - jitter
         raise RuntimeError(f"room {room_id}: too much contention")
 
-    def _record(self, pipe: Any, room_id: int, items: list[dict[str, Any]]) -> None:
-        for item in items:
-            pipe.xadd(
-                self.key(room_id, "stream"),
-                {"e": orjson.dumps(item)},
-                id=f"{item['seq']}-0",
-                maxlen=STREAM_MAXLEN,
-                approximate=True,
-            )
-        if items:
-            pipe.publish(self.key(room_id, "events"), orjson.dumps(items))
+    # -- durable changes, from the room flows (core.realtime.LiveRooms) ------------------------------------------
 
-    async def count_connection(self, room_id: int, user_id: int, delta: int) -> None:
-        """Sockets per user and room, over every process: presence leaves only when the last one is gone."""
-        key = self.key(room_id, "conns")
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hincrby(key, str(user_id), delta)
-            pipe.expire(key, 24 * 3600)
-            await pipe.execute()
+    async def change(self, room_id: int, change: RoomChange, by: int | None) -> None:
+        match change:
+            case MediaSet(media_id, duration):
+                await self.apply(room_id, engine.SetMedia(media_id, duration, by))
+            case RoleSet(user_id, role):
+                await self.apply(room_id, engine.AssignRole(user_id, role, by))  # type: ignore[arg-type]
+            case ControlSet(open_):
+                await self.apply(room_id, engine.AssignControl(open_, by))
+            case MemberGone(user_id):
+                await self._send_control({"roomId": room_id, "userId": user_id, "code": protocol.CLOSE_NOT_MEMBER})
+                with contextlib.suppress(LiveRoomGone):
+                    await self.apply(room_id, engine.Leave(user_id))
+            case RoomGone():
+                await self._send_control({"roomId": room_id, "code": protocol.CLOSE_NOT_MEMBER})
+                await self.redis.delete(*(self.key(room_id, k) for k in ("state", "seq", "stream", "conns", "skew")))
 
-    async def still_connected_elsewhere(self, room_id: int, user_id: int) -> bool:
-        value = await self.redis.hget(self.key(room_id, "conns"), str(user_id))
-        return value is not None and int(value) > 0
+    async def revoke_user(self, user_id: int) -> None:
+        await self._send_control({"userId": user_id, "code": protocol.CLOSE_SESSION_ENDED})
+
+    async def _send_control(self, op: dict[str, Any]) -> None:
+        await self.redis.publish(self.control_channel, orjson.dumps(op))
+
+    # -- presence, per person over every process -----------------------------------------------------------------
+
+    async def arrive(self, room_id: int, user_id: int) -> bool:
+        """A socket of this person is in the room; True if that is a join (their first socket anywhere, not a
+        reconnect within the grace)."""
+        keys = [self.key(room_id, "conns"), self.key(room_id, f"gone:{user_id}")]
+        return bool(await self._arrive(keys=keys, args=[user_id]))
+
+    async def depart(self, room_id: int, user_id: int, username: str) -> None:
+        """A socket of this person is gone. After the last one anywhere, and a grace in which they do not come
+        back, they leave the room: one `presence` leave."""
+        token = secrets.token_hex(8)
+        gone = self.key(room_id, f"gone:{user_id}")
+        keys = [self.key(room_id, "conns"), gone]
+        if not await self._depart(keys=keys, args=[user_id, token, int((PRESENCE_GRACE + 30) * 1000)]):
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(PRESENCE_GRACE)
+            try:
+                if not await self._leave_due(keys=[gone], args=[token]):
+                    return  # back in time: neither a leave nor a join
+                with contextlib.suppress(LiveRoomGone):
+                    await self.apply(room_id, engine.Leave(user_id))
+                await self.publish(
+                    room_id, [{"type": "presence", "event": "leave", "user": {"id": user_id, "username": username}}]
+                )
+            except Exception as exc:
+                log.warning("room %s: leave of user %s not announced: %s", room_id, user_id, exc)
+
+        self._spawn(later())
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- telemetry ---------------------------------------------------------------------------------------------
 
     def record_skew(self, room_id: int, user_id: int, skew_ms: float, rtt_ms: float, *, buffering: bool) -> None:
         """The latest skew per viewer (and its RTT), for the telemetry and the viewers' sync status; written
@@ -350,37 +535,53 @@ class Hub:
         each.sort(key=lambda v: v["userId"])
         return {"viewers": len(values), "p50Ms": pick(0.5), "p95Ms": pick(0.95), "maxMs": values[-1], "perViewer": each}
 
-    async def kick(self, room_id: int, user_id: int, code: int) -> None:
-        await self.redis.publish(
-            self.key(room_id, "events"), orjson.dumps([{"type": "_kick", "userId": user_id, "code": code}])
-        )
+    # -- resume ------------------------------------------------------------------------------------------------
 
-    async def missed(self, room_id: int, after_seq: int) -> list[bytes] | None:
-        """Every event after `after_seq`, or None if the stream no longer holds them all."""
+    async def missed(self, room_id: int, after_seq: int, epoch: str | None) -> list[bytes] | None:
+        """Every event after `after_seq` of generation `epoch`, or None when a fresh welcome is due: another
+        generation (the live room was rebuilt), a number the room has not reached, or events the stream no
+        longer holds."""
+        state, seq = await self.snapshot(room_id)
+        if epoch is None or epoch != state.epoch or after_seq > seq:
+            return None
+        if after_seq == seq:
+            return []
         entries: Any = await self.redis.xrange(self.key(room_id, "stream"), min=f"{after_seq + 1}-0", max="+")
-        if not entries:
-            _, seq = await self.snapshot(room_id)
-            return [] if seq <= after_seq else None
-        first = int(_text(entries[0][0]).split("-")[0])
-        if first != after_seq + 1:
+        if not entries or int(_text(entries[0][0]).split("-")[0]) != after_seq + 1:
             return None
         return [bytes(fields[b"e"]) for _, fields in entries]
 
+    # -- timers ------------------------------------------------------------------------------------------------
+
     def _arm_timer(self, room_id: int) -> None:
-        """While a room waits, every process with viewers there fires a Tick at the deadline; the first wins."""
+        """While a room waits, or plays media of a known length, every process with viewers there fires a Tick at
+        the next deadline (the Waiting's, or the end of the media); the first one wins."""
 
         async def read_and_arm() -> None:
             state, _ = await self.snapshot(room_id)
-            if state.waiting is None:
-                return
-            delay = max(0.0, state.waiting.deadline - self.clock()) + 0.01
-            old = self._timers.pop(room_id, None)
-            if old:
-                old.cancel()
-            loop = asyncio.get_running_loop()
-            self._timers[room_id] = loop.call_later(delay, lambda: loop.create_task(self.apply(room_id, engine.Tick())))
+            self.arm(room_id, engine.next_deadline(state))
 
-        asyncio.get_running_loop().create_task(read_and_arm())
+        self._spawn(read_and_arm())
+
+    def arm(self, room_id: int, deadline: float | None) -> None:
+        old = self._timers.pop(room_id, None)
+        if old:
+            old.cancel()
+        if deadline is None or room_id not in self.local:
+            return
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._timers.pop(room_id, None)
+            self._spawn(self._tick(room_id))
+
+        self._timers[room_id] = loop.call_later(max(0.0, deadline - self.clock()) + 0.01, fire)
+
+    async def _tick(self, room_id: int) -> None:
+        try:
+            await self.apply(room_id, engine.Tick())
+        except Exception as exc:
+            log.warning("room %s: timer failed: %s", room_id, exc)
 
     async def close(self) -> None:
         for conns in self.local.values():
@@ -388,14 +589,19 @@ class Hub:
                 conn.kick(protocol.CLOSE_GOING_AWAY)
         for timer in self._timers.values():
             timer.cancel()
-        for task in (self._listener, self._flusher):
+        for task in (self._listener, self._flusher, *self._tasks):
             if task is not None:
                 task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(*(t for t in (self._listener, self._flusher, *self._tasks) if t), return_exceptions=True)
         with contextlib.suppress(Exception):
             await self.flush_skews()
         with contextlib.suppress(Exception):
             await self.pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+def _numbered(items: list[dict[str, Any]], last: int) -> list[dict[str, Any]]:
+    first = last - len(items) + 1
+    return [{"seq": first + i, **item} for i, item in enumerate(items)]
 
 
 def _text(value: bytes | str) -> str:

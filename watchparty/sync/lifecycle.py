@@ -1,4 +1,5 @@
-"""The realtime hub's life in an API process."""
+"""The realtime hub's life in a process: API processes run it with their sockets; worker processes run it
+without listening, so that their room flows (the cleanup job's deletions) reach the live rooms too."""
 
 from __future__ import annotations
 
@@ -6,31 +7,42 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from watchparty.core import realtime
 from watchparty.core.deps import Services
 from watchparty.core.redis import make_client
-from watchparty.sync.engine import SyncParams
+from watchparty.sync import service
+from watchparty.sync.engine import Playback, RoomState, SyncParams
 from watchparty.sync.hub import Hub
 
 
 @asynccontextmanager
-async def running_hub(services: Services) -> AsyncIterator[Hub | None]:
+async def running_hub(services: Services, *, listen: bool = True) -> AsyncIterator[Hub | None]:
     url = services.settings.effective_redis_url
     if url is None:
         yield None
         return
     settings = services.settings
+
+    async def load(room_id: int) -> RoomState | None:
+        return await service.load_live_room(services, room_id, time.time())
+
+    async def store(room_id: int, playback: Playback) -> None:
+        await service.store_playback(services, room_id, playback)
+
     params = SyncParams(lead_ms=settings.sync_lead_ms, wait_timeout_ms=settings.sync_wait_timeout_ms)
-    hub = Hub(make_client(url, settings, timeout_ms=2000), settings.key_prefix, params, time.time)
-    await hub.start()
-    info = services.db.session_info
-    info[realtime.PUBLISH] = hub.publish
-    info[realtime.KICK] = hub.kick
-    info[realtime.REVOKE] = hub.revoke_user
+    hub = Hub(
+        make_client(url, settings, timeout_ms=2000),
+        settings.key_prefix,
+        params,
+        time.time,
+        load=load,
+        store_playback=store,
+    )
+    if listen:
+        await hub.start()
+    services.db.hooks.live = hub
     try:
         yield hub
     finally:
-        for key in (realtime.PUBLISH, realtime.KICK, realtime.REVOKE):
-            info.pop(key, None)
+        services.db.hooks.live = None
         await hub.close()
         await hub.redis.aclose()

@@ -1,8 +1,10 @@
-"""WebSocket tickets and who may hold a socket on a room."""
+"""WebSocket tickets, who may hold a socket on a room, and the live room's link to its durable facts."""
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +14,7 @@ from watchparty.core.errors import AppError
 from watchparty.core.security import hash_token
 from watchparty.models import User
 from watchparty.rooms import service as rooms_service
+from watchparty.sync import engine
 from watchparty.sync.schemas import TicketRead
 
 TICKET_SECONDS = 30
@@ -64,3 +67,34 @@ async def redeem_ticket(services: Services, redis: aioredis.Redis, room_id: int,
 async def member_role(session: AsyncSession, room_id: int, user_id: int) -> str | None:
     """The user's role in the room, or None if they are not a member (or the room is gone)."""
     return await rooms_service.role_of(session, room_id, user_id)
+
+
+async def load_live_room(services: Services, room_id: int, now: float) -> engine.RoomState | None:
+    """The live room derived from the database (ADR 0014), or None if the room is gone: its media and duration,
+    open control, and the last commanded playback, paused where it is now (a room that was playing is paused at
+    the position it has reached, never past the end)."""
+    async with services.db.session() as session:
+        facts = await rooms_service.live_facts(session, room_id)
+    if facts is None:
+        return None
+    position = facts.position
+    if not facts.paused and facts.anchor is not None:
+        position += max(0.0, now - facts.anchor.timestamp()) * facts.rate
+    playback = engine.Playback(
+        media_id=facts.media_id, position=0.0, anchor=now, rate=facts.rate, paused=True, duration=facts.duration
+    )
+    playback = replace(playback, position=playback.clamp(position))
+    return engine.RoomState(playback=playback, open_control=facts.open_control)
+
+
+async def store_playback(services: Services, room_id: int, playback: engine.Playback) -> None:
+    """Record the playback a command (or the end of the media) set, for the next rebuild."""
+    async with services.db.session() as session:
+        await rooms_service.record_playback(
+            session,
+            room_id,
+            position=playback.position,
+            rate=playback.rate,
+            paused=playback.paused,
+            anchor=datetime.fromtimestamp(playback.anchor, UTC),
+        )

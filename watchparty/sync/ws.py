@@ -18,8 +18,9 @@ from watchparty.chat import service as chat_service
 from watchparty.chat.schemas import MessageCreate
 from watchparty.core.deps import Services
 from watchparty.core.errors import AppError
+from watchparty.rooms import flows as room_flows
 from watchparty.sync import engine, protocol, service
-from watchparty.sync.hub import Hub
+from watchparty.sync.hub import Hub, LiveRoomGone
 from watchparty.users import service as users_service
 
 log = logging.getLogger("watchparty.sync")
@@ -29,9 +30,13 @@ log = logging.getLogger("watchparty.sync")
 SEND_QUEUE_BYTES = 256 * 1024
 SEND_QUEUE_ITEMS = 4096
 IDLE_SECONDS = 40.0
-PRESENCE_GRACE = 5.0
 MAX_PER_USER = 5
 MAX_PER_ROOM = 500
+# The flood rule: each refused frame takes a strike from an allowance of STRIKES, which comes back at
+# STRIKES_PER_SECOND; a refused frame that finds none left closes the connection with 4008. A client over a limit
+# now and then is only told `rate_limited`; one far past it for seconds on end is closed.
+STRIKES, STRIKES_PER_SECOND = 50, 5
+CLOSE_DRAIN_SECONDS = 2.0
 
 
 class Bucket:
@@ -61,8 +66,12 @@ class Pong:
 
 
 class Connection:
-    def __init__(self, ws: WebSocket, room_id: int, user_id: int, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, ws: WebSocket, room_id: int, user_id: int, clock: Callable[[], float] = time.time, role: str = "member"
+    ) -> None:
         self.ws, self.room_id, self.user_id, self.clock = ws, room_id, user_id, clock
+        self.role = role  # kept current from `role` events (hub._fan_out), for `you` updates
+        self.epoch: str | None = None  # the live room's generation this connection was welcomed in
         self.queue: asyncio.Queue[bytes | Pong | int] = asyncio.Queue()
         self.queued_bytes = 0
         self.min_seq = 0  # live events at or below this were in the welcome snapshot
@@ -138,6 +147,17 @@ async def _refuse(ws: WebSocket, room_id: int, why: str) -> None:
     await ws.close(code=1008)  # before accept: the server answers 403
 
 
+async def _accept_and_close(ws: WebSocket, room_id: int, code: int, why: str) -> None:
+    """A refusal the client must not retry: accepted, told why, and closed with a documented code (a 403 before
+    accept reaches a browser as 1006, which it retries forever)."""
+    log.info("room %s: socket closed at once (%s): %s", room_id, code, why)
+    await ws.accept()
+    with contextlib.suppress(Exception):
+        await ws.send_text(orjson.dumps(protocol.error("not_a_member" if code == 4003 else "invalid", why)).decode())
+        await ws.close(code=code)
+        await _drain(ws)
+
+
 async def run(ws: WebSocket, services: Services, hub: Hub, room_id: int, ticket: str | None) -> None:
     if not origin_allowed(ws, services):
         return await _refuse(ws, room_id, "origin not allowed")
@@ -148,64 +168,89 @@ async def run(ws: WebSocket, services: Services, hub: Hub, room_id: int, ticket:
         role = await service.member_role(session, room_id, user_id)
         user = await users_service.get_user(session, user_id)
     if role is None or user is None:
-        return await _refuse(ws, room_id, f"user {user_id} is not a member")
+        return await _accept_and_close(ws, room_id, protocol.CLOSE_NOT_MEMBER, "you are not a member of this room")
     local = hub.local.get(room_id, set())
     if len(local) >= MAX_PER_ROOM:
-        return await _refuse(ws, room_id, f"room full on this process ({MAX_PER_ROOM} sockets)")
+        return await _accept_and_close(ws, room_id, protocol.CLOSE_TOO_MANY, f"the room is full ({MAX_PER_ROOM})")
     if sum(1 for c in local if c.user_id == user_id) >= MAX_PER_USER:
-        return await _refuse(ws, room_id, f"user {user_id} has {MAX_PER_USER} sockets here already")
+        why = f"you have {MAX_PER_USER} connections to this room already"
+        return await _accept_and_close(ws, room_id, protocol.CLOSE_TOO_MANY, why)
     await ws.accept()
-    conn = Connection(ws, room_id, user_id, hub.clock)
+    conn = Connection(ws, room_id, user_id, hub.clock, role)
     await hub.attach(room_id, conn)
-    await hub.count_connection(room_id, user_id, +1)
     sender = asyncio.get_running_loop().create_task(conn.sender())
+    arrived = False
+    peer_gone = False
     try:
-        await _greet(conn, hub, room_id, user_id, role, user.username)
-        await _receive(conn, ws, services, hub, room_id, user_id)
+        arrived = True
+        joined = await hub.arrive(room_id, user_id)
+        await _greet(conn, hub, room_id, user_id, role, user.username, announce=joined)
+        peer_gone = await _receive(conn, ws, services, hub, room_id, user_id)
     except WebSocketDisconnect:
-        pass
+        peer_gone = True
     except protocol.BadMessage as exc:  # the first frame was not a hello
-        conn.send({"type": "error", "code": exc.code, "message": str(exc)})
-        conn.kick(1008)
+        conn.send(protocol.error(exc.code, str(exc)))
+        conn.kick(protocol.CLOSE_NOT_HELLO)
     except TimeoutError:
         conn.kick(protocol.CLOSE_IDLE)
+    except LiveRoomGone:
+        conn.kick(protocol.CLOSE_NOT_MEMBER)
     except Exception:  # Redis or the database failed under us: the client reconnects and resumes
         log.exception("room %s: connection of user %s failed", room_id, user_id)
-        conn.kick(1011)
+        conn.kick(protocol.CLOSE_INTERNAL)
     finally:
         await hub.detach(room_id, conn)
-        with contextlib.suppress(Exception):
-            await hub.count_connection(room_id, user_id, -1)
         if conn.closing is None:
-            conn.kick(1000)
+            conn.kick(protocol.CLOSE_NORMAL)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(sender, 2)
-        asyncio.get_running_loop().create_task(_leave_later(hub, room_id, user_id, user.username))
+        if not peer_gone:
+            await _drain(ws)
+        if arrived:
+            with contextlib.suppress(Exception):
+                await hub.depart(room_id, user_id, user.username)
 
 
-async def _greet(conn: Connection, hub: Hub, room_id: int, user_id: int, role: str, username: str) -> None:
+async def _drain(ws: WebSocket) -> None:
+    """After our close frame, read until the client's close (or a deadline). Closing a TCP socket whose receive
+    buffer still holds unread frames (a flooding client's) makes the kernel send a reset, and the client then
+    loses our close frame and sees 1006 instead of the documented code."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(CLOSE_DRAIN_SECONDS):
+            while (await ws.receive())["type"] != "websocket.disconnect":
+                pass
+
+
+async def _greet(
+    conn: Connection, hub: Hub, room_id: int, user_id: int, role: str, username: str, *, announce: bool
+) -> None:
     first = await asyncio.wait_for(conn.ws.receive_text(), IDLE_SECONDS)
     hello = protocol.parse(first)
     if not isinstance(hello, protocol.Hello):
         raise protocol.BadMessage("invalid", "the first message must be hello")
-    rejoin = any(c.user_id == user_id for c in hub.local.get(room_id, ()) if c is not conn)
     await hub.apply(room_id, engine.Join(user_id, role))  # type: ignore[arg-type]
     if hello.last_seq is not None:
-        missed = await hub.missed(room_id, hello.last_seq)
+        missed = await hub.missed(room_id, hello.last_seq, hello.epoch)
         if missed is not None:
+            conn.epoch = hello.epoch
             for raw in missed:
                 conn.deliver(raw, 0, live=False)
             conn.min_seq = max([hello.last_seq, *(orjson.loads(r)["seq"] for r in missed)])
             conn.go_live()
             return
     state, seq = await hub.snapshot(room_id)
-    conn.min_seq = seq
+    me = state.viewers.get(user_id)
+    conn.role = me.role if me is not None else role  # the live room's, which a role change reached first
+    conn.min_seq, conn.epoch = seq, state.epoch
+    you = protocol.you(user_id, conn.role, open_control=state.open_control)
+    del you["type"]
     conn.send(
         {
             "type": "welcome",
             "v": protocol.VERSION,
             "seq": seq,
-            "you": {"userId": user_id, "role": role},
+            "epoch": state.epoch,
+            "you": you,
             "state": protocol.state(state.playback),
             "params": protocol.params(hub.params),
             "viewers": [protocol.viewer(v) for v in state.viewers.values()],
@@ -214,31 +259,32 @@ async def _greet(conn: Connection, hub: Hub, room_id: int, user_id: int, role: s
         }
     )
     conn.go_live()
-    if not rejoin:
+    if announce:
         await hub.publish(
             room_id, [{"type": "presence", "event": "join", "user": {"id": user_id, "username": username}}]
         )
 
 
-async def _receive(conn: Connection, ws: WebSocket, services: Services, hub: Hub, room_id: int, user_id: int) -> None:
+async def _receive(conn: Connection, ws: WebSocket, services: Services, hub: Hub, room_id: int, user_id: int) -> bool:
+    """The connection's frames until it closes; True if the client went away (nothing left to drain)."""
     chat_bucket, control_bucket, clock_bucket = Bucket(5, 10), Bucket(10, 20), Bucket(20, 40)
-    strikes = 0
+    strikes = Bucket(STRIKES_PER_SECOND, STRIKES)
     while conn.closing is None:
         try:
             frame = await asyncio.wait_for(ws.receive(), IDLE_SECONDS)
         except TimeoutError:
             conn.kick(protocol.CLOSE_IDLE)
-            return
+            return False
         if frame["type"] == "websocket.disconnect":
-            return
+            return True
         text: str = frame.get("text") or (frame.get("bytes") or b"").decode("utf-8", "replace")
         if len(text.encode()) > protocol.MAX_FRAME_BYTES:
             conn.kick(protocol.CLOSE_TOO_BIG)
-            return
+            return False
         try:
             message = protocol.parse(text)
         except protocol.BadMessage as exc:
-            conn.send({"type": "error", "code": exc.code, "message": str(exc)})
+            conn.send(protocol.error(exc.code, str(exc)))
             continue
         if isinstance(message, protocol.ChatIn):
             bucket = chat_bucket
@@ -247,16 +293,13 @@ async def _receive(conn: Connection, ws: WebSocket, services: Services, hub: Hub
         else:
             bucket = control_bucket
         if not bucket.take():
-            strikes += 1
-            if strikes > 50:
+            if not strikes.take():
                 conn.kick(protocol.CLOSE_FLOOD)
-                return
-            conn.send({"type": "error", "code": "rate_limited", "message": "slow down"})
+                return False
+            conn.send(protocol.error("rate_limited", "slow down"))
             continue
-        try:
-            await _handle(conn, message, services, hub, room_id, user_id)
-        except AppError as exc:  # e.g. the membership ended between two messages
-            conn.send({"type": "error", "code": exc.code, "message": exc.detail_message})
+        await _handle(conn, message, services, hub, room_id, user_id)
+    return False
 
 
 async def _handle(conn: Connection, message: Any, services: Services, hub: Hub, room_id: int, user_id: int) -> None:
@@ -264,55 +307,69 @@ async def _handle(conn: Connection, message: Any, services: Services, hub: Hub, 
     match message:
         case protocol.Ping(id=ping_id, t0=t0):
             conn.deliver(Pong(ping_id, t0, now_ms), 0, live=False)
+        case protocol.CommandIn(action="changeMedia"):
+            version = (await hub.playback(room_id)).version
+            if message.base_version != version:
+                _reject(conn, "stale_version", version, "the state changed; here is the new one")
+                return
+            await _flow(conn, hub, services, room_id, user_id, room_flows.set_media, message.media_id)
         case protocol.CommandIn():
-            cmd = engine.Command(
-                user_id, message.action, message.base_version, message.position, message.rate, message.media_id
-            )
-            await _reply_rejections(conn, await hub.apply(room_id, cmd))
+            action: engine.Action = message.action  # type: ignore[assignment]  # changeMedia is handled above
+            cmd = engine.Command(user_id, action, message.base_version, message.position, message.rate)
+            _reply_rejections(conn, await hub.apply(room_id, cmd))
         case protocol.BufferingIn():
             await hub.apply(room_id, engine.Buffering(user_id))
         case protocol.ReadyIn():
             await hub.apply(room_id, engine.Ready(user_id))
-        case protocol.SetRoleIn():
-            await _reply_rejections(
-                conn, await hub.apply(room_id, engine.SetRole(user_id, message.user_id, message.role))
-            )
-        case protocol.SetOpenControlIn():
-            await _reply_rejections(conn, await hub.apply(room_id, engine.SetOpenControl(user_id, message.open)))
-        case protocol.ChatIn():
+        case protocol.DurationIn():
+            await hub.apply(room_id, engine.MediaDuration(message.media_id, message.seconds))
             state, _ = await hub.snapshot(room_id)
-            async with services.db.session() as session:
-                user = await users_service.get_user(session, user_id)
-                assert user is not None
-                pb = state.playback
-                # once anything has played; never before 0 (a play scheduled a moment ahead has not started yet)
-                position = max(0.0, pb.position_at(hub.clock())) if pb.version > 0 else None
-                await chat_service.post_message(
-                    session, room_id, user, MessageCreate(content=message.content, video_position=position)
-                )
+            hub.arm(room_id, engine.next_deadline(state))
+        case protocol.SetRoleIn():
+            await _flow(conn, hub, services, room_id, user_id, room_flows.set_role, message.user_id, message.role)
+        case protocol.SetOpenControlIn():
+            await _flow(conn, hub, services, room_id, user_id, room_flows.set_open_control, message.open)
+        case protocol.ChatIn():
+            playback = await hub.playback(room_id)
+            try:
+                async with services.db.session() as session:
+                    user = await users_service.get_user(session, user_id)
+                    assert user is not None
+                    # once anything has played; never before 0 (a play scheduled a moment ahead has not started)
+                    position = playback.position_at(hub.clock()) if playback.version > 0 else None
+                    await chat_service.post_message(
+                        session, room_id, user, MessageCreate(content=message.content, video_position=position)
+                    )
+            except AppError as exc:  # e.g. the membership ended between two messages
+                conn.send(protocol.error("not_a_member" if exc.status_code == 403 else "invalid", exc.detail_message))
         case protocol.Report():
             playback = await hub.playback(room_id)
             skew = engine.skew_ms(playback, message.position, message.server_time / 1000)
             hub.record_skew(room_id, user_id, skew, message.rtt, buffering=message.buffering)
         case protocol.Hello():
-            conn.send({"type": "error", "code": "invalid", "message": "hello is only the first message"})
+            conn.send(protocol.error("invalid", "hello is only the first message"))
 
 
-async def _reply_rejections(conn: Connection, events: list[engine.Event]) -> None:
+async def _flow(
+    conn: Connection, hub: Hub, services: Services, room_id: int, user_id: int, flow: Any, *args: Any
+) -> None:
+    """A change of a durable fact from the socket: the same room flow as the REST call (ADR 0014), which commits
+    and then applies it to the live room on every process. A refusal is a `rejected`, as for a command."""
+    try:
+        async with services.db.session() as session:
+            user = await users_service.get_user(session, user_id)
+            assert user is not None
+            await flow(session, user, room_id, *args)
+    except AppError as exc:
+        version = (await hub.playback(room_id)).version
+        _reject(conn, "forbidden" if exc.status_code in (401, 403) else "invalid", version, exc.detail_message)
+
+
+def _reject(conn: Connection, reason: str, version: int, message: str) -> None:
+    conn.send({"type": "rejected", "reason": reason, "version": version, "message": message})
+
+
+def _reply_rejections(conn: Connection, events: list[engine.Event]) -> None:
     for event in events:
         if isinstance(event, engine.Rejected) and event.user_id == conn.user_id:
-            conn.send({"type": "rejected", "reason": event.reason, "version": event.version, "message": event.detail})
-
-
-async def _leave_later(hub: Hub, room_id: int, user_id: int, username: str) -> None:
-    """Presence leaves after a grace period, so that a reconnect is neither a leave nor a join."""
-    await asyncio.sleep(PRESENCE_GRACE)
-    if any(c.user_id == user_id for c in hub.local.get(room_id, ())):
-        return
-    with contextlib.suppress(Exception):
-        if await hub.still_connected_elsewhere(room_id, user_id):
-            return
-        await hub.apply(room_id, engine.Leave(user_id))
-        await hub.publish(
-            room_id, [{"type": "presence", "event": "leave", "user": {"id": user_id, "username": username}}]
-        )
+            _reject(conn, event.reason, event.version, event.detail)

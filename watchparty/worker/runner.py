@@ -24,7 +24,7 @@ from watchparty.jobs.queues import (
     redis_for_queues,
 )
 from watchparty.mail.tasks import send_email
-from watchparty.queues.tasks import run_cleanup, run_report
+from watchparty.ops.tasks import run_cleanup, run_report
 from watchparty.users.tasks import process_avatar
 
 log = logging.getLogger("watchparty.worker")

@@ -6,7 +6,6 @@ import { $, avatar, busy, clock, formAlert, formData, h, showFormError, toast } 
 
 const STATUS_EVERY_MS = 3000;
 const DRIFTING_MS = 100;  // a viewer further than this from the room shows as drifting
-const CONTROL_ROLES = new Set(["host", "moderator"]);
 const CLOSE_TEXT = {
   "signed-out": "You were signed out. Sign in again to rejoin.",
   "not-a-member": "You are no longer a member of this room.",
@@ -144,6 +143,7 @@ function renderWatch(room, memberList, me, navigate, view) {
       renderPeople();
     },
     role: (msg) => { upsert(msg.userId, { role: msg.role }); renderPeople(); renderControls(); },
+    you: (msg) => { upsert(msg.userId, { role: msg.role }); renderPeople(); renderControls(); },
     control: (msg) => { openControl = msg.open; renderControls(); },
     waiting: (msg) => { waitingFor = msg.buffering; showOverlay(); renderPeople(); },
     waitingEnded: () => { waitingFor = []; showOverlay(); renderPeople(); },
@@ -186,10 +186,9 @@ function renderWatch(room, memberList, me, navigate, view) {
   }
   video.addEventListener("error", () => toast("This video cannot be played in this browser (is its URL right, and is it WebM or MP4?).", "error"));
 
-  function canControl() {
-    const role = people.get(me.id)?.role || link.you?.role;
-    return CONTROL_ROLES.has(role) || openControl;
-  }
+  // what this viewer may do is the server's answer (welcome.you.can, then `you` messages), never a role set here
+  function can(action) { return Boolean(link.you?.can?.[action]); }
+  function canControl() { return can("control"); }
 
   let moviesLoaded = false;
   async function loadMovieChoices() {
@@ -213,10 +212,14 @@ function renderWatch(room, memberList, me, navigate, view) {
     playButton.textContent = paused ? "▶" : "❚❚";
     playButton.setAttribute("aria-label", paused ? "Play" : "Pause");
     rate.value = String(link.playback?.rate ?? 1);
-    controlNote.textContent = allowed ? "Your controls change playback for everyone (Space or K plays and pauses)." : "The host and moderators control playback.";
-    const isHost = people.get(me.id)?.role === "host";
-    hostPanel.hidden = !isHost;
-    if (isHost) loadMovieChoices();
+    const ended = link.playback?.paused && link.playback.duration && link.playback.position >= link.playback.duration - 0.05;
+    controlNote.textContent = ended ? (allowed ? "The end. Press ▶ to watch it again from the start." : "The end.")
+      : allowed ? "Your controls change playback for everyone (Space or K plays and pauses)." : "The host and moderators control playback.";
+    const settings = can("changeMedia") || can("openControl");
+    hostPanel.hidden = !settings;
+    movieSelect.disabled = !can("changeMedia");
+    openToggle.disabled = !can("openControl");
+    if (settings) loadMovieChoices();
     openToggle.checked = openControl;
   }
 
@@ -237,10 +240,10 @@ function renderWatch(room, memberList, me, navigate, view) {
   function renderPeople() {
     const online = [...people.values()].filter((p) => p.online);
     peopleTitle.textContent = `Watching (${online.length})`;
-    const isHost = people.get(me.id)?.role === "host";
+    const mayAssign = can("setRole");
     peopleList.replaceChildren(...[...online, ...[...people.values()].filter((p) => !p.online)].map((p) => {
       const [cls, text] = statusOf(p);
-      const roleButton = isHost && p.id !== me.id && p.role !== "host"
+      const roleButton = mayAssign && p.id !== me.id && p.role !== "host"
         ? h("button", { type: "button", class: "link small", onclick: () => link.send({ type: "setRole", userId: p.id, role: p.role === "moderator" ? "member" : "moderator" }) },
           p.role === "moderator" ? "Make member" : "Make moderator")
         : null;
@@ -290,9 +293,8 @@ function renderWatch(room, memberList, me, navigate, view) {
   rate.addEventListener("change", () => link.command("setRate", { rate: Number(rate.value) }));
   movieSelect.addEventListener("change", async () => {
     const mediaId = Number(movieSelect.value);
-    try {
+    try {  // one call: the server switches every live viewer (docs/protocol.md, "Durable room facts")
       await api(`/api/rooms/${room.id}`, { method: "PUT", body: { movieId: mediaId } });
-      link.command("changeMedia", { mediaId });
     } catch (error) { toast(error.message, "error"); }
   });
   hostPanel.addEventListener("toggle", () => {  // the catalogue may have grown since: read it again

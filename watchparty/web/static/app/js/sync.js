@@ -18,13 +18,15 @@ const DEFAULT_PARAMS = {
 };
 // after these close codes the page must not reconnect by itself (docs/protocol.md, "Close codes")
 export const FINAL_CLOSES = { 4001: "signed-out", 4003: "not-a-member", 4029: "too-many", 1009: "too-big" };
+const RECONNECT_AT_ONCE = new Set([1001, 1012]);  // the server restarts, or rebuilt the live room
 
 export const localMs = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 export function positionAt(st, serverMs) {
   if (st.paused || serverMs <= st.anchorServerTime) return st.position;
-  return st.position + ((serverMs - st.anchorServerTime) / 1000) * st.rate;
+  const at = st.position + ((serverMs - st.anchorServerTime) / 1000) * st.rate;
+  return st.duration ? Math.min(at, st.duration) : at;  // never past the end of the media
 }
 
 export class ClockSync {
@@ -125,6 +127,7 @@ export class RoomLink {
     this.corrector = new Corrector(this.params);
     this.playback = null;
     this.seq = 0;
+    this.epoch = null;
     this.you = null;
     this.playDelayMs = 60;
     this.seekDelayMs = 120;
@@ -142,7 +145,9 @@ export class RoomLink {
     this.clockReady = false;
     this.waitStarted = 0;
     this.onVideoEvent = this.onVideoEvent.bind(this);
+    this.reportDuration = this.reportDuration.bind(this);
     for (const type of ["waiting", "playing", "canplay", "seeked"]) player.video.addEventListener(type, this.onVideoEvent);
+    player.video.addEventListener("loadedmetadata", this.reportDuration);
   }
 
   // -- connecting -------------------------------------------------------------------------------------------
@@ -154,7 +159,7 @@ export class RoomLink {
     this.ws = ws;
     ws.onopen = () => {
       this.retries = 0;
-      this.send(this.seq > 0 ? { type: "hello", v: 1, lastSeq: this.seq } : { type: "hello", v: 1 });
+      this.send(this.seq > 0 && this.epoch ? { type: "hello", v: 1, lastSeq: this.seq, epoch: this.epoch } : { type: "hello", v: 1 });
       this.startTimers();
       this.on.connection?.("open");
     };
@@ -176,7 +181,7 @@ export class RoomLink {
         return;
       }
       this.on.connection?.("reconnecting");
-      const wait = Math.min(15000, 1000 * 2 ** this.retries++);
+      const wait = RECONNECT_AT_ONCE.has(event.code) ? 100 : Math.min(15000, 1000 * 2 ** this.retries++);
       setTimeout(() => this.reconnect(), wait);
     };
   }
@@ -201,6 +206,7 @@ export class RoomLink {
     this.applyGen++;
     this.stopTimers();
     for (const type of ["waiting", "playing", "canplay", "seeked"]) this.player.video.removeEventListener(type, this.onVideoEvent);
+    this.player.video.removeEventListener("loadedmetadata", this.reportDuration);
     this.ws?.close(1000);
     this.ws = null;
   }
@@ -259,10 +265,12 @@ export class RoomLink {
   // -- receiving --------------------------------------------------------------------------------------------
 
   handle(msg, arrived) {
-    if (Number.isInteger(msg.seq) && msg.seq > this.seq) this.seq = msg.seq;
+    // a welcome starts the numbering afresh: a rebuilt live room (a new epoch) counts from its own start
+    if (Number.isInteger(msg.seq) && (msg.seq > this.seq || msg.type === "welcome")) this.seq = msg.seq;
     switch (msg.type) {
       case "welcome":
         this.you = msg.you;
+        this.epoch = msg.epoch;
         Object.assign(this.params, msg.params || {});
         this.newState(msg.state, msg.state.anchorServerTime);
         break;
@@ -278,8 +286,8 @@ export class RoomLink {
       case "state":
         this.newState(msg.state, msg.executeAt);
         break;
-      case "role":
-        if (this.you && msg.userId === this.you.userId) this.you.role = msg.role;
+      case "you":  // what the room policy now lets this viewer do (after a role or open-control change)
+        this.you = { userId: msg.userId, role: msg.role, can: msg.can };
         break;
       default:
         break;
@@ -299,8 +307,19 @@ export class RoomLink {
     return expected === null ? null : (this.player.position() - expected) * 1000;
   }
 
+  // The room stops at the end of its media; when the catalogue has no duration, the first player that knows it
+  // tells the room (docs/protocol.md, "The end of the media").
+  reportDuration() {
+    const d = this.player.video.duration;
+    const pb = this.playback;
+    if (pb && pb.mediaId && (pb.duration === null || pb.duration === undefined) && Number.isFinite(d) && d > 0) {
+      this.send({ type: "duration", mediaId: pb.mediaId, seconds: d });
+    }
+  }
+
   newState(state, executeAt) {
     this.playback = state;
+    if (state.duration === null || state.duration === undefined) setTimeout(this.reportDuration, 0);
     if (!this.clockReady) {  // applied once the clock is known (three pongs, within about 300 ms)
       this.pendingState = [state, executeAt];
       return;

@@ -10,8 +10,8 @@ from watchparty.auth.deps import AdminUser, CurrentUser
 from watchparty.core.deps import DbSession
 from watchparty.core.schemas import Envelope, JobAccepted
 from watchparty.jobs.deps import AppQueues
-from watchparty.queues import service
-from watchparty.queues.schemas import CleanupIn, Dashboard, JobRead, QueueStats, ReportRead
+from watchparty.ops import service
+from watchparty.ops.schemas import CleanupIn, Dashboard, JobRead, QueueStats, ReportRead
 
 router = APIRouter(prefix="/queues", tags=["queues"])
 

@@ -8,33 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from watchparty.models import ActivityReport, Message, OutboxJob, Room, RoomMember, RoomVisibility, User
-
-
-async def delete_inactive_rooms(session: AsyncSession, before: datetime) -> list[int]:
-    result = await session.execute(delete(Room).where(Room.last_activity_at < before).returning(Room.id))
-    return [row[0] for row in result]
-
-
-async def delete_old_messages(session: AsyncSession, before: datetime) -> list[int]:
-    """Deletes the messages; returns the rooms that lost some."""
-    result = await session.execute(delete(Message).where(Message.created_at < before).returning(Message.room_id))
-    return sorted({row[0] for row in result})
-
-
-async def delete_idle_participants(session: AsyncSession, before: datetime) -> list[int]:
-    """Non-host members of public rooms not seen since `before`; returns the rooms that lost some."""
-    public_rooms = select(Room.id).where(Room.visibility == RoomVisibility.PUBLIC)
-    result = await session.execute(
-        delete(RoomMember)
-        .where(
-            RoomMember.last_seen_at < before,
-            RoomMember.room_id.in_(public_rooms),
-            RoomMember.user_id != select(Room.host_id).where(Room.id == RoomMember.room_id).scalar_subquery(),
-        )
-        .returning(RoomMember.room_id)
-    )
-    return sorted({row[0] for row in result})
+from watchparty.models import ActivityReport, Message, OutboxJob, Room, RoomMember, User
 
 
 async def delete_sent_outbox_rows(session: AsyncSession, before: datetime) -> int:

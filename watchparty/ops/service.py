@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from watchparty.jobs import outbox
 from watchparty.jobs.queues import CLEANUP, HIGH_PRIORITY, JobView, Queues, outbox_job_id, parse_job_id
 from watchparty.models import User, UserRole
-from watchparty.queues import repository
-from watchparty.queues.errors import JobNotFound
-from watchparty.queues.schemas import Dashboard, JobRead, QueueCounts, QueueStats, ReportRead
+from watchparty.ops import repository
+from watchparty.ops.errors import JobNotFound
+from watchparty.ops.schemas import Dashboard, JobRead, QueueCounts, QueueStats, ReportRead
 
 
 async def stats(queues: Queues) -> QueueStats:

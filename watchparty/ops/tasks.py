@@ -6,10 +6,11 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from watchparty.core.cache import invalidate
+from watchparty.chat import service as chat_service
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
-from watchparty.queues import repository
+from watchparty.ops import repository
+from watchparty.rooms import flows as room_flows
 
 log = logging.getLogger("watchparty.cleanup")
 
@@ -28,17 +29,15 @@ async def run_cleanup(services: Services, data: dict[str, Any], job_id: str) -> 
     try:
         now = utcnow()
         async with services.db.session() as session:
-            rooms = await repository.delete_inactive_rooms(session, now - timedelta(days=days))
-            message_rooms = await repository.delete_old_messages(
+            # through the rooms and chat code: caches are invalidated and live rooms closed as for any deletion
+            rooms = await room_flows.remove_inactive_rooms(session, now - timedelta(days=days))
+            message_rooms = await chat_service.remove_messages_before(
                 session, now - timedelta(days=settings.cleanup_message_days)
             )
-            member_rooms = await repository.delete_idle_participants(
+            member_rooms = await room_flows.remove_idle_members(
                 session, now - timedelta(hours=settings.cleanup_participant_hours)
             )
             outbox_rows = await repository.delete_sent_outbox_rows(session, now - timedelta(days=7))
-            tags = {"rooms"} | {f"room:{r}" for r in rooms + member_rooms}
-            tags |= {f"chat:{r}" for r in rooms + message_rooms}
-            invalidate(session, *tags)
             result = {
                 "daysInactive": days,
                 "roomsRemoved": len(rooms),

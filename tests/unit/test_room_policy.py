@@ -1,0 +1,36 @@
+"""The room policy: role x action, the one place the rules live."""
+
+from __future__ import annotations
+
+import pytest
+
+from watchparty.rooms import policy
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        ("host", {"control", "changeMedia", "setRole", "openControl", "editRoom", "deleteRoom"}),
+        ("moderator", {"control", "changeMedia"}),
+        ("member", set()),
+        (None, set()),
+        ("admin", set()),  # a site administrator is nobody in a room they have not joined
+    ],
+)
+def test_each_role_may_do_exactly_its_actions(role: str | None, allowed: set[str]) -> None:
+    assert {a for a, yes in policy.can(role).items() if yes} == allowed
+
+
+def test_open_control_lets_members_control_playback_and_nothing_more() -> None:
+    assert policy.allowed("member", "control", open_control=True)
+    assert not policy.allowed("member", "changeMedia", open_control=True)
+    assert not policy.allowed(None, "control", open_control=True)
+
+
+def test_role_changes() -> None:
+    assert policy.may_assign("host", "member", "moderator") is None
+    assert policy.may_assign("host", "moderator", "member") is None
+    assert policy.may_assign("moderator", "member", "moderator") == "only the host changes roles"
+    assert policy.may_assign("host", None, "moderator") == "no such member in this room"
+    assert policy.may_assign("host", "member", "host") == "the host role is handed over, not assigned"
+    assert policy.may_assign("host", "host", "member") == "the host's role changes only by hand-over"

@@ -1,0 +1,54 @@
+"""Who may do what in a room: role × action, in one pure module (ADR 0014).
+
+The REST services, the socket handlers, the sync engine and the socket's `welcome` (`you.can`) all ask here, so
+that a rule is written once and the web client never hard-codes a role set. No I/O, no framework: a function of
+the caller's role in the room and the room's settings.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+Role = Literal["host", "moderator", "member"]
+Action = Literal["control", "changeMedia", "setRole", "openControl", "editRoom", "deleteRoom"]
+
+ROLES: Final[tuple[Role, ...]] = ("host", "moderator", "member")
+ACTIONS: Final[tuple[Action, ...]] = ("control", "changeMedia", "setRole", "openControl", "editRoom", "deleteRoom")
+
+# The roles a role may give with setRole: the host makes moderators and members; the host role itself moves by
+# hand-over (the host leaves, or is handed over by a later feature), never by setRole.
+ASSIGNABLE: Final[frozenset[Role]] = frozenset({"moderator", "member"})
+
+_BY_ROLE: Final[dict[Role, frozenset[Action]]] = {
+    "host": frozenset(ACTIONS),
+    "moderator": frozenset({"control", "changeMedia"}),
+    "member": frozenset(),
+}
+
+
+def allowed(role: Role | str | None, action: Action, *, open_control: bool = False) -> bool:
+    """Whether a member with `role` (None: not a member) may do `action`. Open control lets every member control
+    playback (play, pause, seek, rate), and nothing more."""
+    if role not in _BY_ROLE:
+        return False
+    if action == "control" and open_control:
+        return True
+    return action in _BY_ROLE[role]
+
+
+def can(role: Role | str | None, *, open_control: bool = False) -> dict[Action, bool]:
+    """Every action with its answer, as `welcome.you.can` carries it."""
+    return {action: allowed(role, action, open_control=open_control) for action in ACTIONS}
+
+
+def may_assign(asker: Role | str | None, target_current: Role | str | None, new_role: Role | str) -> str | None:
+    """Why `asker` may not give `new_role` to a member whose role is `target_current`, or None if it may."""
+    if not allowed(asker, "setRole"):
+        return "only the host changes roles"
+    if target_current is None:
+        return "no such member in this room"
+    if new_role not in ASSIGNABLE:
+        return "the host role is handed over, not assigned"
+    if target_current == "host":
+        return "the host's role changes only by hand-over"
+    return None
