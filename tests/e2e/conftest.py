@@ -78,9 +78,9 @@ def spawn(workdir: Path, cmd: list[str], env_overrides: dict[str, str], log: Pat
 
 
 def start_server(
-    workdir: Path, env_overrides: dict[str, str], command: list[str] | None = None
+    workdir: Path, env_overrides: dict[str, str], command: list[str] | None = None, port: int | None = None
 ) -> tuple[subprocess.Popen[bytes], LiveServer]:
-    port = free_port()
+    port = port or free_port()
     log = workdir / "server.log"
     cmd = command or [sys.executable, "-m", "watchparty", "serve"]
     proc = spawn(workdir, cmd, {"PORT": str(port), "HOST": "127.0.0.1", **env_overrides}, log)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import os
 import signal
 import sqlite3
+import time
 from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 
+from tests.e2e import live
 from tests.e2e.conftest import start_server, stop_server
 
 pytestmark = pytest.mark.slow
@@ -75,3 +81,50 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+async def test_a_restart_in_embedded_mode_rebuilds_open_rooms_where_they_were(tmp_path: Path) -> None:
+    """Issue 13, why 1: the embedded Valkey keeps nothing, so a restart loses every live room. The open pages
+    reconnect with their old lastSeq and epoch; within 3 s of the server being back both viewers have a fresh
+    welcome at the same position (the room rebuilt from the database, paused where it had got to), and the
+    host's next command is accepted."""
+    env = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024"}
+    proc, server = start_server(tmp_path, env)
+    port = int(server.url.rsplit(":", 1)[1])
+    try:
+        host, guest = await live.user(server, "restart-host"), await live.user(server, "restart-guest")
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            demo = (await http.get("/api/movies")).json()["data"][0]
+            r = await http.post("/api/rooms", json={"name": "Restart", "movieId": demo["id"]}, headers=host)
+            room = r.json()["data"]["id"]
+            assert (await http.post(f"/api/rooms/{room}/join", headers=guest)).status_code == 200
+        host_ws, welcome = await live.connect(server, room, host)
+        guest_ws, _ = await live.connect(server, room, guest)
+        await host_ws.send(
+            json.dumps({"type": "command", "action": "play", "baseVersion": welcome["state"]["version"]})
+        )
+        started = await live.next_of(host_ws, "state")
+        await asyncio.sleep(2.0)
+        stop_server(proc)
+        for ws in (host_ws, guest_ws):
+            with contextlib.suppress(websockets.exceptions.ConnectionClosed):
+                await live.read_until_closed(ws)
+        proc, server = start_server(tmp_path, env, port=port)
+        back = time.monotonic()
+        resume = {"lastSeq": started["seq"], "epoch": welcome["epoch"]}
+        (host_ws, host_again), (guest_ws, guest_again) = await asyncio.gather(
+            live.connect(server, room, host, **resume), live.connect(server, room, guest, **resume)
+        )
+        assert time.monotonic() - back < 3.0
+        assert host_again["type"] == guest_again["type"] == "welcome"
+        assert host_again["epoch"] == guest_again["epoch"] != welcome["epoch"]
+        assert host_again["state"] == guest_again["state"], "both at the same position"
+        state = host_again["state"]
+        assert state["paused"] and state["mediaId"] == demo["id"] and 2.0 <= state["position"] <= 30.0
+        await host_ws.send(json.dumps({"type": "command", "action": "play", "baseVersion": state["version"]}))
+        accepted = await live.next_of(guest_ws, "state")
+        assert not accepted["state"]["paused"] and accepted["state"]["position"] == pytest.approx(state["position"])
+        await host_ws.close()
+        await guest_ws.close()
+    finally:
+        stop_server(proc)

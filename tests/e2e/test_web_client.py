@@ -373,3 +373,34 @@ async def test_admins_reach_the_queue_dashboard_signed_in(web: LiveServer, e2e_d
         await expect(page).to_have_url(re.compile(r"/admin/queues/$"))
         await expect(page.locator("#board")).to_be_visible()  # the same session: no second sign-in
         await expect(page.locator("#sign-in")).to_be_hidden()
+
+
+async def test_the_end_of_the_movie_and_a_host_hand_over_are_seen_live(web: LiveServer) -> None:
+    """Issue 13 in the browser: the room learns the clip's length from a player (the catalogue has none), stops at
+    the end for both pages, shown as the end and in sync, not drifting; play there starts again from 0. Then the
+    host leaves, and the other page gets the controls without a reload."""
+    async with chromium() as browser:
+        host, guest = await _room_with_two(browser, web, "gina", "hank")
+        await expect(guest.get_by_role("button", name="Play")).to_be_disabled()
+        await host.get_by_role("button", name="Play").click()
+        await both_playing(host, guest)
+        await host.evaluate("() => window.watchparty.link.command('seek', { position: 27 })")
+        for page in (host, guest):
+            await expect(page.locator("#control-note")).to_contain_text("The end.", timeout=20_000)
+        for page in (host, guest):
+            state = await video_state(page)
+            assert state["paused"] and state["t"] > 29, state
+            await expect(page.locator("#my-sync")).to_have_text("in sync", timeout=10_000)
+        assert await guest.locator('#people [data-status="drifting"]').count() == 0
+        await shot(guest, "room-ended")
+        await host.get_by_role("button", name="Play").click()
+        await both_playing(host, guest)
+        assert (await video_state(guest))["t"] < 10, "play at the end starts again from 0"
+
+        host.on("dialog", lambda dialog: dialog.accept())
+        await host.get_by_role("button", name="Leave this room").click()
+        await expect(guest.get_by_role("button", name="Pause")).to_be_enabled(timeout=5_000)
+        await expect(guest.locator(".host-panel")).to_be_visible()
+        await guest.get_by_role("button", name="Pause").click()
+        await expect(guest.get_by_role("button", name="Play")).to_be_visible()
+        await guest.wait_for_function("() => document.querySelector('video').paused", timeout=5_000)

@@ -37,6 +37,7 @@ MAX_PER_ROOM = 500
 # now and then is only told `rate_limited`; one far past it for seconds on end is closed.
 STRIKES, STRIKES_PER_SECOND = 50, 5
 CLOSE_DRAIN_SECONDS = 2.0
+QUIET_SECONDS = 0.15
 
 
 class Bucket:
@@ -212,13 +213,26 @@ async def run(ws: WebSocket, services: Services, hub: Hub, room_id: int, ticket:
 
 
 async def _drain(ws: WebSocket) -> None:
-    """After our close frame, read until the client's close (or a deadline). Closing a TCP socket whose receive
-    buffer still holds unread frames (a flooding client's) makes the kernel send a reset, and the client then
-    loses our close frame and sees 1006 instead of the documented code."""
+    """After our close frame, read until the client's answer (or a deadline), as the closing handshake asks."""
     with contextlib.suppress(Exception):
         async with asyncio.timeout(CLOSE_DRAIN_SECONDS):
             while (await ws.receive())["type"] != "websocket.disconnect":
                 pass
+
+
+async def _quiet(ws: WebSocket) -> None:
+    """Before closing a client that sends too much: read and drop its frames until it pauses (QUIET_SECONDS with
+    nothing) or CLOSE_DRAIN_SECONDS pass. granian drops the receiving half as soon as the application sends
+    `websocket.close` (granian issue #798), so it never waits for the client's close; a TCP socket closed with
+    frames still unread in its buffer is reset, and a reset client loses our close frame and reports 1006. Read
+    to a pause first, and the close (4008, 1009) arrives."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CLOSE_DRAIN_SECONDS
+    with contextlib.suppress(Exception):
+        while (left := deadline - loop.time()) > 0:
+            frame = await asyncio.wait_for(ws.receive(), min(QUIET_SECONDS, left))
+            if frame["type"] == "websocket.disconnect":
+                return
 
 
 async def _greet(
@@ -279,6 +293,7 @@ async def _receive(conn: Connection, ws: WebSocket, services: Services, hub: Hub
             return True
         text: str = frame.get("text") or (frame.get("bytes") or b"").decode("utf-8", "replace")
         if len(text.encode()) > protocol.MAX_FRAME_BYTES:
+            await _quiet(ws)
             conn.kick(protocol.CLOSE_TOO_BIG)
             return False
         try:
@@ -294,6 +309,7 @@ async def _receive(conn: Connection, ws: WebSocket, services: Services, hub: Hub
             bucket = control_bucket
         if not bucket.take():
             if not strikes.take():
+                await _quiet(ws)
                 conn.kick(protocol.CLOSE_FLOOD)
                 return False
             conn.send(protocol.error("rate_limited", "slow down"))
