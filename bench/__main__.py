@@ -6,7 +6,13 @@ import argparse
 
 from bench import cache, jobs, rooms_uncached, sync
 
-BENCHES = {"rooms-uncached": rooms_uncached.main, "cache": cache.main, "jobs": jobs.main, "sync": sync.main}
+BENCHES = {
+    "rooms-uncached": rooms_uncached.main,
+    "cache": cache.main,
+    "jobs": jobs.main,
+    "sync": sync.main,
+    "sync-fanout": sync.fanout_main,
+}
 
 
 def main() -> None:

@@ -49,7 +49,8 @@ def _env(prefix: str) -> dict[str, str]:
     }
 
 
-def _servers(n: int, prefix: str) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
+def _servers(n: int, prefix: str, root: Path = ROOT) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
+    """`n` API processes of the code at `root` (this checkout, or a baseline's worktree)."""
     procs, urls = [], []
     for i in range(n):
         port = free_port()
@@ -58,7 +59,7 @@ def _servers(n: int, prefix: str) -> tuple[list[subprocess.Popen[bytes]], list[s
             start(
                 [python(), "-m", "watchparty", "serve", "--port", str(port), "--no-migrate"],
                 _env(prefix),
-                ROOT,
+                root,
                 f"{url}/api/health",
                 WORK / f"sync-server-{i}.log",
             )
@@ -359,15 +360,30 @@ def _split(items: list[Any], parts: int) -> list[list[Any]]:
 
 
 def _fanout(
-    urls: list[str], pids: list[int], tokens: list[str], room: int, viewers: int, commands: int
+    urls: list[str], pids: list[int], tokens: list[str], room: int, viewers: int, commands: int, chat_per_s: float = 0
 ) -> tuple[float, float, int]:
+    """Latency of each command's `state` to every viewer; with `chat_per_s`, chat is posted (REST, by the host) at
+    that rate while the commands run, and every viewer receives it too."""
     specs = [[urls[i % len(urls)], room, tokens[1 + i % (len(tokens) - 1)]] for i in range(viewers)]
     procs = _spawn_clients([{"kind": "fanout", "viewers": part} for part in _split(specs, CLIENT_PROCS)])
     _quiet(pids)
 
+    async def chat_flood(stop: asyncio.Event) -> None:
+        import httpx
+
+        async with httpx.AsyncClient(base_url=urls[-1], headers={"Authorization": f"Bearer {tokens[0]}"}) as http:
+            i = 0
+            while not stop.is_set():
+                at = time.monotonic()
+                await http.post(f"/api/chat/{room}/messages", json={"content": f"flood {i} " + "x" * 80})
+                i += 1
+                await asyncio.sleep(max(0.0, 1 / chat_per_s - (time.monotonic() - at)))
+
     async def drive() -> dict[int, float]:
         ws, inbox = await _host(urls[0], room, tokens[0])
         welcome = await _next(inbox, "welcome")
+        stop = asyncio.Event()
+        flooding = asyncio.get_running_loop().create_task(chat_flood(stop)) if chat_per_s else None
         await asyncio.sleep(2)
         version = welcome["state"]["version"]
         sent: dict[int, float] = {}
@@ -380,6 +396,9 @@ def _fanout(
                 say(f"  {i + 1}/{commands} commands")
             sent[version] = at
             await asyncio.sleep(0.3)
+        stop.set()
+        if flooding is not None:
+            await flooding
         await ws.close()
         return sent
 
@@ -503,6 +522,73 @@ def main(rounds: int = 3, seconds: int = 10) -> None:
         _forget_keys(prefix)
         psql(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
     _write(fan, load, skew)
+
+
+BASELINE_REV = os.environ.get("BENCH_BASELINE_REV", "ddea728")  # the last commit before ADR 0014's numbering
+CHAT_FLOOD_PER_S = 20
+
+
+def fanout_main(rounds: int = 2, seconds: int = 10) -> None:
+    """Fan-out of commands in a 500-viewer room on one API process, quiet and under a chat flood, for this tree and
+    for BASELINE_REV (where every chat event rewrote the room's state under compare-and-set), side by side in one
+    run, alternating. `python -m bench sync-fanout`."""
+    del seconds
+    from watchparty.config import Settings
+    from watchparty.core.migrate import upgrade_to_head
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    baseline = WORK / "baseline"
+    if baseline.exists():
+        subprocess.run(["git", "worktree", "remove", "--force", str(baseline)], cwd=ROOT, check=False)
+    subprocess.run(["git", "worktree", "add", "--detach", str(baseline), BASELINE_REV], cwd=ROOT, check=True)
+    recreate_db(DB)
+    upgrade_to_head(Settings(database_url=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB}"))
+    results: dict[tuple[str, str], list[tuple[float, float, int]]] = defaultdict(list)
+    tokens: list[str] = []
+    rooms: list[int] = []
+    prefixes = []
+    try:
+        for rnd in range(rounds):
+            for label, root in ((f"before ({BASELINE_REV})", baseline), ("now", ROOT)):
+                prefix = f"wpbench-fan-{uuid.uuid4().hex[:6]}"
+                prefixes.append(prefix)
+                servers, urls = _servers(1, prefix, root)
+                try:
+                    if not tokens:
+                        say("accounts: 101 users, 1 room")
+                        tokens, rooms = asyncio.run(_accounts(urls[0], 101, 1, uuid.uuid4().hex[:4]))
+                    for chat in (0, CHAT_FLOOD_PER_S):
+                        what = f"chat {chat}/s" if chat else "quiet"
+                        say(f"fan-out, 500 viewers, {label}, {what}, round {rnd + 1}/{rounds}")
+                        r = _fanout(urls, [servers[0].pid], tokens, rooms[0], 499, 30, chat_per_s=chat)
+                        results[(label, what)].append(r)
+                        say(f"  p50 {r[0]:.1f} ms, p99 {r[1]:.1f} ms ({r[2]} deliveries)")
+                        time.sleep(3)
+                finally:
+                    for server in servers:
+                        stop(server)
+    finally:
+        for prefix in prefixes:
+            _forget_keys(prefix)
+        psql(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+        subprocess.run(["git", "worktree", "remove", "--force", str(baseline)], cwd=ROOT, check=False)
+    lines = [
+        "Command: `.tools/bin/uv run python -m bench sync-fanout` (part of `make bench`). One `watchparty serve`",
+        "process; 500 viewers in one room; the host sends 30 commands (play/pause, 300 ms apart), quiet and while",
+        f"{CHAT_FLOOD_PER_S} chat messages a second are posted to the room (each delivered to all 500 viewers).",
+        f"`before` is commit `{BASELINE_REV}`, run from a git worktree in the same run, alternating {rounds} rounds:",
+        "there, every chat event rewrote the room's whole state under compare-and-set, contending with commands;",
+        "now events are numbered by a counter of their own and chat never touches the state (ADR 0014).",
+        "",
+        "| code | traffic | p50 (ms) | p99 (ms), median round | p99 range (ms) |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {label} | {what} | {_mid([r[0] for r in rs]):.1f} | {_mid([r[1] for r in rs]):.1f} | "
+            f"{min(r[1] for r in rs):.1f}–{max(r[1] for r in rs):.1f} |"
+            for (label, what), rs in results.items()
+        ],
+    ]
+    write_section("sync-fanout", "Command fan-out under a chat flood", lines)
 
 
 def _forget_keys(prefix: str) -> None:

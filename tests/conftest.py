@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -268,3 +269,26 @@ async def fresh_database(tmp: Path) -> AsyncIterator[str]:
 async def own_database_url(tmp_path: Path) -> AsyncIterator[str]:
     async with fresh_database(tmp_path) as url:
         yield url
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _server_frames_are_checked() -> Iterator[None]:
+    """Every server frame that a `watchparty.client` viewer in the tests receives is checked against its
+    definition in watchparty.sync.protocol (the raw-socket tests check theirs in tests/e2e/live.py). The client
+    library itself stays free of the server's code."""
+    import orjson
+
+    from watchparty.client.viewer import Viewer
+    from watchparty.sync.protocol import validate_server
+
+    handle = Viewer.handle
+
+    def checked(self: Viewer, msg: dict[str, Any], arrived_ms: float | None = None) -> None:
+        validate_server(orjson.dumps(msg))
+        handle(self, msg, arrived_ms)
+
+    Viewer.handle = checked  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Viewer.handle = handle  # type: ignore[method-assign]

@@ -301,6 +301,7 @@ async def test_changing_the_movie_is_one_call_and_takes_only_catalogue_movies(cl
     room = await room_with(a, host, duration=120)
     guest = await member(b, room, "ra-media-guest")
     host_conn, welcome = await connect(a, room, host)
+    assert welcome["state"]["mediaId"] is not None and welcome["state"]["duration"] == 120, "the room's movie"
     guest_conn, _ = await connect(b, room, guest)
     await command(host_conn, "changeMedia", welcome["state"]["version"], mediaId=987654)
     rejected = await next_of(host_conn, "rejected")

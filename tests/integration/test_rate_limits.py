@@ -58,3 +58,24 @@ async def test_forgot_password_is_limited(limited: httpx.AsyncClient) -> None:
     r = await limited.post("/api/auth/forgot-password", json={"email": "z@example.com"})
     assert r.status_code == 429
     assert int(r.headers["Retry-After"]) > 60
+
+
+async def test_counters_in_redis_are_shared_by_processes_and_kept_apart_by_key_prefix(settings: Settings) -> None:
+    """Issue 13 (why 10): the limiter's Redis keys carry KEY_PREFIX, so two deployments (or test runs) on one Redis
+    do not share counters, while two processes of one deployment do. Redis storage runs on redis-py."""
+    from watchparty.core.errors import RateLimited
+    from watchparty.core.ratelimit import RateLimiter
+
+    url = settings.effective_redis_url
+    assert url is not None
+    one, two = RateLimiter(url, f"{settings.key_prefix}-rl-a"), RateLimiter(url, f"{settings.key_prefix}-rl-a")
+    other = RateLimiter(url, f"{settings.key_prefix}-rl-b")
+    try:
+        await one.hit("2/minute", "login", "ann")
+        await two.hit("2/minute", "login", "ann")  # the second process counts the same window
+        with pytest.raises(RateLimited):
+            await one.hit("2/minute", "login", "ann")
+        await other.hit("2/minute", "login", "ann")  # another prefix: its own counters
+    finally:
+        for limiter in (one, other):
+            await limiter.reset()

@@ -16,7 +16,11 @@ from watchparty.core.errors import RateLimited
 class RateLimiter:
     def __init__(self, storage_uri: str, prefix: str = "wp") -> None:
         uri = storage_uri if storage_uri.startswith("async+") else f"async+{storage_uri}"
-        options: dict[str, str] = {} if uri.startswith("async+memory") else {"key_prefix": f"{prefix}:rl"}
+        options: dict[str, str] = {}
+        if not uri.startswith("async+memory"):
+            options["key_prefix"] = f"{prefix}:rl"  # KEY_PREFIX: deployments and test runs on one Redis stay apart
+        if uri.startswith(("async+redis", "async+rediss")):
+            options["implementation"] = "redispy"  # redis-py, which the project has; the default needs coredis
         storage = storage_from_string(uri, **options)
         assert isinstance(storage, Storage)
         self._storage = storage

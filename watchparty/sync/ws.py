@@ -189,9 +189,12 @@ async def run(ws: WebSocket, services: Services, hub: Hub, room_id: int, ticket:
         peer_gone = await _receive(conn, ws, services, hub, room_id, user_id)
     except WebSocketDisconnect:
         peer_gone = True
-    except protocol.BadMessage as exc:  # the first frame was not a hello
-        conn.send(protocol.error(exc.code, str(exc)))
-        conn.kick(protocol.CLOSE_NOT_HELLO)
+    except protocol.BadMessage as exc:  # the first frame was not a hello (or was over the size limit)
+        if exc.code == "too_big":
+            conn.kick(protocol.CLOSE_TOO_BIG)
+        else:
+            conn.send(protocol.error(exc.code, str(exc)))
+            conn.kick(protocol.CLOSE_NOT_HELLO)
     except TimeoutError:
         conn.kick(protocol.CLOSE_IDLE)
     except LiveRoomGone:
