@@ -380,7 +380,7 @@ async def test_the_end_of_the_movie_and_a_host_hand_over_are_seen_live(web: Live
     the end for both pages, shown as the end and in sync, not drifting; play there starts again from 0. Then the
     host leaves, and the other page gets the controls without a reload."""
     async with chromium() as browser:
-        host, guest = await _room_with_two(browser, web, "lena", "mo")
+        host, guest = await _room_with_two(browser, web, "lena", "mona")
         await expect(guest.get_by_role("button", name="Play")).to_be_disabled()
         await host.get_by_role("button", name="Play").click()
         await both_playing(host, guest)
