@@ -20,7 +20,7 @@ from sqlalchemy import update
 from websockets.asyncio.client import ClientConnection
 
 from tests.e2e.conftest import LiveServer, promote, running_pair, server_env, start_worker, stop_server
-from tests.e2e.live import connect, member, next_of, recv, user
+from tests.e2e.live import connect, member, next_of, recv, ticket, user, ws_url
 from watchparty.client import Viewer
 from watchparty.client.api import Api
 from watchparty.client.player import SimulatedPlayer
@@ -413,3 +413,25 @@ async def test_twenty_floods_in_a_row_each_end_with_4008_seen_by_the_client(clus
         codes.append(await closed_with(conn))
         await sending
     assert codes == [4008] * 20
+
+
+async def test_refusals_a_retry_cannot_cure_are_closed_with_their_code(cluster: Cluster) -> None:
+    """Why 9: 4029 was documented and handled by the browser but never sent (refusals were HTTP 403, which a browser
+    sees as 1006 and retries forever). Now a sixth socket of one user on one process, and a socket whose user is no
+    longer a member, are accepted, told why, and closed with 4029 and 4003."""
+    a = cluster.a
+    host = await user(a, "ra-refuse-host")
+    room = await room_with(a, host)
+    guest = await member(a, room, "ra-refuse-guest")
+    five = [(await connect(a, room, host))[0] for _ in range(5)]
+    sixth = await websockets.connect(ws_url(a, room, await ticket(a, room, host)))
+    error = await recv(sixth)
+    assert error["type"] == "error" and error["code"] == "too_many"
+    assert await closed_with(sixth) == 4029
+    await asyncio.gather(*(c.close() for c in five))
+    late = await ticket(a, room, guest)
+    async with httpx.AsyncClient(base_url=a.url) as http:
+        assert (await http.post(f"/api/rooms/{room}/leave", headers=guest)).status_code == 200
+    gone = await websockets.connect(ws_url(a, room, late))
+    assert (await recv(gone))["code"] == "not_a_member"
+    assert await closed_with(gone) == 4003

@@ -355,7 +355,7 @@ class ControlMsg(_Out):
 
 class ErrorMsg(_Out):
     type: Literal["error"]
-    code: Literal["bad_json", "unknown_type", "invalid", "rate_limited", "not_a_member"]
+    code: Literal["bad_json", "unknown_type", "invalid", "rate_limited", "not_a_member", "too_many"]
     message: str
 
 

@@ -154,7 +154,8 @@ async def _accept_and_close(ws: WebSocket, room_id: int, code: int, why: str) ->
     log.info("room %s: socket closed at once (%s): %s", room_id, code, why)
     await ws.accept()
     with contextlib.suppress(Exception):
-        await ws.send_text(orjson.dumps(protocol.error("not_a_member" if code == 4003 else "invalid", why)).decode())
+        code_word = "not_a_member" if code == protocol.CLOSE_NOT_MEMBER else "too_many"
+        await ws.send_text(orjson.dumps(protocol.error(code_word, why)).decode())
         await ws.close(code=code)
         await _drain(ws)
 
