@@ -435,3 +435,30 @@ async def test_refusals_a_retry_cannot_cure_are_closed_with_their_code(cluster: 
     gone = await websockets.connect(ws_url(a, room, late))
     assert (await recv(gone))["code"] == "not_a_member"
     assert await closed_with(gone) == 4003
+
+
+async def test_a_laggard_who_reconnects_keeps_its_grace(cluster: Cluster) -> None:
+    """Why 12: after a Waiting timeout the laggard's buffering does not hold the room for 30 s; a reconnect (on the
+    other process) used to reset that, and the laggard held the room again at once."""
+    a, b = cluster.a, cluster.b
+    host = await user(a, "ra-lag-host")
+    room = await room_with(a, host)
+    slow = await member(b, room, "ra-lag-slow")
+    host_conn, welcome = await connect(a, room, host)
+    slow_conn, _ = await connect(b, room, slow)
+    await command(host_conn, "play", welcome["state"]["version"])
+    await next_of(host_conn, "state")
+    await slow_conn.send(json.dumps({"type": "buffering"}))
+    await next_of(host_conn, "waiting")
+    ended = await next_of(host_conn, "waitingEnded", timeout=10)  # the server's timeout is 1.5 s here
+    assert ended["reason"] == "timeout" and len(ended["laggards"]) == 1
+    await slow_conn.close()
+    slow_conn, _ = await connect(a, room, slow)  # back, on the other process
+    await slow_conn.send(json.dumps({"type": "buffering"}))
+    await slow_conn.send(json.dumps({"type": "ping", "id": 1, "t0": 1.0}))
+    assert (await next_of(slow_conn, "pong"))["id"] == 1  # the buffering was handled before this
+    with contextlib.suppress(TimeoutError):
+        held = await next_of(host_conn, "waiting", timeout=1.5)
+        raise AssertionError(f"the laggard held the room again: {held}")
+    await host_conn.close()
+    await slow_conn.close()
