@@ -393,25 +393,20 @@ async def test_bursts_under_the_average_rate_are_never_closed(cluster: Cluster) 
 
 
 async def test_twenty_floods_in_a_row_each_end_with_4008_seen_by_the_client(cluster: Cluster) -> None:
-    """Why 15: the close frame arrives though the client keeps sending while it reads (the server reads on until
-    the client answers its close, instead of closing TCP under a stream of frames, which resets the connection
-    and loses the close frame), on either process."""
+    """Why 15: each flood (a burst of 400 pings, 20 allowed a second, then reading) ends with the documented 4008
+    seen by the client, on either process. The server reads the flooder's frames until it pauses before it closes:
+    granian drops the reading half on close (granian issue #798), and closing a socket with unread frames resets
+    the connection, which lost the close frame. (A client that never stops sending can still see 1006: see
+    docs/protocol.md, "Close codes".)"""
     host = await user(cluster.a, "ra-flood")
     room = await room_with(cluster.a, host)
     codes = []
     for i in range(20):
         conn, _ = await connect(cluster.b if i % 2 else cluster.a, room, host)
-
-        async def flood(conn: ClientConnection = conn) -> None:
-            with contextlib.suppress(websockets.exceptions.ConnectionClosed):
-                for n in range(100_000):
-                    await conn.send(json.dumps({"type": "ping", "id": n, "t0": 1.0}))
-                    if n % 50 == 0:
-                        await asyncio.sleep(0)
-
-        sending = asyncio.get_running_loop().create_task(flood())
+        with contextlib.suppress(websockets.exceptions.ConnectionClosed):
+            for n in range(400):
+                await conn.send(json.dumps({"type": "ping", "id": n, "t0": 1.0}))
         codes.append(await closed_with(conn))
-        await sending
     assert codes == [4008] * 20
 
 
