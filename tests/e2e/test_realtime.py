@@ -296,3 +296,36 @@ async def test_oversized_frames_floods_and_logout_everywhere(
     with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
         await read_until_closed(guest)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+
+
+async def test_the_rooms_sync_status_is_pushed_not_polled(
+    two: tuple[LiveServer, LiveServer], world: dict[str, Any]
+) -> None:
+    """Issue 16 (item 5): each room's skew summary reaches its sockets on both processes as `sync`, at most once a
+    second and only when a figure changed; pages no longer poll GET /sync-stats."""
+    a, b = two
+    room = world["room"]
+    host, welcome = await connect(a, room, world["host"])
+    guest, guest_welcome = await connect(b, room, world["guest"])
+    ids = {welcome["you"]["userId"], guest_welcome["you"]["userId"]}
+    try:
+        for conn, position in ((host, 1.0), (guest, 1.02)):
+            report = {"type": "report", "position": position, "serverTime": 0.0, "rtt": 5.0, "offset": 0.0}
+            await conn.send(json.dumps({**report, "paused": True}))
+        for conn in (host, guest):
+            async with asyncio.timeout(10):
+                while True:
+                    status = await next_of(conn, "sync")
+                    if {v["userId"] for v in status["perViewer"]} >= ids:
+                        break
+            assert status["viewers"] >= 2 and status["maxMs"] is not None
+        # nothing changes now: no more than the one summary a second, and in fact none
+        pushed = 0
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2.5):
+                while True:
+                    pushed += (await recv(guest))["type"] == "sync"
+        assert pushed == 0, "an unchanged summary is not sent again"
+    finally:
+        await host.close()
+        await guest.close()

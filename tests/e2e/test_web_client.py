@@ -381,6 +381,9 @@ async def test_the_end_of_the_movie_and_a_host_hand_over_are_seen_live(web: Live
     host leaves, and the other page gets the controls without a reload."""
     async with chromium() as browser:
         host, guest = await _room_with_two(browser, web, "lena", "mona")
+        polled: list[str] = []  # the sync status is pushed over the socket (issue 16, item 5): no page polls for it
+        for page in (host, guest):
+            page.on("request", lambda request: polled.append(request.url) if "sync-stats" in request.url else None)
         await expect(guest.get_by_role("button", name="Play")).to_be_disabled()
         await host.get_by_role("button", name="Play").click()
         await both_playing(host, guest)
@@ -392,6 +395,7 @@ async def test_the_end_of_the_movie_and_a_host_hand_over_are_seen_live(web: Live
             assert state["paused"] and state["t"] > 29, state
             await expect(page.locator("#my-sync")).to_have_text("in sync", timeout=10_000)
         assert await guest.locator('#people [data-status="drifting"]').count() == 0
+        await expect(guest.locator('#people li[data-user] [data-status="in-sync"]')).to_have_count(2, timeout=10_000)
         await shot(guest, "room-ended")
         await host.get_by_role("button", name="Play").click()
         await both_playing(host, guest)
@@ -404,3 +408,4 @@ async def test_the_end_of_the_movie_and_a_host_hand_over_are_seen_live(web: Live
         await guest.get_by_role("button", name="Pause").click()
         await expect(guest.get_by_role("button", name="Play")).to_be_visible()
         await guest.wait_for_function("() => document.querySelector('video').paused", timeout=5_000)
+        assert polled == [], polled

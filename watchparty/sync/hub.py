@@ -187,6 +187,7 @@ class Hub:
         # Skew figures wait here and go to Redis once a second, one write per room instead of one per report.
         self._skews: dict[int, dict[str, bytes]] = {}
         self._flusher: asyncio.Task[None] | None = None
+        self._pushed: dict[int, bytes] = {}  # the sync summary each room's sockets here were last sent
         # The room state this process last read or wrote, with its bytes: a command on an unchanged room (the
         # common case: this process wrote last) skips decoding hundreds of viewers. The bytes are compared, so a
         # write from another process is always decoded afresh.
@@ -221,6 +222,7 @@ class Hub:
             self._playback.pop(room_id, None)
             self._decoded.pop(room_id, None)
             self._open.pop(room_id, None)
+            self._pushed.pop(room_id, None)
             with contextlib.suppress(Exception):
                 await self.pubsub.unsubscribe(self.key(room_id, "events"))
 
@@ -506,8 +508,25 @@ class Hub:
             await asyncio.sleep(1.0)
             try:
                 await self.flush_skews()
+                await self.push_sync_status()
             except Exception as exc:  # telemetry may lose a second; it never stops the room
-                log.warning("sync hub: skew figures not written: %s", exc)
+                log.warning("sync hub: skew figures not written or sent: %s", exc)
+
+    async def push_sync_status(self) -> None:
+        """Each room's skew summary to its sockets on this process, at most once a second and only when it changed
+        (the figures, not their age), so that pages need not poll GET /sync-stats."""
+        for room_id in list(self.local):
+            summary = await self.skew(room_id)
+            figures = orjson.dumps(
+                [(v["userId"], v["skewMs"], v["buffering"]) for v in summary["perViewer"]], option=orjson.OPT_SORT_KEYS
+            )
+            if self._pushed.get(room_id) == figures:
+                continue
+            self._pushed[room_id] = figures
+            data = orjson.dumps({"type": "sync", **summary})
+            for conn in list(self.local.get(room_id, ())):
+                if conn.held is None:
+                    conn.deliver(data, 0, live=False)
 
     async def skew(self, room_id: int) -> dict[str, Any]:
         """p50/p95/max of the viewers' latest skews, and each viewer's own figures (with how old they are)."""

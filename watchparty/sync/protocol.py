@@ -353,6 +353,23 @@ class ControlMsg(_Out):
     by: int | None
 
 
+class SyncViewer(_Out):
+    user_id: int = Field(alias="userId")
+    skew_ms: float = Field(alias="skewMs")
+    rtt_ms: float = Field(alias="rttMs")
+    buffering: bool
+    age_ms: int = Field(alias="ageMs", ge=0)
+
+
+class SyncMsg(_Out):
+    type: Literal["sync"]
+    viewers: int = Field(ge=0)
+    p50_ms: float | None = Field(default=None, alias="p50Ms")
+    p95_ms: float | None = Field(default=None, alias="p95Ms")
+    max_ms: float | None = Field(default=None, alias="maxMs")
+    per_viewer: list[SyncViewer] = Field(alias="perViewer")
+
+
 class ErrorMsg(_Out):
     type: Literal["error"]
     code: Literal["bad_json", "unknown_type", "invalid", "rate_limited", "not_a_member", "too_many"]
@@ -371,6 +388,7 @@ ServerMessage = Annotated[
     | PresenceMsg
     | RoleMsg
     | ControlMsg
+    | SyncMsg
     | ErrorMsg,
     Field(discriminator="type"),
 ]

@@ -148,6 +148,13 @@ function renderWatch(room, memberList, me, navigate, view) {
     waiting: (msg) => { waitingFor = msg.buffering; showOverlay(); renderPeople(); },
     waitingEnded: () => { waitingFor = []; showOverlay(); renderPeople(); },
     buffering: () => renderPeople(),
+    sync: (msg) => {  // the server pushes the room's skew summary when it changes: no polling
+      for (const v of msg.perViewer) {
+        const p = people.get(v.userId);
+        if (p) Object.assign(p, { skew: v.ageMs < STATUS_EVERY_MS * 3 ? v.skewMs : null, buffering: v.buffering });
+      }
+      renderPeople();
+    },
   });
 
   function upsert(id, fields) { people.set(id, { ...(people.get(id) || { id, username: `#${id}`, role: "member" }), ...fields }); }
@@ -361,17 +368,7 @@ function renderWatch(room, memberList, me, navigate, view) {
       time.textContent = `${clock(video.currentTime)} / ${clock(d)}`;
     }
   }, 250);
-  const statusTimer = setInterval(async () => {
-    renderPeople();
-    try {
-      const stats = await api(`/api/rooms/${room.id}/sync-stats`);
-      for (const v of stats.perViewer) {
-        const p = people.get(v.userId);
-        if (p) Object.assign(p, { skew: v.ageMs < STATUS_EVERY_MS * 3 ? v.skewMs : null, buffering: v.buffering });
-      }
-      renderPeople();
-    } catch { /* status is a nicety; the room goes on */ }
-  }, STATUS_EVERY_MS);
+  const statusTimer = setInterval(renderPeople, STATUS_EVERY_MS);  // my own status is measured here, locally
 
   (async () => {
     try {
