@@ -184,8 +184,8 @@ async def run(ws: WebSocket, services: Services, hub: Hub, room_id: int, ticket:
     arrived = False
     peer_gone = False
     try:
-        arrived = True
         joined = await hub.arrive(room_id, user_id)
+        arrived = True  # counted: its departure is counted too (not when Redis failed before the count)
         await _greet(conn, hub, room_id, user_id, role, user.username, announce=joined)
         peer_gone = await _receive(conn, ws, services, hub, room_id, user_id)
     except WebSocketDisconnect:
