@@ -19,9 +19,6 @@ from watchparty.core.db import after_commit, hooks_of
 
 log = logging.getLogger("watchparty.sync")
 
-CLOSE_NOT_MEMBER = 4003
-CLOSE_SESSION_ENDED = 4001
-
 
 @dataclass(frozen=True)
 class MediaSet:
