@@ -10,9 +10,9 @@ from watchparty.rooms import policy
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
-        ("host", {"control", "changeMedia", "setRole", "openControl", "editRoom", "deleteRoom"}),
-        ("moderator", {"control", "changeMedia"}),
-        ("member", set()),
+        ("host", set(policy.ACTIONS)),
+        ("moderator", {"control", "changeMedia", "addItem", "editPlaylist", "vote", "voteSkip"}),
+        ("member", {"vote", "voteSkip"}),
         (None, set()),
         ("admin", set()),  # a site administrator is nobody in a room they have not joined
     ],
@@ -25,6 +25,13 @@ def test_open_control_lets_members_control_playback_and_nothing_more() -> None:
     assert policy.allowed("member", "control", open_control=True)
     assert not policy.allowed("member", "changeMedia", open_control=True)
     assert not policy.allowed(None, "control", open_control=True)
+
+
+def test_members_add_lets_members_add_items_and_edit_nothing() -> None:
+    assert policy.allowed("member", "addItem", members_add=True)
+    assert not policy.allowed("member", "addItem")
+    assert not policy.allowed("member", "editPlaylist", members_add=True)
+    assert not policy.allowed(None, "addItem", members_add=True)
 
 
 def test_role_changes() -> None:

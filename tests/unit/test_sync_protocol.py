@@ -56,6 +56,7 @@ def test_server_shapes() -> None:
         "paused": False,
         "version": 4,
         "duration": None,
+        "itemId": None,
     }
     assert protocol.params(SyncParams())["seekFromMs"] == 400
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,11 +21,40 @@ log = logging.getLogger("watchparty.sync")
 
 
 @dataclass(frozen=True)
+class LiveItem:
+    """A playlist item as the live room needs it."""
+
+    item_id: int
+    media_id: int
+    duration: float | None
+
+
+@dataclass(frozen=True)
 class MediaSet:
-    """The room's media changed (None: no media); playback starts over, paused."""
+    """The room's media changed (None: no media); playback starts over from 0, paused, or with `autoplay` playing
+    if the room was. With a playlist: the item now playing, what comes after it, the playlist version, and the
+    `playlist` event that tells the room (sent with the state change, in one batch)."""
 
     media_id: int | None
     duration: float | None
+    item_id: int | None = None
+    after: LiveItem | None = None
+    autoplay: bool = False
+    version: int = 0
+    cause: Literal["media", "skip"] = "media"
+    notice: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class QueueSet:
+    """The playlist changed, not its current item: what comes after it, the room's playlist rules, and the
+    `playlist` event that tells the room."""
+
+    after: LiveItem | None
+    version: int
+    skip_ratio: float
+    members_add: bool
+    notice: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +80,7 @@ class RoomGone:
     """The room was deleted: every socket closes with 4003 and the live state is removed."""
 
 
-RoomChange = MediaSet | RoleSet | ControlSet | MemberGone | RoomGone
+RoomChange = MediaSet | QueueSet | RoleSet | ControlSet | MemberGone | RoomGone
 
 
 class LiveRooms(Protocol):

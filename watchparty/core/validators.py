@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, StringConstraints
 
@@ -20,6 +21,22 @@ def _check_url(value: str) -> str:
     if value.startswith("/") and not value.startswith("//") and not any(c.isspace() for c in value):
         return value
     raise ValueError("Must be an http(s) URL or a path starting with /")
+
+
+def check_media_url(value: str) -> str:
+    """A media URL from a person (a playlist item, an import line): absolute http(s) with a host, no spaces."""
+    value = value.strip()
+    if len(value) > 2048:
+        raise ValueError("URLs are limited to 2048 characters")
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:
+        raise ValueError("not a valid URL") from exc
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValueError("must be an http(s) URL")
+    if not parts.hostname or any(c.isspace() for c in value) or _CONTROL.search(value):
+        raise ValueError("not a valid URL")
+    return value
 
 
 def _encodable(value: str) -> bool:
@@ -46,6 +63,11 @@ def single_line(value: str) -> str:
 
 Url = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048), AfterValidator(_check_url)
+]
+
+
+MediaUrl = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048), AfterValidator(check_media_url)
 ]
 
 

@@ -7,6 +7,7 @@ from watchparty.models.message import Message
 from watchparty.models.movie import Movie
 from watchparty.models.outbox_job import OutboxJob
 from watchparty.models.password_reset_token import PasswordResetToken
+from watchparty.models.playlist_item import PlaylistItem, PlaylistVote
 from watchparty.models.refresh_token import RefreshToken
 from watchparty.models.room import Room, RoomVisibility
 from watchparty.models.room_member import MemberRole, RoomMember
@@ -21,6 +22,8 @@ __all__ = [
     "Movie",
     "OutboxJob",
     "PasswordResetToken",
+    "PlaylistItem",
+    "PlaylistVote",
     "RefreshToken",
     "Room",
     "RoomMember",

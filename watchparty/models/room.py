@@ -55,5 +55,15 @@ class Room(Base):
     playback_rate: Mapped[float] = mapped_column(Float, default=1.0, server_default=text("1"))
     playback_paused: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     playback_anchor: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # The playlist (ADR 0015): the item playing (the room's `movie_id` is that item's movie, set with it in one
+    # place, rooms/playlist_flows.py), a version every playlist operation is based on, and the room's rules for it.
+    # No foreign key: the room and its items would reference each other; a current item that is gone reads as none.
+    current_item_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    playlist_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    playlist_mode: Mapped[str] = mapped_column(String(8), default="manual", server_default=text("'manual'"))
+    playlist_loop: Mapped[str] = mapped_column(String(4), default="off", server_default=text("'off'"))
+    members_add: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    skip_ratio: Mapped[float] = mapped_column(Float, default=0.5, server_default=text("0.5"))
+    queue_cap: Mapped[int] = mapped_column(Integer, default=20, server_default=text("20"))
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]

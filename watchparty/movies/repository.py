@@ -29,3 +29,11 @@ async def list_movies(session: AsyncSession, *, q: str | None, offset: int, limi
 async def count_movies(session: AsyncSession, *, q: str | None) -> int:
     stmt = _filtered(select(func.count()).select_from(Movie), q)
     return int(await session.scalar(stmt) or 0)
+
+
+async def by_video_urls(session: AsyncSession, urls: Sequence[str]) -> Sequence[Movie]:
+    """Catalogue movies whose video URL is one of `urls` (the oldest first, when several share one)."""
+    if not urls:
+        return []
+    stmt = select(Movie).where(Movie.video_url.in_(set(urls))).order_by(Movie.id)
+    return (await session.scalars(stmt)).all()

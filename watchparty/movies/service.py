@@ -60,5 +60,23 @@ async def _owned_movie(session: AsyncSession, user: User, movie_id: int) -> Movi
     return movie
 
 
+async def catalogue_urls(session: AsyncSession, user: User, entries: list[tuple[str, str]]) -> list[Movie]:
+    """The catalogue movie of each (url, title): the one already there with that video URL, else a new one (added
+    by `user`). One read for all of them, so an import of hundreds of lines is one query and one insert."""
+    known: dict[str, Movie] = {}
+    for movie in await repository.by_video_urls(session, [url for url, _ in entries]):
+        known.setdefault(movie.video_url, movie)
+    created = False
+    for url, title in entries:
+        if url not in known:
+            known[url] = Movie(title=title, video_url=url, genres=[], created_by=user.id)
+            session.add(known[url])
+            created = True
+    if created:
+        await session.flush()
+        invalidate(session, "movies")
+    return [known[url] for url, _ in entries]
+
+
 def to_read(movie: Movie) -> MovieRead:
     return MovieRead.model_validate(movie)

@@ -42,6 +42,11 @@ def _room_tags(path: Mapping[str, int], _access: str) -> tuple[str, ...]:
     return (f"room:{path['room_id']}", "people", "catalog")
 
 
+def _playlist_tags(path: Mapping[str, int], _access: str) -> tuple[str, ...]:
+    # room:{id} too: a room that stops being public must stop sharing its "public" entry at once
+    return (f"playlist:{path['room_id']}", f"room:{path['room_id']}", "people", "catalog")
+
+
 async def _load_list(request: CacheRequest, values: Mapping[str, int]) -> bytes | None:
     """The list for canonical paging (no search): what the route answers, without the route."""
     paging = PageParams(page=values["page"], limit=values["limit"])
@@ -65,6 +70,14 @@ ROUTES = [
         lambda s: s.cache_ttl_room,
         room_authorizer(rooms_service.view_scope),
         _room_tags,
+        public_first=True,
+    ),
+    CachedRoute(
+        "playlist",
+        "/api/rooms/{room_id}/playlist",
+        lambda s: s.cache_ttl_room,
+        room_authorizer(rooms_service.view_scope),
+        _playlist_tags,
         public_first=True,
     ),
 ]

@@ -47,3 +47,40 @@ class InvalidRoleChange(AppError):
     status_code = 422
     code = "invalid_role_change"
     message = "That role change is not possible"
+
+
+class StalePlaylist(AppError):
+    """An operation based on an older playlist version: nothing changed; `details` carries the current list."""
+
+    status_code = 409
+    code = "stale_playlist"
+    message = "The playlist changed since that version; here is the current one"
+
+
+class PlaylistConflict(AppError):
+    status_code = 409
+    code = "playlist_conflict"
+    message = "That is not possible with the playlist as it is"
+
+
+class PlaylistFull(AppError):
+    status_code = 409
+    code = "playlist_full"
+    message = "The playlist is full"
+
+
+class QueueCapReached(AppError):
+    status_code = 409
+    code = "queue_cap_reached"
+    message = "You have as many items waiting to play as this room allows"
+
+
+class ItemNotFound(NotFound):
+    code = "item_not_found"
+    message = "No such item in this room's playlist"
+
+
+class ImportTooLong(AppError):
+    status_code = 422
+    code = "import_too_long"
+    message = "An import takes at most 200 lines"

@@ -3,7 +3,8 @@
 Each flow checks the room policy, writes the database, and registers the live change (`core.realtime.live_change`);
 the change reaches the live room on every process once the unit of work commits. The REST routes, the socket
 handlers and the cleanup job call these, and nothing else changes these facts: the media, roles and the host,
-open control, membership, and the room's existence.
+open control, membership, and the room's existence; the playlist's flows (playlist_flows.py) change the list and
+the item playing.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from watchparty.core.cache import invalidate
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
-from watchparty.core.realtime import ControlSet, MediaSet, MemberGone, RoleSet, RoomGone, live_change
+from watchparty.core.realtime import ControlSet, MemberGone, RoleSet, RoomGone, live_change
 from watchparty.models import MemberRole, Room, RoomMember, User
-from watchparty.movies import service as movies_service
-from watchparty.rooms import policy, repository, service
+from watchparty.rooms import playlist_flows, policy, repository, service
 from watchparty.rooms.errors import CapacityBelowMembers, InvalidRoleChange, NotAllowed, NotRoomMember
 from watchparty.rooms.schemas import RoomRead, RoomUpdate
 
@@ -44,7 +44,7 @@ async def update_room(
     if settings or not changes:
         _require(room, member, "editRoom")
     if "movie_id" in changes:
-        await _set_media(session, room, member, changes["movie_id"])
+        await _set_media(session, user, room, member, changes["movie_id"])
     if changes.get("open_control") is not None:
         _set_open_control(session, room, member, bool(changes["open_control"]))
     new_capacity = settings.get("capacity")
@@ -64,23 +64,15 @@ async def update_room(
 
 
 async def set_media(session: AsyncSession, user: User, room_id: int, movie_id: int | None) -> None:
-    """The room plays this movie from the catalogue (None: nothing), from 0, paused."""
+    """The room plays this movie from the catalogue (None: nothing), from 0, paused: it goes into the playlist
+    right after the playing item (ADR 0015)."""
     room, member = await _member(session, room_id, user)
-    await _set_media(session, room, member, movie_id)
-    room.last_activity_at = utcnow()
-    await session.flush()
-    invalidate(session, "rooms", f"room:{room_id}")
+    await _set_media(session, user, room, member, movie_id)
 
 
-async def _set_media(session: AsyncSession, room: Room, member: RoomMember, movie_id: int | None) -> None:
+async def _set_media(session: AsyncSession, user: User, room: Room, member: RoomMember, movie_id: int | None) -> None:
     _require(room, member, "changeMedia")
-    duration = None
-    if movie_id is not None:
-        movie = await movies_service.get_movie(session, movie_id)  # only a movie of the catalogue
-        duration = float(movie.duration_seconds) if movie.duration_seconds else None
-    room.movie_id = movie_id
-    service.reset_playback(room)
-    live_change(session, room.id, MediaSet(movie_id, duration), by=member.user_id)
+    await playlist_flows.play_now(session, user, room.id, movie_id)
 
 
 async def set_open_control(session: AsyncSession, user: User, room_id: int, open_: bool) -> None:

@@ -7,13 +7,24 @@ the caller's role in the room and the room's settings.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 Role = Literal["host", "moderator", "member"]
-Action = Literal["control", "changeMedia", "setRole", "openControl", "editRoom", "deleteRoom"]
+Action = Literal[
+    "control",
+    "changeMedia",
+    "setRole",
+    "openControl",
+    "editRoom",
+    "deleteRoom",
+    "addItem",
+    "editPlaylist",
+    "vote",
+    "voteSkip",
+]
 
-ROLES: Final[tuple[Role, ...]] = ("host", "moderator", "member")
-ACTIONS: Final[tuple[Action, ...]] = ("control", "changeMedia", "setRole", "openControl", "editRoom", "deleteRoom")
+ROLES: Final[tuple[Role, ...]] = get_args(Role)
+ACTIONS: Final[tuple[Action, ...]] = get_args(Action)
 
 # The roles a role may give with setRole: the host makes moderators and members; the host role itself moves by
 # hand-over (the host leaves, or is handed over by a later feature), never by setRole.
@@ -21,24 +32,27 @@ ASSIGNABLE: Final[frozenset[Role]] = frozenset({"moderator", "member"})
 
 _BY_ROLE: Final[dict[Role, frozenset[Action]]] = {
     "host": frozenset(ACTIONS),
-    "moderator": frozenset({"control", "changeMedia"}),
-    "member": frozenset(),
+    "moderator": frozenset({"control", "changeMedia", "addItem", "editPlaylist", "vote", "voteSkip"}),
+    "member": frozenset({"vote", "voteSkip"}),
 }
 
 
-def allowed(role: Role | str | None, action: Action, *, open_control: bool = False) -> bool:
-    """Whether a member with `role` (None: not a member) may do `action`. Open control lets every member control
-    playback (play, pause, seek, rate), and nothing more."""
+def allowed(role: Role | str | None, action: Action, *, open_control: bool = False, members_add: bool = False) -> bool:
+    """Whether a member with `role` (None: not a member) may do `action`. Two room settings widen it: open control
+    lets every member control playback (play, pause, seek, rate, next, previous), and nothing more; `members_add`
+    lets every member add items to the playlist (and remove their own)."""
     if role not in _BY_ROLE:
         return False
     if action == "control" and open_control:
         return True
+    if action == "addItem" and members_add:
+        return True
     return action in _BY_ROLE[role]
 
 
-def can(role: Role | str | None, *, open_control: bool = False) -> dict[Action, bool]:
+def can(role: Role | str | None, *, open_control: bool = False, members_add: bool = False) -> dict[Action, bool]:
     """Every action with its answer, as `welcome.you.can` carries it."""
-    return {action: allowed(role, action, open_control=open_control) for action in ACTIONS}
+    return {action: allowed(role, action, open_control=open_control, members_add=members_add) for action in ACTIONS}
 
 
 def may_assign(asker: Role | str | None, target_current: Role | str | None, new_role: Role | str) -> str | None:

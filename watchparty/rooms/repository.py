@@ -10,7 +10,7 @@ from sqlalchemy import Integer, Row, RowMapping, Select, bindparam, delete, func
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
-from watchparty.models import Invite, Movie, Room, RoomMember, RoomVisibility, User
+from watchparty.models import Invite, Movie, PlaylistItem, PlaylistVote, Room, RoomMember, RoomVisibility, User
 
 # A correlated count reads the (room_id, user_id) primary key of room_member for each listed room only,
 # instead of a GROUP BY over every member of every room.
@@ -164,6 +164,11 @@ async def get_live_facts(session: AsyncSession, room_id: int) -> Row[Any] | None
             Room.playback_rate,
             Room.playback_paused,
             Room.playback_anchor,
+            Room.current_item_id,
+            Room.playlist_version,
+            Room.playlist_loop,
+            Room.skip_ratio,
+            Room.members_add,
         )
         .outerjoin(Movie, Movie.id == Room.movie_id)
         .where(Room.id == room_id)
@@ -201,3 +206,65 @@ async def delete_idle_members(session: AsyncSession, before: datetime) -> list[t
         .returning(RoomMember.room_id, RoomMember.user_id)
     )
     return [(row[0], row[1]) for row in result]
+
+
+# ---- the playlist (ADR 0015) ----------------------------------------------------------------------------------
+
+
+async def list_items(session: AsyncSession, room_id: int) -> list[tuple[PlaylistItem, int | None]]:
+    """The room's items in order, each with its movie's duration (seconds, when the catalogue knows it)."""
+    stmt = (
+        select(PlaylistItem, Movie.duration_seconds)
+        .join(Movie, Movie.id == PlaylistItem.movie_id)
+        .where(PlaylistItem.room_id == room_id)
+        .order_by(PlaylistItem.position, PlaylistItem.id)
+    )
+    return [(item, duration) for item, duration in (await session.execute(stmt)).all()]
+
+
+async def playlist_rows(session: AsyncSession, room_id: int) -> Sequence[RowMapping]:
+    """The room's items in order with what the wire shows of each: the movie, and who added it."""
+    stmt = (
+        select(
+            PlaylistItem.id,
+            PlaylistItem.created_at,
+            PlaylistItem.added_by,
+            User.username.label("adder_username"),
+            User.avatar_urls.label("adder_avatar_urls"),
+            Movie.id.label("movie_id"),
+            Movie.title.label("movie_title"),
+            Movie.poster_url.label("movie_poster_url"),
+            Movie.video_url.label("movie_video_url"),
+            Movie.duration_seconds.label("movie_duration_seconds"),
+        )
+        .join(Movie, Movie.id == PlaylistItem.movie_id)
+        .outerjoin(User, User.id == PlaylistItem.added_by)
+        .where(PlaylistItem.room_id == room_id)
+        .order_by(PlaylistItem.position, PlaylistItem.id)
+    )
+    return (await session.execute(stmt)).mappings().all()
+
+
+async def playlist_votes(session: AsyncSession, room_id: int) -> list[tuple[int, int]]:
+    """(item id, user id) of every vote on the room's items."""
+    stmt = (
+        select(PlaylistVote.item_id, PlaylistVote.user_id)
+        .join(PlaylistItem, PlaylistItem.id == PlaylistVote.item_id)
+        .where(PlaylistItem.room_id == room_id)
+        .order_by(PlaylistVote.item_id, PlaylistVote.user_id)
+    )
+    return [(item_id, user_id) for item_id, user_id in (await session.execute(stmt)).all()]
+
+
+async def set_vote(session: AsyncSession, item_id: int, user_id: int, up: bool) -> None:
+    existing = await session.get(PlaylistVote, (item_id, user_id))
+    if up and existing is None:
+        session.add(PlaylistVote(item_id=item_id, user_id=user_id))
+    elif not up and existing is not None:
+        await session.delete(existing)
+    await session.flush()
+
+
+async def delete_items(session: AsyncSession, item_ids: Sequence[int]) -> None:
+    if item_ids:
+        await session.execute(delete(PlaylistItem).where(PlaylistItem.id.in_(list(item_ids))))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 
@@ -11,17 +11,25 @@ from watchparty.core.deps import AppServices, DbSession, services_of
 from watchparty.core.responses import EncodedJSON
 from watchparty.core.schemas import Envelope, Page, PageLimit, PageNumber, PageParams, RoomId
 from watchparty.core.validators import SearchText
-from watchparty.rooms import flows
+from watchparty.rooms import flows, playlist_flows
 from watchparty.rooms import service as rooms_service
 from watchparty.rooms.schemas import (
+    Based,
+    ImportRead,
     InviteIn,
     InviteRead,
+    ItemAdd,
+    ItemMove,
     JoinIn,
     MemberRead,
+    PlaylistImport,
+    PlaylistRead,
+    PlaylistUpdate,
     RoleIn,
     RoomCreate,
     RoomRead,
     RoomUpdate,
+    VoteIn,
 )
 
 router = APIRouter(prefix="/rooms", tags=["rooms"])
@@ -107,3 +115,112 @@ async def set_member_role(
     live viewer sees it at once. Returns the member list."""
     await flows.set_role(session, user, room_id, user_id, data.role)
     return Envelope(data=await rooms_service.list_members(session, room_id, user))
+
+
+# ---- the playlist (ADR 0015): every change is also a socket message; each is told to every live viewer ------------
+
+_STALE = "409 `stale_playlist` (nothing changed; `error.details[0].playlist` is the current list)"
+
+
+@router.get("/{room_id}/playlist")
+async def get_playlist(room_id: RoomId, user: OptionalUser, session: DbSession) -> Envelope[PlaylistRead]:
+    """The room's playlist: the items in order, the version, the mode, loop, the playing item and its index, and
+    the room's playlist rules. Cached like the room; every operation makes it stale."""
+    return Envelope(data=PlaylistRead.model_validate(await playlist_flows.get_playlist(session, room_id, user)))
+
+
+@router.post("/{room_id}/playlist/items", status_code=status.HTTP_201_CREATED, description=_STALE)
+async def add_item(room_id: RoomId, data: ItemAdd, user: CurrentUser, session: DbSession) -> Envelope[PlaylistRead]:
+    """Add a catalogue movie (`movieId`) or a media URL (`url`, added to the catalogue), at the end or next.
+    Members may add when the room lets them (`membersAdd`), up to `queueCap` items still to come each; a room
+    holds at most 500 items. An item added while nothing plays becomes the playing one, paused."""
+    return _listing(await playlist_flows.add_item(session, user, room_id, data))
+
+
+@router.post("/{room_id}/playlist/import", description=_STALE)
+async def import_items(
+    room_id: RoomId, data: PlaylistImport, user: CurrentUser, session: DbSession
+) -> Envelope[ImportRead]:
+    """Add up to 200 media URLs in one operation: `text` with one URL per line, or `items` with url and title.
+    Each bad line is reported in `errors` (its 1-based number and why), and the good ones are added."""
+    result = await playlist_flows.import_items(session, user, room_id, data)
+    return Envelope(
+        data=ImportRead.model_validate({"added": result.added, "errors": result.errors, "playlist": result.playlist})
+    )
+
+
+@router.delete("/{room_id}/playlist/items/{item_id}", description=_STALE)
+async def remove_item(
+    room_id: RoomId,
+    item_id: RoomId,
+    user: CurrentUser,
+    session: DbSession,
+    base_version: Annotated[int, Query(alias="baseVersion", ge=0, le=2**31 - 1)],
+) -> Envelope[PlaylistRead]:
+    """Remove an item: the host and moderators any, a member their own. Removing the playing item moves the room
+    on to the next one."""
+    return _listing(await playlist_flows.remove_item(session, user, room_id, item_id, base_version))
+
+
+@router.put("/{room_id}/playlist/items/{item_id}/position", description=_STALE)
+async def move_item(
+    room_id: RoomId, item_id: RoomId, data: ItemMove, user: CurrentUser, session: DbSession
+) -> Envelope[PlaylistRead]:
+    """Move an item to a 0-based index (the host and moderators; manual mode only)."""
+    return _listing(await playlist_flows.move_item(session, user, room_id, item_id, data.index, data.base_version))
+
+
+@router.put("/{room_id}/playlist/items/{item_id}/vote")
+async def vote_item(
+    room_id: RoomId, item_id: RoomId, data: VoteIn, user: CurrentUser, session: DbSession
+) -> Envelope[PlaylistRead]:
+    """Vote an item still to come up, or take the vote back (vote mode). A vote names no version: setting one's
+    own vote cannot conflict."""
+    return _listing(await playlist_flows.vote(session, user, room_id, item_id, data.up))
+
+
+@router.post("/{room_id}/playlist/items/{item_id}/play", description=_STALE)
+async def play_item(
+    room_id: RoomId, item_id: RoomId, data: Based, user: CurrentUser, session: DbSession
+) -> Envelope[PlaylistRead]:
+    """Jump to an item (whoever may control playback): it plays from 0, playing if the room was."""
+    return _listing(await playlist_flows.play(session, user, room_id, item_id, data.base_version))
+
+
+@router.post("/{room_id}/playlist/next", description=_STALE)
+async def next_item(room_id: RoomId, data: Based, user: CurrentUser, session: DbSession) -> Envelope[PlaylistRead]:
+    """Move to the next item (whoever may control playback), wrapping round when the list loops."""
+    return _listing(await playlist_flows.step(session, user, room_id, "next", data.base_version))
+
+
+@router.post("/{room_id}/playlist/previous", description=_STALE)
+async def previous_item(room_id: RoomId, data: Based, user: CurrentUser, session: DbSession) -> Envelope[PlaylistRead]:
+    """Move to the item before (at the first one: the last when the list loops, else the first from its start)."""
+    return _listing(await playlist_flows.step(session, user, room_id, "previous", data.base_version))
+
+
+@router.post("/{room_id}/playlist/clear", description=_STALE)
+async def clear_playlist(room_id: RoomId, data: Based, user: CurrentUser, session: DbSession) -> Envelope[PlaylistRead]:
+    """Remove every item but the playing one (the host and moderators)."""
+    return _listing(await playlist_flows.clear(session, user, room_id, data.base_version))
+
+
+@router.post("/{room_id}/playlist/shuffle", description=_STALE)
+async def shuffle_playlist(
+    room_id: RoomId, data: Based, user: CurrentUser, session: DbSession
+) -> Envelope[PlaylistRead]:
+    """Put the items still to come in a random order (the host and moderators; manual mode only)."""
+    return _listing(await playlist_flows.shuffle(session, user, room_id, data.base_version))
+
+
+@router.put("/{room_id}/playlist", description=_STALE)
+async def update_playlist(
+    room_id: RoomId, data: PlaylistUpdate, user: CurrentUser, session: DbSession
+) -> Envelope[PlaylistRead]:
+    """Change the mode or loop (the host and moderators), or the room's rules: membersAdd, skipRatio, queueCap
+    (the host). Switching to vote mode orders the items still to come by their votes."""
+    return _listing(await playlist_flows.update_settings(session, user, room_id, data))
+
+
+def _listing(listing: dict[str, Any]) -> Envelope[PlaylistRead]:
+    return Envelope(data=PlaylistRead.model_validate(listing))

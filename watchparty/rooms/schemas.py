@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from watchparty.core.schemas import CamelModel, InputModel
-from watchparty.core.validators import Description, Name
+from watchparty.core.validators import Description, MediaUrl, Name, Title
 from watchparty.models import MemberRole, RoomVisibility
 from watchparty.movies.schemas import MovieSummary
+from watchparty.rooms import playlist
 from watchparty.users.schemas import Email, UserPublic
 
 RoomPassword = Annotated[str, Field(min_length=4, max_length=128)]
@@ -82,3 +83,104 @@ class MemberRead(CamelModel):
     role: MemberRole
     joined_at: datetime
     last_seen_at: datetime
+
+
+# ---- the playlist (ADR 0015) ----------------------------------------------------------------------------------
+
+BaseVersion = Annotated[
+    int, Field(ge=0, le=2**31 - 1, description="the playlist version this operation is based on (GET .../playlist)")
+]
+ItemRef = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class PlaylistItemRead(CamelModel):
+    id: int
+    movie: MovieSummary
+    added_by: UserPublic | None = Field(description="null once that account is gone")
+    added_at: datetime
+    votes: int = Field(description="up-votes (vote mode orders the items still to come by these)")
+    voters: list[int] = Field(description="the ids of the members who voted it up")
+
+
+class PlaylistRead(CamelModel):
+    version: int = Field(description="every operation but a vote names the version it was based on")
+    mode: playlist.Mode = Field(description="manual: the order as placed; vote: items still to come by votes")
+    loop: playlist.Loop = Field(description="at the end of an item: off (the next, or stop), one, all (wrap round)")
+    current_item_id: int | None = Field(description="the item playing (the room's movie), or null")
+    current_index: int | None = Field(description="its index in `items`")
+    members_add: bool = Field(description="every member may add items (else the host and moderators)")
+    skip_ratio: float = Field(description="the share of present voters whose skip votes skip the playing item")
+    queue_cap: int = Field(description="how many items still to come one member may have added")
+    items: list[PlaylistItemRead]
+
+
+class ItemAdd(InputModel):
+    """A catalogue movie (`movieId`), or a media URL that joins the catalogue on the way in (`url`, `title`)."""
+
+    base_version: BaseVersion
+    movie_id: MovieRef | None = None
+    url: MediaUrl | None = None
+    title: Title | None = Field(default=None, description="for `url`: the default is the URL's file name")
+    at: playlist.Where = Field(default="end", description="end, or next (right after the playing item)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ItemAdd:
+        if (self.movie_id is None) == (self.url is None):
+            raise ValueError("give exactly one of movieId and url")
+        return self
+
+
+class ItemMove(InputModel):
+    base_version: BaseVersion
+    index: Annotated[int, Field(ge=0, le=playlist.MAX_ITEMS, description="its new 0-based place in the list")]
+
+
+class Based(InputModel):
+    base_version: BaseVersion
+
+
+class PlaylistUpdate(InputModel):
+    """Send only what changes: mode and loop (host and moderators); the room rules membersAdd, skipRatio and
+    queueCap (the host)."""
+
+    base_version: BaseVersion
+    mode: playlist.Mode | None = None
+    loop: playlist.Loop | None = None
+    members_add: bool | None = None
+    skip_ratio: Annotated[float, Field(gt=0, le=1)] | None = None
+    queue_cap: Annotated[int, Field(ge=1, le=playlist.MAX_ITEMS)] | None = None
+
+
+class VoteIn(InputModel):
+    up: bool = Field(description="true: vote it up; false: take the vote back")
+
+
+class ImportEntry(InputModel):
+    url: str = Field(max_length=4096, description="checked line by line: a bad one is reported, not fatal")
+    title: str | None = Field(default=None, max_length=400)
+
+
+class PlaylistImport(InputModel):
+    """Up to 200 media URLs, one per line (`text`), or a JSON list (`items`, each with url and title)."""
+
+    base_version: BaseVersion
+    text: Annotated[str, Field(max_length=playlist.MAX_IMPORT * 2200)] | None = None
+    items: Annotated[list[ImportEntry], Field(max_length=playlist.MAX_IMPORT)] | None = None
+    at: playlist.Where = "end"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PlaylistImport:
+        if (self.text is None) == (self.items is None):
+            raise ValueError("give exactly one of text and items")
+        return self
+
+
+class ImportLineError(CamelModel):
+    line: int = Field(description="1-based: the line of `text`, or the entry of `items`")
+    reason: str
+
+
+class ImportRead(CamelModel):
+    added: int
+    errors: list[ImportLineError]
+    playlist: PlaylistRead

@@ -17,9 +17,9 @@ from watchparty.core.schemas import PageParams, pagination
 from watchparty.core.security import hash_token, new_opaque_token
 from watchparty.mail import service as mail_service
 from watchparty.mail import templates
-from watchparty.models import Invite, MemberRole, Room, RoomMember, RoomVisibility, User
+from watchparty.models import Invite, MemberRole, PlaylistItem, Room, RoomMember, RoomVisibility, User
 from watchparty.movies import service as movies_service
-from watchparty.rooms import repository
+from watchparty.rooms import playlist, repository
 from watchparty.rooms.errors import (
     InvalidInvite,
     NotRoomHost,
@@ -59,13 +59,17 @@ async def create_room(session: AsyncSession, services: Services, user: User, dat
         description=data.description,
         visibility=data.visibility,
         capacity=data.capacity,
-        movie_id=data.movie_id,
         host_id=user.id,
         password_hash=await services.hasher.hash(data.password) if data.password else None,
     )
     session.add(room)
     await session.flush()
     session.add(RoomMember(room_id=room.id, user_id=user.id, role=MemberRole.HOST))
+    if data.movie_id is not None:  # the room's first playlist item, playing
+        item = PlaylistItem(room_id=room.id, movie_id=data.movie_id, added_by=user.id, position=0)
+        session.add(item)
+        await session.flush()
+        play_item(room, item)
     await session.flush()
     invalidate(session, "rooms")
     return await _read(session, room.id)
@@ -155,9 +159,12 @@ def touch_activity(session: AsyncSession, room: Room) -> None:
         invalidate(session, "rooms", f"room:{room.id}")
 
 
-async def visible_room(session: AsyncSession, room_id: int, user: User | None) -> tuple[Room, RoomMember | None]:
-    """The room if this caller may know it exists: private rooms are 404 to non-members, admins included."""
-    room = await repository.get_room(session, room_id)
+async def visible_room(
+    session: AsyncSession, room_id: int, user: User | None, *, for_update: bool = False
+) -> tuple[Room, RoomMember | None]:
+    """The room if this caller may know it exists: private rooms are 404 to non-members, admins included.
+    `for_update` locks the room's row until the unit of work ends (serialising the playlist's operations)."""
+    room = await repository.get_room(session, room_id, for_update=for_update)
     if room is None:
         raise RoomNotFound()
     member = await repository.get_member(session, room_id, user.id) if user is not None else None
@@ -166,9 +173,11 @@ async def visible_room(session: AsyncSession, room_id: int, user: User | None) -
     return room, member
 
 
-async def member_room(session: AsyncSession, room_id: int, user: User) -> tuple[Room, RoomMember]:
+async def member_room(
+    session: AsyncSession, room_id: int, user: User, *, for_update: bool = False
+) -> tuple[Room, RoomMember]:
     """The room and the caller's membership; 403 for non-members of rooms they can see."""
-    room, member = await visible_room(session, room_id, user)
+    room, member = await visible_room(session, room_id, user, for_update=for_update)
     if member is None:
         raise NotRoomMember()
     return room, member
@@ -207,6 +216,11 @@ class LiveFacts:
     rate: float
     paused: bool
     anchor: datetime | None
+    item_id: int | None = None
+    playlist_version: int = 0
+    skip_ratio: float = 0.5
+    members_add: bool = False
+    after: tuple[int, int, float | None] | None = None  # (item, movie, duration) that plays when this one ends
 
 
 async def live_facts(session: AsyncSession, room_id: int) -> LiveFacts | None:
@@ -215,6 +229,11 @@ async def live_facts(session: AsyncSession, room_id: int) -> LiveFacts | None:
     if row is None:
         return None
     duration = float(row.duration_seconds) if row.duration_seconds else None
+    items = await repository.list_items(session, room_id)
+    order = [item.id for item, _ in items]
+    current = row.current_item_id if row.current_item_id in order else None
+    after_id = playlist.after(order, current, row.playlist_loop)
+    after = next(((i.id, i.movie_id, float(d) if d else None) for i, d in items if i.id == after_id), None)
     return LiveFacts(
         media_id=row.movie_id,
         duration=duration,
@@ -223,6 +242,11 @@ async def live_facts(session: AsyncSession, room_id: int) -> LiveFacts | None:
         rate=float(row.playback_rate),
         paused=bool(row.playback_paused),
         anchor=row.playback_anchor,
+        item_id=current,
+        playlist_version=int(row.playlist_version),
+        skip_ratio=float(row.skip_ratio),
+        members_add=bool(row.members_add),
+        after=after,
     )
 
 
@@ -237,6 +261,15 @@ async def record_playback(
 def reset_playback(room: Room) -> None:
     """New media starts from 0, paused, at rate 1."""
     room.playback_position, room.playback_rate, room.playback_paused, room.playback_anchor = 0.0, 1.0, True, None
+
+
+def play_item(room: Room, item: PlaylistItem | None, *, reset: bool = True) -> None:
+    """The room plays this playlist item (None: nothing), from 0 (`reset`; else the caller records the playback the
+    live room chose). The one place that sets the room's movie: it is always the current item's (ADR 0015)."""
+    room.current_item_id = None if item is None else item.id
+    room.movie_id = None if item is None else item.movie_id
+    if reset:
+        reset_playback(room)
 
 
 async def _check_admission(session: AsyncSession, services: Services, room: Room, user: User, data: JoinIn) -> None:

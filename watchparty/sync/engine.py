@@ -8,8 +8,13 @@ at `executeAt`, a moment a little in the future, so that every viewer, whatever 
 instant; the new state is anchored there.
 
 Who may command is the room policy's answer (`watchparty.rooms.policy`). Changes of durable facts (the media, a
-role, open control) arrive here as system messages (SetMedia, AssignRole, AssignControl) after the room flows
-have checked the policy and committed them to the database (ADR 0014).
+role, open control, the playlist) arrive here as system messages (SetMedia, AssignRole, AssignControl, SetQueue)
+after the room flows have checked the policy and committed them to the database (ADR 0014).
+
+The playlist (ADR 0015) reaches the engine as one item: what plays when the current one ends (`after`). At the
+end the room moves to it by itself, in one transition whose `executeAt` is the very instant the current item
+ends (the transition is made `lead` ahead of it), so that nobody waits between items. Vote-skip counts the votes
+of the viewers present (connected and not away) who may vote.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from watchparty.rooms.playlist import skips_needed
 from watchparty.rooms.policy import Role, allowed
 
 Action = Literal["play", "pause", "seek", "setRate"]
@@ -50,6 +56,7 @@ class Playback:
     paused: bool = True
     version: int = 0
     duration: float | None = None  # seconds, when known (the catalogue, or the first viewer's player)
+    item_id: int | None = None  # the playlist item playing (None: media outside a playlist, or nothing)
 
     def position_at(self, now: float) -> float:
         if self.paused:
@@ -65,6 +72,19 @@ class Playback:
             return None
         return self.anchor + max(0.0, self.duration - self.position) / self.rate
 
+    def at_end(self) -> bool:
+        """Stopped at the end of its media (it ended, or was skipped with nothing after it)."""
+        return self.paused and self.duration is not None and self.position >= self.duration - END_EPSILON
+
+
+@dataclass(frozen=True)
+class Item:
+    """A playlist item as the engine needs it: what to load and how long it is."""
+
+    item_id: int
+    media_id: int
+    duration: float | None = None
+
 
 @dataclass(frozen=True)
 class Viewer:
@@ -72,6 +92,7 @@ class Viewer:
     role: Role
     buffering: bool = False
     lagging_until: float = 0.0  # after a Waiting timeout, their buffering is theirs alone until then
+    away: bool = False  # the viewer said it is not watching (a hidden page): not counted for vote-skip
 
 
 @dataclass(frozen=True)
@@ -88,6 +109,11 @@ class RoomState:
     waiting: Waiting | None = None
     open_control: bool = False  # a room setting: every member may control playback
     epoch: str = ""  # the live room's generation: a new one each time it is rebuilt from the database
+    after: Item | None = None  # what plays when the current item ends (the playlist's answer); None: stop there
+    queue_version: int = 0  # the playlist version `after` was computed at: an older SetQueue or SetMedia is late
+    skip_ratio: float = 0.5  # a room setting: the share of present voters whose skip votes skip the item
+    members_add: bool = False  # a room setting: every member may add items (for `you.can`)
+    skip_votes: frozenset[int] = frozenset()  # who voted to skip the current item
 
 
 # ---- messages in ---------------------------------------------------------------------------------------------
@@ -136,9 +162,40 @@ class MediaDuration:
 
 @dataclass(frozen=True)
 class SetMedia:
+    """The current item changed (play now, next, previous, a jump, the playing item removed): the new media from
+    0. With `autoplay`, it plays if the room was playing (or had stopped at the end); else paused."""
+
     media_id: int | None
     duration: float | None
     by: int | None
+    item_id: int | None = None
+    after: Item | None = None
+    autoplay: bool = False
+    queue_version: int = 0
+    cause: Literal["media", "skip"] = "media"
+
+
+@dataclass(frozen=True)
+class SetQueue:
+    """The playlist changed without changing the current item: what comes after it, and the room's rules."""
+
+    after: Item | None
+    queue_version: int
+    skip_ratio: float
+    members_add: bool
+
+
+@dataclass(frozen=True)
+class VoteSkip:
+    user_id: int
+    item_id: int
+    vote: bool  # True: skip it; False: take the vote back
+
+
+@dataclass(frozen=True)
+class Away:
+    user_id: int
+    away: bool
 
 
 @dataclass(frozen=True)
@@ -159,7 +216,21 @@ class Tick:
     """Time passed; timeouts fire, and a playing room that reached the end of its media stops there."""
 
 
-Message = Command | Join | Leave | Buffering | Ready | MediaDuration | SetMedia | AssignRole | AssignControl | Tick
+Message = (
+    Command
+    | Join
+    | Leave
+    | Buffering
+    | Ready
+    | MediaDuration
+    | SetMedia
+    | SetQueue
+    | VoteSkip
+    | Away
+    | AssignRole
+    | AssignControl
+    | Tick
+)
 
 # ---- events out ----------------------------------------------------------------------------------------------
 
@@ -168,7 +239,7 @@ Message = Command | Join | Leave | Buffering | Ready | MediaDuration | SetMedia 
 class StateChanged:
     playback: Playback
     execute_at: float
-    cause: Literal["command", "waiting", "resume", "timeout", "media", "ended"]
+    cause: Literal["command", "waiting", "resume", "timeout", "media", "ended", "advance", "skip"]
     by: int | None = None
 
 
@@ -205,7 +276,16 @@ class ControlChanged:
     by: int | None
 
 
-Event = StateChanged | Rejected | WaitingStarted | WaitingEnded | RoleChanged | ControlChanged
+@dataclass(frozen=True)
+class SkipVotes:
+    """The skip votes on the playing item changed (a vote, or who is present): how many, of how many needed."""
+
+    item_id: int
+    voters: frozenset[int]
+    needed: int
+
+
+Event = StateChanged | Rejected | WaitingStarted | WaitingEnded | RoleChanged | ControlChanged | SkipVotes
 
 
 # ---- the machine ---------------------------------------------------------------------------------------------
@@ -216,10 +296,19 @@ def can_control(state: RoomState, user_id: int) -> bool:
     return viewer is not None and allowed(viewer.role, "control", open_control=state.open_control)
 
 
-def next_deadline(state: RoomState) -> float | None:
-    """The next moment at which a Tick changes something: a Waiting's deadline, or the end of the media."""
-    times = [t for t in (state.waiting.deadline if state.waiting else None, state.playback.ends_at()) if t is not None]
+def next_deadline(state: RoomState, params: SyncParams = SyncParams()) -> float | None:
+    """The next moment at which a Tick changes something: a Waiting's deadline, or the end of the media (`lead`
+    before it when another item follows, so that the next one starts at the very end)."""
+    end = state.playback.ends_at()
+    if end is not None and state.after is not None:
+        end -= params.lead_ms / 1000
+    times = [t for t in (state.waiting.deadline if state.waiting else None, end) if t is not None]
     return min(times) if times else None
+
+
+def skip_voters(state: RoomState) -> list[int]:
+    """The viewers whose skip votes count: present (connected, not away) and allowed to vote."""
+    return [v.user_id for v in state.viewers.values() if not v.away and allowed(v.role, "voteSkip")]
 
 
 def step(
@@ -231,14 +320,31 @@ def step(
             return _command(state, message, now, params)
         case Join(user_id, role):
             known = state.viewers.get(user_id)  # a reconnect keeps its laggard grace and its buffering
-            joined = Viewer(user_id, role) if known is None else replace(known, role=role)
-            return replace(state, viewers={**state.viewers, user_id: joined}), []
+            joined = Viewer(user_id, role) if known is None else replace(known, role=role, away=False)
+            return _recount(state, replace(state, viewers={**state.viewers, user_id: joined}), [], now, params)
         case Leave(user_id):
             viewers = {k: v for k, v in state.viewers.items() if k != user_id}
-            state = replace(state, viewers=viewers)
-            if state.waiting is not None and user_id in state.waiting.buffering:
-                return _still_waiting(state, state.waiting.buffering - {user_id}, now, params, "left")
-            return state, []
+            left = replace(state, viewers=viewers, skip_votes=state.skip_votes - {user_id})
+            if left.waiting is not None and user_id in left.waiting.buffering:
+                left, events = _still_waiting(left, left.waiting.buffering - {user_id}, now, params, "left")
+                return _recount(state, left, events, now, params)
+            return _recount(state, left, [], now, params)
+        case Away(user_id, away):
+            viewer = state.viewers.get(user_id)
+            if viewer is None or viewer.away == away:
+                return state, []
+            return _recount(state, replace(state, viewers={**state.viewers, user_id: replace(viewer, away=away)}),
+                            [], now, params)  # fmt: skip
+        case VoteSkip(user_id, item_id, vote):
+            return _vote_skip(state, user_id, item_id, vote, now, params)
+        case SetQueue(after, version, ratio, members_add):
+            if version <= state.queue_version:
+                return state, []  # late: a newer playlist already reached the room
+            new = replace(state, after=after, queue_version=version, skip_ratio=ratio, members_add=members_add)
+            pb = new.playback
+            if after is not None and pb.item_id is not None and pb.at_end():  # the list had run out: go on
+                return _advance(new, after, now + params.lead_ms / 1000, "advance", None)
+            return _recount(state, new, [], now, params)
         case Buffering(user_id):
             return _buffering(state, user_id, now, params)
         case Ready(user_id):
@@ -248,8 +354,8 @@ def step(
             if pb.duration is not None or media_id != pb.media_id or not 0 < seconds <= MAX_POSITION:
                 return state, []
             return replace(state, playback=replace(pb, duration=seconds)), []
-        case SetMedia(media_id, duration, by):
-            return _set_media(state, media_id, duration, by, now, params)
+        case SetMedia():
+            return _set_media(state, message, now, params)
         case AssignRole(target, role, by):
             viewer = state.viewers.get(target)
             if viewer is not None:
@@ -261,6 +367,8 @@ def step(
             if state.waiting is not None and now >= state.waiting.deadline:
                 return _resume(state, now, params, "timeout", laggards=state.waiting.buffering)
             end = state.playback.ends_at()
+            if end is not None and state.after is not None and now >= end - params.lead_ms / 1000:
+                return _advance(state, state.after, max(end, now + params.lead_ms / 1000), "advance", None)
             if end is not None and now >= end:
                 return _ended(state, end)
             return state, []
@@ -302,17 +410,110 @@ def _command(state: RoomState, cmd: Command, now: float, params: SyncParams) -> 
     return state, [*events, StateChanged(new, at, "command", cmd.user_id)]
 
 
-def _set_media(
-    state: RoomState, media_id: int | None, duration: float | None, by: int | None, now: float, params: SyncParams
-) -> tuple[RoomState, list[Event]]:
-    """New media: from 0, paused, at rate 1; a Waiting ends (nobody waits for the old media)."""
+def _set_media(state: RoomState, msg: SetMedia, now: float, params: SyncParams) -> tuple[RoomState, list[Event]]:
+    """New media: from 0, at rate 1 (playing with `autoplay` if the room was playing or had run out, else paused);
+    a Waiting ends (nobody waits for the old media), and the skip votes go with the old item."""
+    if msg.queue_version and msg.queue_version < state.queue_version:
+        return state, []  # late: the room already follows a newer playlist
     at = now + params.lead_ms / 1000
     pb = state.playback
-    new = Playback(media_id=media_id, position=0.0, anchor=at, paused=True, version=pb.version + 1, duration=duration)
+    playing = msg.autoplay and (not pb.paused or state.waiting is not None or pb.at_end())
+    new = Playback(
+        media_id=msg.media_id,
+        position=0.0,
+        anchor=at,
+        paused=not playing,
+        version=pb.version + 1,
+        duration=msg.duration,
+        item_id=msg.item_id,
+        rate=pb.rate if playing else 1.0,
+    )
     events: list[Event] = [WaitingEnded("ready")] if state.waiting is not None else []
     viewers = {k: replace(v, buffering=False) for k, v in state.viewers.items()}
-    state = replace(state, playback=new, waiting=None, viewers=viewers)
-    return state, [*events, StateChanged(new, at, "media", by)]
+    version = max(state.queue_version, msg.queue_version)
+    state = replace(
+        state,
+        playback=new,
+        waiting=None,
+        viewers=viewers,
+        after=msg.after,
+        queue_version=version,
+        skip_votes=frozenset(),
+    )
+    return state, [*events, StateChanged(new, at, msg.cause, msg.by)]
+
+
+def _advance(
+    state: RoomState, item: Item, at: float, cause: Literal["advance", "skip"], by: int | None
+) -> tuple[RoomState, list[Event]]:
+    """The room moves to `item` by itself (the end of the current one, or a vote-skip), playing from 0 at `at`, at
+    the room's rate. What comes after it is the playlist's to say (SetQueue), unless it is the same item again."""
+    pb = state.playback
+    new = Playback(
+        media_id=item.media_id,
+        position=0.0,
+        anchor=at,
+        rate=pb.rate,
+        paused=False,
+        version=pb.version + 1,
+        duration=item.duration,
+        item_id=item.item_id,
+    )
+    events: list[Event] = [WaitingEnded("ready")] if state.waiting is not None else []
+    viewers = {k: replace(v, buffering=False) for k, v in state.viewers.items()}
+    after = state.after if item.item_id == pb.item_id else None
+    state = replace(state, playback=new, waiting=None, viewers=viewers, after=after, skip_votes=frozenset())
+    return state, [*events, StateChanged(new, at, cause, by)]
+
+
+def _vote_skip(
+    state: RoomState, user_id: int, item_id: int, vote: bool, now: float, params: SyncParams
+) -> tuple[RoomState, list[Event]]:
+    pb = state.playback
+    viewer = state.viewers.get(user_id)
+    if viewer is None or not allowed(viewer.role, "voteSkip"):
+        return state, [Rejected(user_id, "forbidden", pb.version, "you may not vote to skip here")]
+    if pb.item_id is None or item_id != pb.item_id:
+        return state, [Rejected(user_id, "invalid", pb.version, "that item is not the one playing")]
+    if viewer.away:  # voting is watching: a viewer that votes is back
+        state = replace(state, viewers={**state.viewers, user_id: replace(viewer, away=False)})
+    votes = state.skip_votes | {user_id} if vote else state.skip_votes - {user_id}
+    return _recount(state, replace(state, skip_votes=votes), [], now, params, force=True)
+
+
+def _recount(
+    before: RoomState,
+    state: RoomState,
+    events: list[Event],
+    now: float,
+    params: SyncParams,
+    *,
+    force: bool = False,
+) -> tuple[RoomState, list[Event]]:
+    """After votes or the people present changed: skip the item if enough of those present voted, else tell the
+    room the new count (when it changed, or `force`)."""
+    pb = state.playback
+    if pb.item_id is None or (not state.skip_votes and not before.skip_votes):
+        return state, events
+    voters = skip_voters(state)
+    counted = frozenset(state.skip_votes & set(voters))
+    needed = skips_needed(len(voters), state.skip_ratio)
+    if counted and len(counted) >= needed:
+        at = now + params.lead_ms / 1000
+        if state.after is not None:
+            state, more = _advance(state, state.after, at, "skip", None)
+            return state, [*events, *more]
+        here = pb.duration if pb.duration is not None else pb.position_at(at)
+        stopped = replace(pb, position=here, anchor=at, paused=True, version=pb.version + 1)
+        if state.waiting is not None:
+            events = [*events, WaitingEnded("ready")]
+        state = replace(state, playback=stopped, waiting=None, skip_votes=frozenset())
+        return state, [*events, StateChanged(stopped, at, "skip")]
+    old_voters = skip_voters(before)
+    old = (frozenset(before.skip_votes & set(old_voters)), skips_needed(len(old_voters), before.skip_ratio))
+    if force or old != (counted, needed):
+        events = [*events, SkipVotes(pb.item_id, counted, needed)]
+    return state, events
 
 
 def _ended(state: RoomState, end: float) -> tuple[RoomState, list[Event]]:
@@ -320,7 +521,7 @@ def _ended(state: RoomState, end: float) -> tuple[RoomState, list[Event]]:
     pb = state.playback
     assert pb.duration is not None
     stopped = replace(pb, position=pb.duration, anchor=end, paused=True, version=pb.version + 1)
-    return replace(state, playback=stopped), [StateChanged(stopped, end, "ended")]
+    return replace(state, playback=stopped, skip_votes=frozenset()), [StateChanged(stopped, end, "ended")]
 
 
 def _buffering(state: RoomState, user_id: int, now: float, params: SyncParams) -> tuple[RoomState, list[Event]]:

@@ -17,13 +17,23 @@ import logging
 import random
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
-from watchparty.core.realtime import ControlSet, MediaSet, MemberGone, RoleSet, RoomChange, RoomGone
+from watchparty.core.realtime import (
+    ControlSet,
+    LiveItem,
+    MediaSet,
+    MemberGone,
+    QueueSet,
+    RoleSet,
+    RoomChange,
+    RoomGone,
+)
 from watchparty.sync import engine, protocol
 
 log = logging.getLogger("watchparty.sync")
@@ -112,6 +122,11 @@ def encode_state(state: engine.RoomState) -> bytes:
             if waiting is None
             else {"since": waiting.since, "deadline": waiting.deadline, "buffering": sorted(waiting.buffering)},
             "openControl": state.open_control,
+            "after": state.after,
+            "queueVersion": state.queue_version,
+            "skipRatio": state.skip_ratio,
+            "membersAdd": state.members_add,
+            "skipVotes": sorted(state.skip_votes),
         }
     )
 
@@ -127,6 +142,11 @@ def decode_state(raw: bytes | str) -> engine.RoomState:
         else engine.Waiting(since=w["since"], deadline=w["deadline"], buffering=frozenset(w["buffering"])),
         open_control=data["openControl"],
         epoch=data.get("epoch", ""),
+        after=None if data.get("after") is None else engine.Item(**data["after"]),
+        queue_version=data.get("queueVersion", 0),
+        skip_ratio=data.get("skipRatio", 0.5),
+        members_add=data.get("membersAdd", False),
+        skip_votes=frozenset(data.get("skipVotes", ())),
     )
 
 
@@ -149,7 +169,13 @@ def wire(event: engine.Event) -> dict[str, Any] | None:
             return {"type": "role", "userId": target, "role": role, "by": by}
         case engine.ControlChanged(open_, by):
             return {"type": "control", "open": open_, "by": by}
+        case engine.SkipVotes(item_id, voters, needed):
+            return {"type": "skipVotes", **protocol.skip_votes(item_id, voters, needed)}
     return None
+
+
+def _item(item: LiveItem | None) -> engine.Item | None:
+    return None if item is None else engine.Item(item.item_id, item.media_id, item.duration)
 
 
 class Hub:
@@ -183,7 +209,9 @@ class Hub:
         # The latest playback of each room with sockets here, kept from the room's own state events, so that a
         # position report (every viewer, every few seconds) costs no Redis read.
         self._playback: dict[int, engine.Playback] = {}
-        self._open: dict[int, bool] = {}  # open control of rooms with sockets here, for `you` updates
+        # the rules of rooms with sockets here, for `you` updates: open control, and whether members add items
+        self._open: dict[int, bool] = {}
+        self._members_add: dict[int, bool] = {}
         # Skew figures wait here and go to Redis once a second, one write per room instead of one per report.
         self._skews: dict[int, dict[str, bytes]] = {}
         self._flusher: asyncio.Task[None] | None = None
@@ -222,6 +250,7 @@ class Hub:
             self._playback.pop(room_id, None)
             self._decoded.pop(room_id, None)
             self._open.pop(room_id, None)
+            self._members_add.pop(room_id, None)
             self._pushed.pop(room_id, None)
             with contextlib.suppress(Exception):
                 await self.pubsub.unsubscribe(self.key(room_id, "events"))
@@ -273,6 +302,8 @@ class Hub:
             if kind == "state":
                 self._remember(room_id, protocol.playback_from_wire(item["state"]))
                 self._arm_timer(room_id)
+            elif kind == "playlist":  # what comes next may have changed, and with it the moment to move on
+                self._arm_timer(room_id)
             data = orjson.dumps(item)
             for conn in list(conns):
                 conn.deliver(data, item.get("seq", 0))
@@ -285,10 +316,17 @@ class Hub:
                     if conn.user_id == item["userId"]:
                         conn.role = item["role"]
                         self._tell_you(room_id, conn)
+            elif kind == "playlist" and self._members_add.get(room_id) != item["membersAdd"]:
+                known = room_id in self._members_add
+                self._members_add[room_id] = bool(item["membersAdd"])
+                if known:
+                    for conn in list(conns):
+                        self._tell_you(room_id, conn)
 
     def _tell_you(self, room_id: int, conn: Any) -> None:
         if conn.held is None:  # welcomed: the welcome itself carried what it may do
-            conn.send(protocol.you(conn.user_id, conn.role, open_control=self._open.get(room_id, False)))
+            open_, add = self._open.get(room_id, False), self._members_add.get(room_id, False)
+            conn.send(protocol.you(conn.user_id, conn.role, open_control=open_, members_add=add))
 
     # -- state -------------------------------------------------------------------------------------------------
 
@@ -298,6 +336,7 @@ class Hub:
         state = self._decode(room_id, raw) if raw is not None else engine.RoomState()
         if room_id in self.local:
             self._open[room_id] = state.open_control
+            self._members_add[room_id] = state.members_add
         return state, int(seq or 0)
 
     def _decode(self, room_id: int, raw: bytes | str) -> engine.RoomState:
@@ -336,24 +375,29 @@ class Hub:
         if state is None:
             raise LiveRoomGone(room_id)
         log.info("room %s: live state rebuilt from the database (epoch %s)", room_id, epoch)
-        return engine.RoomState(playback=state.playback, open_control=state.open_control, epoch=epoch)
+        return replace(state, viewers={}, waiting=None, skip_votes=frozenset(), epoch=epoch)
 
-    async def apply(self, room_id: int, message: engine.Message) -> list[engine.Event]:
-        """Run the engine on the room's state and publish what happened; compare-and-set, so that concurrent
-        messages on any number of processes apply one after another. Returns the events (rejections included)."""
+    async def apply(
+        self, room_id: int, message: engine.Message, notices: list[dict[str, Any]] | None = None
+    ) -> list[engine.Event]:
+        """Run the engine on the room's state and publish what happened, with `notices` (room-wide messages that
+        must reach the room in the same batch, such as the `playlist` event of the change); compare-and-set, so
+        that concurrent messages on any number of processes apply one after another. Returns the events
+        (rejections included)."""
         result: list[engine.Event] = []
+        extra = notices or []
 
         def change(state: engine.RoomState) -> tuple[engine.RoomState, list[dict[str, Any]]] | None:
             new, events = engine.step(state, message, self.clock(), self.params)
             result[:] = events
-            if new == state and not events:
+            if new == state and not events and not extra:
                 return None
-            return new, [item for event in events if (item := wire(event)) is not None]
+            return new, [*(item for event in events if (item := wire(event)) is not None), *extra]
 
         await self._transact(room_id, change)
-        if self.store_playback is not None:
+        if self.store_playback is not None and not isinstance(message, engine.SetMedia):  # a flow stored those
             for event in result:
-                if isinstance(event, engine.StateChanged) and event.cause in ("command", "ended"):
+                if isinstance(event, engine.StateChanged) and event.cause in ("command", "ended", "advance", "skip"):
                     try:
                         await self.store_playback(room_id, event.playback)
                     except Exception:  # the live room has it; the database catches up with the next command
@@ -426,8 +470,12 @@ class Hub:
 
     async def change(self, room_id: int, change: RoomChange, by: int | None) -> None:
         match change:
-            case MediaSet(media_id, duration):
-                await self.apply(room_id, engine.SetMedia(media_id, duration, by))
+            case MediaSet(media_id, duration, item_id, after, autoplay, version, cause, notice):
+                media = engine.SetMedia(media_id, duration, by, item_id, _item(after), autoplay, version, cause)
+                await self.apply(room_id, media, [notice] if notice else None)
+            case QueueSet(after, version, ratio, members_add, notice):
+                queue = engine.SetQueue(_item(after), version, ratio, members_add)
+                await self.apply(room_id, queue, [notice] if notice else None)
             case RoleSet(user_id, role):
                 await self.apply(room_id, engine.AssignRole(user_id, role, by))  # type: ignore[arg-type]
             case ControlSet(open_):
@@ -578,7 +626,7 @@ class Hub:
 
         async def read_and_arm() -> None:
             state, _ = await self.snapshot(room_id)
-            self.arm(room_id, engine.next_deadline(state))
+            self.arm(room_id, engine.next_deadline(state, self.params))
 
         self._spawn(read_and_arm())
 

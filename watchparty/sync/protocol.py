@@ -11,7 +11,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from watchparty.rooms import policy
+from watchparty.rooms import playlist, policy
 from watchparty.sync.engine import MAX_POSITION, MAX_RATE, MIN_RATE, Playback, SyncParams, Viewer
 
 VERSION: Final = 1
@@ -113,8 +113,59 @@ class SetOpenControlIn(_In):
     open: bool
 
 
+_Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+PLAYLIST_OPS: Final = (
+    "add", "import", "remove", "move", "vote", "play", "next", "previous", "clear", "shuffle", "settings"
+)  # fmt: skip
+
+
+class PlaylistIn(_In):
+    """A playlist operation: the same fields as its REST body (ADR 0015), checked by the same rules."""
+
+    type: Literal["playlist"]
+    op: Literal["add", "import", "remove", "move", "vote", "play", "next", "previous", "clear", "shuffle", "settings"]
+    base_version: int | None = Field(default=None, alias="baseVersion", ge=0, le=2**31 - 1)
+    item_id: _Id | None = Field(default=None, alias="itemId")
+    movie_id: _Id | None = Field(default=None, alias="movieId")
+    url: str | None = Field(default=None, max_length=4096)
+    title: str | None = Field(default=None, max_length=400)
+    at: Literal["end", "next"] | None = None
+    index: int | None = Field(default=None, ge=0, le=playlist.MAX_ITEMS)
+    up: bool | None = None
+    text: str | None = Field(default=None, max_length=MAX_FRAME_BYTES)
+    items: list[dict[str, Any]] | None = Field(default=None, max_length=playlist.MAX_IMPORT)
+    mode: playlist.Mode | None = None
+    loop: playlist.Loop | None = None
+    members_add: bool | None = Field(default=None, alias="membersAdd")
+    skip_ratio: float | None = Field(default=None, alias="skipRatio", gt=0, le=1)
+    queue_cap: int | None = Field(default=None, alias="queueCap", ge=1, le=playlist.MAX_ITEMS)
+
+
+class VoteSkipIn(_In):
+    type: Literal["voteSkip"]
+    item_id: _Id = Field(alias="itemId")
+    vote: bool = True
+
+
+class AwayIn(_In):
+    type: Literal["away"]
+    away: bool
+
+
 ClientMessage = Annotated[
-    Hello | Ping | CommandIn | BufferingIn | ReadyIn | DurationIn | Report | ChatIn | SetRoleIn | SetOpenControlIn,
+    Hello
+    | Ping
+    | CommandIn
+    | BufferingIn
+    | ReadyIn
+    | DurationIn
+    | Report
+    | ChatIn
+    | SetRoleIn
+    | SetOpenControlIn
+    | PlaylistIn
+    | VoteSkipIn
+    | AwayIn,
     Field(discriminator="type"),
 ]
 _client = TypeAdapter(ClientMessage)
@@ -159,6 +210,7 @@ def state(pb: Playback) -> dict[str, Any]:
         "paused": pb.paused,
         "version": pb.version,
         "duration": pb.duration,
+        "itemId": pb.item_id,
     }
 
 
@@ -172,6 +224,7 @@ def playback_from_wire(data: dict[str, Any]) -> Playback:
         paused=bool(data["paused"]),
         version=int(data["version"]),
         duration=None if data.get("duration") is None else float(data["duration"]),
+        item_id=data.get("itemId"),
     )
 
 
@@ -189,12 +242,17 @@ def params(p: SyncParams) -> dict[str, Any]:
 
 
 def viewer(v: Viewer) -> dict[str, Any]:
-    return {"userId": v.user_id, "role": v.role, "buffering": v.buffering}
+    return {"userId": v.user_id, "role": v.role, "buffering": v.buffering, "away": v.away}
 
 
-def you(user_id: int, role: str, *, open_control: bool) -> dict[str, Any]:
+def you(user_id: int, role: str, *, open_control: bool, members_add: bool = False) -> dict[str, Any]:
     """Who this connection is in the room and what it may do (the room policy's answers)."""
-    return {"type": "you", "userId": user_id, "role": role, "can": policy.can(role, open_control=open_control)}
+    can = policy.can(role, open_control=open_control, members_add=members_add)
+    return {"type": "you", "userId": user_id, "role": role, "can": can}
+
+
+def skip_votes(item_id: int, voters: frozenset[int] | set[int], needed: int) -> dict[str, Any]:
+    return {"itemId": item_id, "votes": len(voters), "voters": sorted(voters), "needed": needed}
 
 
 def error(code: str, message: str) -> dict[str, Any]:
@@ -216,6 +274,7 @@ class StateOut(_Out):
     paused: bool
     version: int = Field(ge=0)
     duration: float | None = Field(gt=0)
+    item_id: int | None = Field(alias="itemId")
 
 
 class ParamsOut(_Out):
@@ -233,6 +292,7 @@ class ViewerOut(_Out):
     user_id: int = Field(alias="userId")
     role: policy.Role
     buffering: bool
+    away: bool
 
 
 class Can(_Out):
@@ -242,12 +302,23 @@ class Can(_Out):
     open_control: bool = Field(alias="openControl")
     edit_room: bool = Field(alias="editRoom")
     delete_room: bool = Field(alias="deleteRoom")
+    add_item: bool = Field(alias="addItem")
+    edit_playlist: bool = Field(alias="editPlaylist")
+    vote: bool
+    vote_skip: bool = Field(alias="voteSkip")
 
 
 class YouOut(_Out):
     user_id: int = Field(alias="userId")
     role: policy.Role
     can: Can
+
+
+class SkipOut(_Out):
+    item_id: int = Field(alias="itemId")
+    votes: int = Field(ge=0)
+    voters: list[int]
+    needed: int = Field(ge=1)
 
 
 class WelcomeMsg(_Out):
@@ -261,6 +332,7 @@ class WelcomeMsg(_Out):
     viewers: list[ViewerOut]
     open_control: bool = Field(alias="openControl")
     server_time: float = Field(alias="serverTime")
+    skip: SkipOut | None
 
 
 class YouMsg(YouOut):
@@ -280,8 +352,45 @@ class StateMsg(_Out):
     seq: int = Field(ge=1)
     state: StateOut
     execute_at: float = Field(alias="executeAt")
-    cause: Literal["command", "waiting", "resume", "timeout", "media", "ended"]
+    cause: Literal["command", "waiting", "resume", "timeout", "media", "ended", "advance", "skip"]
     by: int | None
+
+
+class PlaylistMovie(_Out):
+    id: int
+    title: str
+    poster_url: str | None = Field(alias="posterUrl")
+    video_url: str = Field(alias="videoUrl")
+    duration_seconds: int | None = Field(alias="durationSeconds")
+
+
+class PlaylistAdder(_Out):
+    id: int
+    username: str
+    avatar_url: str | None = Field(alias="avatarUrl")
+
+
+class PlaylistItemOut(_Out):
+    id: int
+    movie: PlaylistMovie
+    added_by: PlaylistAdder | None = Field(alias="addedBy")
+    added_at: str = Field(alias="addedAt")
+    votes: int = Field(ge=0)
+    voters: list[int]
+
+
+class PlaylistOut(_Out):
+    """The whole list, as GET /api/rooms/{id}/playlist gives it."""
+
+    version: int = Field(ge=0)
+    mode: playlist.Mode
+    loop: playlist.Loop
+    current_item_id: int | None = Field(alias="currentItemId")
+    current_index: int | None = Field(alias="currentIndex")
+    members_add: bool = Field(alias="membersAdd")
+    skip_ratio: float = Field(alias="skipRatio")
+    queue_cap: int = Field(alias="queueCap")
+    items: list[PlaylistItemOut]
 
 
 class RejectedMsg(_Out):
@@ -289,6 +398,28 @@ class RejectedMsg(_Out):
     reason: Literal["stale_version", "forbidden", "invalid"]
     version: int = Field(ge=0)
     message: str
+    playlist: PlaylistOut | None = None
+
+
+class PlaylistMsg(_Out):
+    type: Literal["playlist"]
+    seq: int = Field(ge=1)
+    op: Literal["add", "remove", "move", "clear", "shuffle", "settings", "vote", "current", "import"]
+    by: int | None
+    version: int = Field(ge=1)
+    order: list[int]
+    current_item_id: int | None = Field(alias="currentItemId")
+    mode: playlist.Mode
+    loop: playlist.Loop
+    members_add: bool = Field(alias="membersAdd")
+    skip_ratio: float = Field(alias="skipRatio")
+    queue_cap: int = Field(alias="queueCap")
+    items: list[PlaylistItemOut]
+
+
+class SkipVotesMsg(SkipOut):
+    type: Literal["skipVotes"]
+    seq: int = Field(ge=1)
 
 
 class WaitingMsg(_Out):
@@ -388,6 +519,8 @@ ServerMessage = Annotated[
     | PresenceMsg
     | RoleMsg
     | ControlMsg
+    | PlaylistMsg
+    | SkipVotesMsg
     | SyncMsg
     | ErrorMsg,
     Field(discriminator="type"),

@@ -13,6 +13,7 @@ from watchparty.core.deps import Services
 from watchparty.core.errors import AppError
 from watchparty.core.security import hash_token
 from watchparty.models import User
+from watchparty.rooms import playlist_flows
 from watchparty.rooms import service as rooms_service
 from watchparty.sync import engine
 from watchparty.sync.schemas import TicketRead
@@ -81,15 +82,32 @@ async def load_live_room(services: Services, room_id: int, now: float) -> engine
     if not facts.paused and facts.anchor is not None:
         position += max(0.0, now - facts.anchor.timestamp()) * facts.rate
     playback = engine.Playback(
-        media_id=facts.media_id, position=0.0, anchor=now, rate=facts.rate, paused=True, duration=facts.duration
+        media_id=facts.media_id,
+        position=0.0,
+        anchor=now,
+        rate=facts.rate,
+        paused=True,
+        duration=facts.duration,
+        item_id=facts.item_id,
     )
     playback = replace(playback, position=playback.clamp(position))
-    return engine.RoomState(playback=playback, open_control=facts.open_control)
+    after = None if facts.after is None else engine.Item(*facts.after)
+    return engine.RoomState(
+        playback=playback,
+        open_control=facts.open_control,
+        after=after,
+        queue_version=facts.playlist_version,
+        skip_ratio=facts.skip_ratio,
+        members_add=facts.members_add,
+    )
 
 
 async def store_playback(services: Services, room_id: int, playback: engine.Playback) -> None:
-    """Record the playback a command (or the end of the media) set, for the next rebuild."""
+    """Record the playback a command, the end of the media, or a move to another item set, for the next rebuild;
+    a move to another item (the end of one, a vote-skip) is the playlist's too (ADR 0015)."""
     async with services.db.session() as session:
+        if playback.item_id is not None:
+            await playlist_flows.advanced(session, room_id, playback.item_id)
         await rooms_service.record_playback(
             session,
             room_id,

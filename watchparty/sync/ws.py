@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from watchparty.chat import service as chat_service
@@ -19,6 +20,9 @@ from watchparty.chat.schemas import MessageCreate
 from watchparty.core.deps import Services
 from watchparty.core.errors import AppError
 from watchparty.rooms import flows as room_flows
+from watchparty.rooms import playlist, playlist_flows
+from watchparty.rooms.errors import StalePlaylist
+from watchparty.rooms.schemas import ItemAdd, PlaylistImport, PlaylistUpdate
 from watchparty.sync import engine, protocol, service
 from watchparty.sync.hub import Hub, LiveRoomGone
 from watchparty.users import service as users_service
@@ -260,8 +264,13 @@ async def _greet(
     me = state.viewers.get(user_id)
     conn.role = me.role if me is not None else role  # the live room's, which a role change reached first
     conn.min_seq, conn.epoch = seq, state.epoch
-    you = protocol.you(user_id, conn.role, open_control=state.open_control)
+    you = protocol.you(user_id, conn.role, open_control=state.open_control, members_add=state.members_add)
     del you["type"]
+    item_id = state.playback.item_id
+    skip = None
+    if item_id is not None:
+        needed = playlist.skips_needed(len(engine.skip_voters(state)), state.skip_ratio)
+        skip = protocol.skip_votes(item_id, state.skip_votes & set(engine.skip_voters(state)), needed)
     conn.send(
         {
             "type": "welcome",
@@ -274,6 +283,7 @@ async def _greet(
             "viewers": [protocol.viewer(v) for v in state.viewers.values()],
             "openControl": state.open_control,
             "serverTime": protocol.ms(hub.clock()),
+            "skip": skip,
         }
     )
     conn.go_live()
@@ -344,7 +354,7 @@ async def _handle(conn: Connection, message: Any, services: Services, hub: Hub, 
         case protocol.DurationIn():
             await hub.apply(room_id, engine.MediaDuration(message.media_id, message.seconds))
             state, _ = await hub.snapshot(room_id)
-            hub.arm(room_id, engine.next_deadline(state))
+            hub.arm(room_id, engine.next_deadline(state, hub.params))
         case protocol.SetRoleIn():
             await _flow(conn, hub, services, room_id, user_id, room_flows.set_role, message.user_id, message.role)
         case protocol.SetOpenControlIn():
@@ -366,6 +376,12 @@ async def _handle(conn: Connection, message: Any, services: Services, hub: Hub, 
             playback = await hub.playback(room_id)
             skew = engine.skew_ms(playback, message.position, message.server_time / 1000)
             hub.record_skew(room_id, user_id, skew, message.rtt, buffering=message.buffering)
+        case protocol.PlaylistIn():
+            await _playlist(conn, hub, services, room_id, user_id, message)
+        case protocol.VoteSkipIn():
+            _reply_rejections(conn, await hub.apply(room_id, engine.VoteSkip(user_id, message.item_id, message.vote)))
+        case protocol.AwayIn():
+            await hub.apply(room_id, engine.Away(user_id, message.away))
         case protocol.Hello():
             conn.send(protocol.error("invalid", "hello is only the first message"))
 
@@ -380,13 +396,70 @@ async def _flow(
             user = await users_service.get_user(session, user_id)
             assert user is not None
             await flow(session, user, room_id, *args)
+    except StalePlaylist as exc:  # told the current list, as the REST call's 409 is
+        version = (await hub.playback(room_id)).version
+        listing = exc.details[0]["playlist"] if exc.details else None
+        _reject(conn, "stale_version", version, exc.detail_message, playlist=listing)
     except AppError as exc:
         version = (await hub.playback(room_id)).version
         _reject(conn, "forbidden" if exc.status_code in (401, 403) else "invalid", version, exc.detail_message)
 
 
-def _reject(conn: Connection, reason: str, version: int, message: str) -> None:
-    conn.send({"type": "rejected", "reason": reason, "version": version, "message": message})
+def _playlist_call(message: protocol.PlaylistIn) -> tuple[Any, tuple[Any, ...]]:
+    """The playlist flow a `playlist` message asks for, with its arguments checked by the REST body's rules."""
+    fields = message.model_dump(by_alias=True, exclude_none=True, exclude={"type", "op"})
+    based = fields.get("baseVersion")
+    item = message.item_id
+    match message.op:
+        case "add":
+            return playlist_flows.add_item, (ItemAdd.model_validate(fields),)
+        case "import":
+            return playlist_flows.import_items, (PlaylistImport.model_validate(fields),)
+        case "settings":
+            return playlist_flows.update_settings, (PlaylistUpdate.model_validate(fields),)
+        case "vote":
+            return playlist_flows.vote, (_need(item, "itemId"), _need(message.up, "up"))
+    version = _need(based, "baseVersion")
+    match message.op:
+        case "remove":
+            return playlist_flows.remove_item, (_need(item, "itemId"), version)
+        case "move":
+            return playlist_flows.move_item, (_need(item, "itemId"), _need(message.index, "index"), version)
+        case "play":
+            return playlist_flows.play, (_need(item, "itemId"), version)
+        case "next" | "previous":
+            return playlist_flows.step, (message.op, version)
+        case "clear":
+            return playlist_flows.clear, (version,)
+    return playlist_flows.shuffle, (version,)
+
+
+def _need(value: Any, name: str) -> Any:
+    if value is None:
+        raise ValueError(f"{name}: this operation needs it")
+    return value
+
+
+async def _playlist(
+    conn: Connection, hub: Hub, services: Services, room_id: int, user_id: int, message: protocol.PlaylistIn
+) -> None:
+    try:
+        flow, args = _playlist_call(message)
+    except (ValidationError, ValueError) as exc:
+        why = str(exc) if not isinstance(exc, ValidationError) else _first_error(exc)
+        conn.send(protocol.error("invalid", why))
+        return
+    await _flow(conn, hub, services, room_id, user_id, flow, *args)
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "message"
+    return f"{where}: {first['msg']}"
+
+
+def _reject(conn: Connection, reason: str, version: int, message: str, **extra: Any) -> None:
+    conn.send({"type": "rejected", "reason": reason, "version": version, "message": message, **extra})
 
 
 def _reply_rejections(conn: Connection, events: list[engine.Event]) -> None:
