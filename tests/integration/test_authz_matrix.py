@@ -22,6 +22,9 @@ from watchparty.models import OutboxJob, UserRole
 from watchparty.users import service as users_service
 
 ROLES = ("anonymous", "user", "member", "host", "admin")
+_URL = "https://media.example.com/clip.mp4"
+_BASED = {"baseVersion": "{qv}"}
+_MOVE = {"baseVersion": "{qv}", "index": 1}
 
 # method, path, body, expected status for anonymous, user, member, host, admin
 MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, int, int, int, int]]] = [
@@ -74,6 +77,22 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, int, int, int, in
     ("POST", "/api/queues/jobs/email-o99999.x/retry", None, (401, 403, 403, 403, 404)),
     # the host's welcome email job: only its owner... which no one is (system mail); admins read every job
     ("GET", "/api/queues/jobs/{host_welcome}", None, (401, 404, 404, 404, 200)),
+    # the playlist: {queue} plays {item} with one more after it (version {qv}); {voting} is in vote mode
+    ("GET", "/api/rooms/{queue}/playlist", None, (200, 200, 200, 200, 200)),
+    ("GET", "/api/rooms/{private}/playlist", None, (404, 404, 200, 200, 404)),
+    ("POST", "/api/rooms/{queue}/playlist/items", {"baseVersion": "{qv}", "url": _URL}, (401, 403, 201, 201, 403)),
+    ("POST", "/api/rooms/{private}/playlist/items", {"baseVersion": 0, "url": _URL}, (401, 404, 201, 201, 404)),
+    ("POST", "/api/rooms/{queue}/playlist/import", {"baseVersion": "{qv}", "text": _URL}, (401, 403, 200, 200, 403)),
+    ("DELETE", "/api/rooms/{queue}/playlist/items/{item}?baseVersion={qv}", None, (401, 403, 403, 200, 403)),
+    ("PUT", "/api/rooms/{queue}/playlist/items/{item}/position", _MOVE, (401, 403, 403, 200, 403)),
+    ("PUT", "/api/rooms/{voting}/playlist/items/{upcoming}/vote", {"up": True}, (401, 403, 200, 200, 403)),
+    ("POST", "/api/rooms/{queue}/playlist/items/{item}/play", _BASED, (401, 403, 403, 200, 403)),
+    ("POST", "/api/rooms/{queue}/playlist/next", _BASED, (401, 403, 403, 200, 403)),
+    ("POST", "/api/rooms/{queue}/playlist/previous", _BASED, (401, 403, 403, 200, 403)),
+    ("POST", "/api/rooms/{queue}/playlist/clear", _BASED, (401, 403, 403, 200, 403)),
+    ("POST", "/api/rooms/{queue}/playlist/shuffle", _BASED, (401, 403, 403, 200, 403)),
+    ("PUT", "/api/rooms/{queue}/playlist", {"baseVersion": "{qv}", "loop": "all"}, (401, 403, 403, 200, 403)),
+    ("PUT", "/api/rooms/{queue}/playlist", {"baseVersion": "{qv}", "queueCap": 5}, (401, 403, 403, 200, 403)),
 ]
 
 
@@ -91,6 +110,17 @@ async def _world(client: httpx.AsyncClient, services: Services) -> tuple[dict[st
     await join(client, member, public["id"])
     await join(client, member, unlisted["id"])
     await join(client, member, private["id"], password="secret-pw")
+    queue = await create_room(client, host, name="queue", movieId=movie["id"])
+    await join(client, member, queue["id"])
+    r = await client.post(f"/api/rooms/{queue['id']}/playlist/items", json={"baseVersion": 0, "url": _URL},
+                          headers=host.headers)  # fmt: skip
+    listing = r.json()["data"]
+    voting = await create_room(client, host, name="voting", movieId=movie["id"])
+    await join(client, member, voting["id"])
+    await client.put(f"/api/rooms/{voting['id']}/playlist", json={"baseVersion": 0, "mode": "vote"},
+                     headers=host.headers)  # fmt: skip
+    r = await client.post(f"/api/rooms/{voting['id']}/playlist/items", json={"baseVersion": 1, "url": _URL},
+                          headers=host.headers)  # fmt: skip
     accounts: dict[str, Account | None] = {
         "anonymous": None,
         "user": user,
@@ -107,8 +137,20 @@ async def _world(client: httpx.AsyncClient, services: Services) -> tuple[dict[st
         "private": private["id"],
         "movie": movie["id"],
         "host_welcome": public_job_id(EMAIL, outbox_job_id(welcome.id, welcome.nonce)),
+        "queue": queue["id"],
+        "item": listing["items"][0]["id"],
+        "qv": listing["version"],
+        "voting": voting["id"],
+        "upcoming": r.json()["data"]["items"][1]["id"],
     }
     return accounts, ids
+
+
+def _fill(body: dict[str, Any] | None, ids: dict[str, Any]) -> dict[str, Any] | None:
+    """A body with its "{name}" values replaced by the world's numbers (versions and ids are ints)."""
+    if body is None:
+        return None
+    return {k: ids[v[1:-1]] if isinstance(v, str) and v[:1] == "{" and v[-1:] == "}" else v for k, v in body.items()}
 
 
 @pytest.mark.parametrize("role_index", range(len(ROLES)), ids=ROLES)
@@ -125,6 +167,6 @@ async def test_authorization(
     accounts, ids = await _world(client, services)
     account = accounts[ROLES[role_index]]
     headers = account.headers if account else {}
-    r = await client.request(method, path.format(**ids), json=body, headers=headers)
+    r = await client.request(method, path.format(**ids), json=_fill(body, ids), headers=headers)
     assert r.status_code == expected[role_index], r.text
     assert r.json()["success"] is (r.status_code < 400)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -35,7 +34,7 @@ from watchparty.rooms.errors import (
     QueueCapReached,
     StalePlaylist,
 )
-from watchparty.rooms.schemas import ItemAdd, PlaylistImport, PlaylistUpdate
+from watchparty.rooms.schemas import ItemAdd, PlaylistImport, PlaylistItemRead, PlaylistRead, PlaylistUpdate
 from watchparty.users import service as users_service
 
 Op = Literal[
@@ -160,7 +159,8 @@ async def _load(session: AsyncSession, room: Room, member: RoomMember | None) ->
 
 
 def _jsonable(listing: dict[str, Any]) -> dict[str, Any]:
-    return {**listing, "items": [_wire_item(item) for item in listing["items"]]}
+    """The list as its JSON (what GET answers), for an error's details."""
+    return PlaylistRead.model_validate(listing).model_dump(mode="json", by_alias=True)
 
 
 def _renumber(plist: _List, order: list[int]) -> None:
@@ -245,8 +245,8 @@ async def _done(
 
 
 def _wire_item(item: dict[str, Any]) -> dict[str, Any]:
-    added_at = item["addedAt"]
-    return {**item, "addedAt": added_at.isoformat() if isinstance(added_at, datetime) else added_at}
+    """An item as its JSON (what GET answers), for a socket event."""
+    return PlaylistItemRead.model_validate(item).model_dump(mode="json", by_alias=True)
 
 
 # ---- adding ------------------------------------------------------------------------------------------------------

@@ -110,9 +110,19 @@ async def get_room_view(session: AsyncSession, room_id: int) -> Row[Any] | None:
 
 
 async def get_room(session: AsyncSession, room_id: int, *, for_update: bool = False) -> Room | None:
+    """The room; `for_update` holds its row until the unit of work ends, and reads it afresh. The lock is taken by a
+    write that changes nothing, before the read: on PostgreSQL that is a row lock like FOR UPDATE; SQLite, which
+    has no FOR UPDATE, takes its write lock there and reads what was committed before it (a read first would keep
+    an older snapshot, and two writers would both act on it)."""
     stmt = select(Room).where(Room.id == room_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        await session.execute(
+            update(Room)
+            .where(Room.id == room_id)
+            .values(id=Room.id, updated_at=Room.updated_at)  # changes nothing, not even updated_at
+            .execution_options(synchronize_session=False)
+        )
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return await session.scalar(stmt)
 
 
