@@ -77,7 +77,7 @@ async def test_a_queue_is_built_reordered_and_played_through(client: httpx.Async
 
 
 async def test_removing_the_playing_item_moves_on_and_clear_keeps_it(client: httpx.AsyncClient) -> None:
-    host, member, room_id = await _room(client)
+    host, _member, room_id = await _room(client)
     version = 0
     for name in ("a", "b", "c", "d"):
         version = (await _add(client, host, room_id, version, name)).json()["data"]["version"]
@@ -151,7 +151,7 @@ async def test_vote_mode_orders_what_is_to_come_by_votes_then_age(client: httpx.
 
 
 async def test_bad_input_gets_a_clear_error_and_changes_nothing(client: httpx.AsyncClient) -> None:
-    host, member, room_id = await _room(client)
+    host, _member, room_id = await _room(client)
     outsider = await register(client, "outsider")
     await _add(client, host, room_id, 0, "a")
     before = await _get(client, room_id)
