@@ -27,6 +27,7 @@ from watchparty.sync.engine import (
 
 P = SyncParams()
 LEAD = P.lead_ms / 1000
+AHEAD = P.advance_ms / 1000
 HOST, MOD, ANN, BOB, CAT = 1, 2, 3, 4, 5
 FIRST, SECOND, THIRD = Item(11, 101, 20.0), Item(12, 102, 30.0), Item(13, 103, 40.0)
 END1 = 20.0  # FIRST's duration
@@ -52,12 +53,12 @@ def changed(events: Sequence[object]) -> StateChanged:
     return found[0]
 
 
-def test_the_room_moves_to_the_next_item_lead_before_the_end_to_start_it_at_the_end() -> None:
+def test_the_room_moves_to_the_next_item_ahead_of_the_end_to_start_it_at_the_end() -> None:
     state = playing()
-    assert next_deadline(state, P) == END1 - LEAD  # the transition is made ahead of the end ...
-    early, events = step(state, Tick(), END1 - LEAD - 0.01, P)
+    assert next_deadline(state, P) == END1 - AHEAD  # the transition is made ahead of the end ...
+    early, events = step(state, Tick(), END1 - AHEAD - 0.01, P)
     assert events == [] and early == state
-    state, events = step(state, Tick(), END1 - LEAD, P)
+    state, events = step(state, Tick(), END1 - AHEAD, P)
     ev = changed(events)
     assert ev.cause == "advance" and ev.by is None
     assert ev.execute_at == END1  # ... so that it takes effect the instant the old item ends: no dead air
@@ -86,7 +87,7 @@ def test_loop_one_plays_the_same_item_again_and_keeps_it_next() -> None:
     for round_ in range(3):
         end = state.playback.ends_at()
         assert end is not None and end == END1 * (round_ + 1)
-        state, events = step(state, Tick(), end - LEAD, P)
+        state, events = step(state, Tick(), end - AHEAD, P)
         assert changed(events).cause == "advance" and state.playback.item_id == FIRST.item_id
         assert state.after == FIRST and state.playback.anchor == end
 

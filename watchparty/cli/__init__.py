@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> None:
     p_sim.add_argument("--delay-jitter", type=float, default=0.2, help="start-up delays vary by ± this (default 0.2)")
     p_sim.add_argument("--seed", type=int, default=1)
     p_sim.add_argument("--json", action="store_true", help="end with the figures as one JSON line")
+    p_sim.add_argument("--playlist", action="store_true", help="instead: a playlist played through; hand-over figures")
+    p_sim.add_argument("--items", type=int, default=3, help="with --playlist: how many items (default 3)")
+    p_sim.add_argument("--seconds", type=int, default=12, help="with --playlist: each item's length (default 12)")
+    p_sim.add_argument("--late", action="store_true", help="with --playlist: one more viewer joins in the second item")
     p_sim.set_defaults(func=simulate.run)
 
     args = parser.parse_args(argv)

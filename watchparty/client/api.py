@@ -55,6 +55,20 @@ class Api:
         """A single-use ticket (30 s) for WS /api/rooms/{id}/ws."""
         return str((await self._call("POST", f"/api/rooms/{room_id}/ws-ticket", expect=201))["ticket"])
 
+    async def playlist(self, room_id: int) -> dict[str, Any]:
+        data: dict[str, Any] = await self._call("GET", f"/api/rooms/{room_id}/playlist")
+        return data
+
+    async def add_item(self, room_id: int, base_version: int, **fields: Any) -> dict[str, Any]:
+        """Add a playlist item (`movieId=` or `url=`); the list as it now is."""
+        body = {"baseVersion": base_version, **fields}
+        data: dict[str, Any] = await self._call("POST", f"/api/rooms/{room_id}/playlist/items", body, 201)
+        return data
+
+    async def create_movie(self, title: str, video_url: str, **fields: Any) -> int:
+        body = {"title": title, "videoUrl": video_url, **fields}
+        return int((await self._call("POST", "/api/movies", body, 201))["id"])
+
     async def post_chat(self, room_id: int, content: str) -> dict[str, Any]:
         data: dict[str, Any] = await self._call("POST", f"/api/chat/{room_id}/messages", {"content": content}, 201)
         return data

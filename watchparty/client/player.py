@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 
 class Player(Protocol):
@@ -30,6 +30,26 @@ class Player(Protocol):
     def set_rate(self, rate: float) -> None: ...
 
 
+@runtime_checkable
+class MediaPlayer(Player, Protocol):
+    """A player that changes media (a playlist): `load` switches to a media, paused at 0; `preload` fetches one
+    ahead, so that loading it later is at once."""
+
+    def load(self, media_id: int, duration: float | None) -> None: ...
+
+    def preload(self, media_id: int) -> None: ...
+
+
+@dataclass
+class Switch:
+    """One change of media on a simulated player, on the true clock: when the old media stopped moving (its end,
+    or the moment it was left), and when the new one began to move (None: not yet)."""
+
+    media_id: int
+    stopped_at: float
+    started_at: float | None = None
+
+
 @dataclass(frozen=True)
 class Imperfections:
     clock_offset_ms: float = 0.0  # the device clock minus the true clock
@@ -38,6 +58,8 @@ class Imperfections:
     play_delay_ms: float = 0.0  # from play() until the picture moves
     seek_delay_ms: float = 0.0  # from seek() until it can move again
     delay_jitter: float = 0.0  # each start-up delay varies by up to this fraction
+    load_delay_ms: float = 1500.0  # loading a media that was not preloaded (a preloaded one loads at once)
+    preload_ms: float = 2000.0  # fetching a media ahead takes this long
 
     @classmethod
     def random(
@@ -76,6 +98,10 @@ class SimulatedPlayer:
         self.base_pos = 0.0  # the position at base_t ...
         self.base_t = self.epoch
         self.frozen_until = self.epoch  # ... and it does not move before this (start-up, seek, stall)
+        self.media: int | None = None
+        self.duration: float | None = None  # a player stops at the end of its media
+        self.switches: list[Switch] = []
+        self._ready: dict[int, float] = {}  # preloaded media -> true time it is ready
 
     # -- the device clock --------------------------------------------------------------------------------------
 
@@ -95,7 +121,15 @@ class SimulatedPlayer:
         start = max(self.base_t, self.frozen_until)
         if t <= start:
             return self.base_pos
-        return self.base_pos + (t - start) * self.rate * (1 + self.imp.rate_error)
+        at = self.base_pos + (t - start) * self.rate * (1 + self.imp.rate_error)
+        return min(at, self.duration) if self.duration is not None else at
+
+    def reached_end_at(self) -> float | None:
+        """The true time at which the playing media reaches (or reached) its end; None if paused or unknown."""
+        if not self._playing or self.duration is None:
+            return None
+        start = max(self.base_t, self.frozen_until)
+        return start + max(0.0, self.duration - self.base_pos) / (self.rate * (1 + self.imp.rate_error))
 
     def position(self) -> float:
         return self.true_position(self.true_clock())
@@ -114,6 +148,23 @@ class SimulatedPlayer:
         now = self._rebase()
         self.frozen_until = max(self.frozen_until, now + self._delay(self.imp.play_delay_ms))
         self._playing = True
+        if self.switches and self.switches[-1].started_at is None:
+            self.switches[-1].started_at = max(now, self.frozen_until)
+
+    def preload(self, media_id: int) -> None:
+        self._ready.setdefault(media_id, self.true_clock() + self.imp.preload_ms / 1000)
+
+    def load(self, media_id: int, duration: float | None) -> None:
+        """Switch to a media, paused at 0: at once if it was preloaded in time, else after `load_delay_ms`."""
+        now = self.true_clock()
+        end = self.reached_end_at()
+        stopped = now if end is None else min(now, end)
+        self.switches.append(Switch(media_id, stopped))
+        ready = self._ready.pop(media_id, None)
+        self.media, self.duration = media_id, duration
+        self._playing, self.base_pos, self.base_t = False, 0.0, now
+        delay = 0.0 if ready is not None and ready <= now else self._delay(self.imp.load_delay_ms)
+        self.frozen_until = now + delay
 
     def pause(self) -> None:
         self._rebase()

@@ -247,3 +247,101 @@ async def scenario(
         results[name] = await swarm.measure(hold_s)
         say(f"after {name}: {results[name].line()}")
     return results
+
+
+@dataclass
+class HandOverStats:
+    """The moves from one playlist item to the next, on the true clock: each viewer's dead air (from the moment
+    the old item stopped moving to the moment the new one moved) and how far apart the viewers started the new
+    item (every pair of viewers, each hand-over)."""
+
+    hand_overs: int
+    viewers: int
+    dead_air_p50_ms: float
+    dead_air_p95_ms: float
+    dead_air_max_ms: float
+    start_spread_p50_ms: float
+    start_spread_p95_ms: float
+    start_spread_max_ms: float
+    late_join_in_sync_s: float | None = None
+
+    def line(self) -> str:
+        late = (
+            ""
+            if self.late_join_in_sync_s is None
+            else f"; a late joiner in sync after {self.late_join_in_sync_s:.2f} s"
+        )
+        return (
+            f"{self.hand_overs} hand-overs × {self.viewers} viewers: dead air p50 {self.dead_air_p50_ms:.0f} ms,"
+            f" p95 {self.dead_air_p95_ms:.0f} ms, max {self.dead_air_max_ms:.0f} ms; start spread p50"
+            f" {self.start_spread_p50_ms:.0f} ms, p95 {self.start_spread_p95_ms:.0f} ms, max"
+            f" {self.start_spread_max_ms:.0f} ms{late}"
+        )
+
+
+def hand_over_stats(members: Sequence[SimViewer], media_ids: Sequence[int]) -> HandOverStats:
+    """From each player's switches of media: the hand-overs to `media_ids` (the items after the first)."""
+    dead: list[float] = []
+    pairs: list[float] = []
+    for media in media_ids:
+        starts = []
+        for m in members:
+            switch = next((s for s in m.player.switches if s.media_id == media and s.started_at is not None), None)
+            if switch is None or switch.started_at is None:
+                raise AssertionError(f"a viewer never started media {media}")
+            dead.append(max(0.0, switch.started_at - switch.stopped_at) * 1000)
+            starts.append(switch.started_at)
+        pairs.extend(abs(a - b) * 1000 for i, a in enumerate(starts) for b in starts[i + 1 :])
+    return HandOverStats(
+        hand_overs=len(media_ids),
+        viewers=len(members),
+        dead_air_p50_ms=percentile(dead, 0.5),
+        dead_air_p95_ms=percentile(dead, 0.95),
+        dead_air_max_ms=max(dead, default=0.0),
+        start_spread_p50_ms=percentile(pairs, 0.5),
+        start_spread_p95_ms=percentile(pairs, 0.95),
+        start_spread_max_ms=max(pairs, default=0.0),
+    )
+
+
+async def playlist_scenario(
+    swarm: Swarm,
+    *,
+    items: int = 3,
+    seconds: int = 12,
+    late: SimViewer | None = None,
+    say: Callable[[str], None] = print,
+) -> HandOverStats:
+    """A playlist of `items` short movies of `seconds` each, played through by itself from one `play`: the
+    hand-overs measured on every connected viewer; `late` (not connected yet) joins 3 s into the second item and
+    is timed until it is within 100 ms of the room for a second."""
+    host = swarm.host
+    run = secrets.token_hex(3)
+    movies = [
+        await host.api.create_movie(f"Item {i + 1}", f"https://media.example.com/sim/{run}/{i + 1}.mp4",
+                                    durationSeconds=seconds)
+        for i in range(items)
+    ]  # fmt: skip
+    version = (await host.api.playlist(swarm.room_id))["version"]
+    for movie in movies:
+        version = (await host.api.add_item(swarm.room_id, version, movieId=movie))["version"]
+    await swarm.settled()
+    members = list(swarm.connected)
+    await asyncio.sleep(1.0)  # every viewer has the first item and the list
+    host.viewer.command("play")
+    started = await host.viewer.next_message("state", where=lambda m: m["cause"] == "command")
+    begin = started["executeAt"] / 1000
+    say(f"room {swarm.room_id}: {items} items of {seconds} s, playing through by itself")
+    late_s = None
+    if late is not None:
+        await asyncio.sleep(max(0.0, begin + seconds + 3.0 - swarm.true_clock()))
+        joined = swarm.true_clock()
+        await late.viewer.connect()
+        late_s = await swarm.until_in_sync(late, 100, 1.0, 3.0, start=joined)
+        if late.player.media != movies[1]:
+            raise AssertionError(f"the late joiner plays media {late.player.media}, not the second item")
+    await asyncio.sleep(max(0.0, begin + items * seconds + 1.0 - swarm.true_clock()))
+    stats = hand_over_stats(members, movies[1:])
+    stats.late_join_in_sync_s = late_s
+    say(stats.line())
+    return stats

@@ -20,7 +20,7 @@ from websockets.asyncio.client import ClientConnection
 from watchparty.client.api import Api
 from watchparty.client.clock import ClockSync
 from watchparty.client.drift import Corrector, DriftParams
-from watchparty.client.player import Player
+from watchparty.client.player import MediaPlayer, Player
 
 PINGS_AT_START = 5
 PINGS_EARLY, PING_EARLY_EVERY_S = 8, 2.0  # the next 16 s
@@ -28,6 +28,8 @@ PING_EVERY_S = 10.0
 CORRECT_EVERY_S = 0.1
 SETTLE_MS = 150.0  # after a scheduled change, look again this much later (and learn from what is seen)
 SEEK_MARGIN = 1.3  # a paused seek is given this much more than its learned start-up before playing on
+START_SLACK_MS = 20.0  # a start this late is still made as a play (a seek to catch up costs more than it saves)
+PRELOAD_S = 10.0  # load the next playlist item this long before the current one ends
 
 
 def wall_ms() -> float:
@@ -93,6 +95,11 @@ class Viewer:
         self.seq = 0
         self.epoch: str | None = None  # the live room's generation: a resume is only within one
         self.can: dict[str, bool] = {}  # what the room policy lets us do (welcome.you.can, then `you`)
+        # the playlist, when the player changes media: GET .../playlist, kept current from `playlist` events
+        self.playlist: dict[str, Any] | None = None
+        self.loaded_media: int | None = None
+        self._preloaded: int | None = None
+        self._refetch: asyncio.Task[None] | None = None
         self.chat_seen: Counter[int] = Counter()
         self.chat: list[dict[str, Any]] = []
         self.messages: deque[dict[str, Any]] = deque(maxlen=5000)
@@ -142,6 +149,8 @@ class Viewer:
             loop.create_task(self._correct_loop()),
         ]
         self.send(hello)
+        if isinstance(self.player, MediaPlayer):
+            self._refresh_playlist()
         if not resuming:
             await asyncio.wait_for(self.welcomed.wait(), 15)
 
@@ -261,6 +270,8 @@ class Viewer:
                     self.chat.append(msg["message"])
             case "you":
                 self.role, self.can = msg["role"], msg["can"]
+            case "playlist":
+                self._playlist_event(msg)
 
     async def next_message(
         self,
@@ -285,6 +296,63 @@ class Viewer:
                     raise ConnectionError(f"closed: {self.closed}")
                 self.message_arrived.clear()
                 await self.message_arrived.wait()
+
+    # -- the playlist ----------------------------------------------------------------------------------------------
+
+    def _refresh_playlist(self) -> None:
+        async def fetch() -> None:
+            with contextlib.suppress(Exception):  # a later event asks again
+                listing = await Api(self.base_url, self.token).playlist(self.room_id)
+                if self.playlist is None or listing["version"] >= self.playlist["version"]:
+                    self.playlist = listing
+
+        if self._refetch is None or self._refetch.done():
+            self._refetch = asyncio.get_running_loop().create_task(fetch())
+
+    def _playlist_event(self, msg: dict[str, Any]) -> None:
+        """Apply a `playlist` event to the list we hold; a gap in the versions, or an item we do not know, means we
+        missed something: read the list again (docs/protocol.md, The playlist)."""
+        known = self.playlist
+        if known is not None and msg["version"] <= known["version"]:
+            return
+        items = {} if known is None else {item["id"]: item for item in known["items"]}
+        items.update({item["id"]: item for item in msg["items"]})
+        if known is None or msg["version"] != known["version"] + 1 or any(i not in items for i in msg["order"]):
+            self._refresh_playlist()
+            if known is None:
+                return
+        self.playlist = {
+            **{k: msg[k] for k in ("version", "mode", "loop", "currentItemId", "membersAdd", "skipRatio", "queueCap")},
+            "items": [items[i] for i in msg["order"] if i in items],
+        }
+
+    def next_item(self) -> dict[str, Any] | None:
+        """The item that plays when the current one ends, by the playlist's rules (docs/protocol.md)."""
+        listing = self.playlist
+        if listing is None:
+            return None
+        items: list[dict[str, Any]] = listing["items"]
+        order = [item["id"] for item in items]
+        current = (self.playback or {}).get("itemId")
+        if current not in order:
+            return None
+        if listing["loop"] == "one":
+            return items[order.index(current)]
+        i = order.index(current) + 1
+        if i < len(order):
+            return items[i]
+        return items[0] if listing["loop"] == "all" else None
+
+    def _maybe_preload(self, expected: float) -> None:
+        pb, player = self.playback, self.player
+        if pb is None or pb["paused"] or not pb.get("duration") or not isinstance(player, MediaPlayer):
+            return
+        if expected < pb["duration"] - PRELOAD_S:
+            return
+        after = self.next_item()
+        if after is not None and after["movie"]["id"] != self._preloaded:
+            self._preloaded = after["movie"]["id"]
+            player.preload(after["movie"]["id"])
 
     # -- clock -------------------------------------------------------------------------------------------------
 
@@ -364,6 +432,14 @@ class Viewer:
             if self._calibration is not None:  # a change during the probe waits for it (it is not cut short)
                 await asyncio.shield(self._calibration)
             at = self.clock.local_ms(execute_at)
+            media = st.get("mediaId")
+            if isinstance(player, MediaPlayer) and media is not None and media != self.loaded_media:
+                if player.playing:  # the old media plays on until the new one starts
+                    await self._sleep_until(at - self.play_delay_ms)
+                player.load(media, st.get("duration"))
+                self.loaded_media = media
+                while getattr(player, "stalled", False):  # not preloaded: wait until it can play (canplay)
+                    await asyncio.sleep(0.01)
             now = self.local_ms()
             if st["paused"]:
                 await self._sleep_until(at)
@@ -371,7 +447,7 @@ class Viewer:
                 player.set_rate(st["rate"])
                 if abs(player.position() - st["position"]) > 0.001:
                     player.seek(st["position"])
-            elif not player.playing and now <= at - self.play_delay_ms:  # on time: in place now, start early
+            elif not player.playing and now <= at - self.play_delay_ms + START_SLACK_MS:  # on time: start early
                 if abs(player.position() - st["position"]) > 0.001:
                     player.seek(st["position"])
                 player.set_rate(st["rate"])
@@ -450,6 +526,7 @@ class Viewer:
                 (player.pause if pb["paused"] else player.play)()
             expected = self.expected_position(now)
             assert expected is not None
+            self._maybe_preload(expected)
             c = self.corrector.decide(
                 expected, player.position(), pb["rate"], now, paused=pb["paused"], seek_delay_ms=self.seek_delay_ms
             )

@@ -13,7 +13,7 @@ after the room flows have checked the policy and committed them to the database 
 
 The playlist (ADR 0015) reaches the engine as one item: what plays when the current one ends (`after`). At the
 end the room moves to it by itself, in one transition whose `executeAt` is the very instant the current item
-ends (the transition is made `lead` ahead of it), so that nobody waits between items. Vote-skip counts the votes
+ends (the transition is made `advance_ms` ahead of it), so that nobody waits between items. Vote-skip counts the votes
 of the viewers present (connected and not away) who may vote.
 """
 
@@ -45,6 +45,9 @@ class SyncParams:
     wait_timeout_ms: int = 10_000  # a buffering viewer holds the room at most this long
     lag_grace_ms: int = 30_000  # after a timeout, that viewer's buffering does not stop the room again for this long
     report_interval_ms: int = 3000  # clients report position, RTT and offset this often
+    # the move to the next playlist item is made this long before the end, with executeAt at the end: a second
+    # covers a slow link, a late timer and a player's start-up, where `lead` alone (0.3 s) did not
+    advance_ms: int = 1000
 
 
 @dataclass(frozen=True)
@@ -301,7 +304,7 @@ def next_deadline(state: RoomState, params: SyncParams = SyncParams()) -> float 
     before it when another item follows, so that the next one starts at the very end)."""
     end = state.playback.ends_at()
     if end is not None and state.after is not None:
-        end -= params.lead_ms / 1000
+        end -= params.advance_ms / 1000
     times = [t for t in (state.waiting.deadline if state.waiting else None, end) if t is not None]
     return min(times) if times else None
 
@@ -367,7 +370,7 @@ def step(
             if state.waiting is not None and now >= state.waiting.deadline:
                 return _resume(state, now, params, "timeout", laggards=state.waiting.buffering)
             end = state.playback.ends_at()
-            if end is not None and state.after is not None and now >= end - params.lead_ms / 1000:
+            if end is not None and state.after is not None and now >= end - params.advance_ms / 1000:
                 return _advance(state, state.after, max(end, now + params.lead_ms / 1000), "advance", None)
             if end is not None and now >= end:
                 return _ended(state, end)
