@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from PIL import Image
 from playwright.async_api import Browser, Page, expect
@@ -409,3 +410,61 @@ async def test_the_end_of_the_movie_and_a_host_hand_over_are_seen_live(web: Live
         await expect(guest.get_by_role("button", name="Play")).to_be_visible()
         await guest.wait_for_function("() => document.querySelector('video').paused", timeout=5_000)
         assert polled == [], polled
+
+
+async def test_a_shared_queue_is_built_reordered_vote_skipped_and_advances_by_itself(web: LiveServer) -> None:
+    """Issue 14 in the browser: two people build a queue from the catalogue, the host reorders it, both vote to
+    skip (the room asks for both), and at the end of an item the room moves to the next one by itself, playing,
+    on both pages; every change is seen live on the other page."""
+    async with chromium() as browser:
+        host, guest = await _room_with_two(browser, web, "pia", "quin")
+        token = await host.evaluate("() => JSON.parse(localStorage.getItem('watchparty.session')).token")
+        auth = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=web.url, headers=auth) as http:
+            for title in ("Second", "Third"):
+                r = await http.post("/api/movies", json={"title": title, "videoUrl": SAMPLE, "durationSeconds": 30})
+                assert r.status_code == 201, r.text
+            room_id = int(host.url.rsplit("/", 1)[-1])
+
+        async def add(page: Page, title: str) -> None:
+            await page.locator("#pl-movie").focus()
+            await expect(page.locator("#pl-movie option", has_text=title)).to_have_count(1)
+            await page.locator("#pl-movie").select_option(label=title)
+            await page.locator("#pl-add").get_by_role("button", name="Add").click()
+
+        def titles(page: Page) -> Any:
+            return page.locator("#playlist .pl-title")
+
+        await add(host, "Second")
+        await expect(titles(guest)).to_have_text(["Playing Countdown", "Second"])  # seen live
+        await add(guest, "Third")  # members may add (membersAdd is on by default)
+        for page in (host, guest):
+            await expect(titles(page)).to_have_text(["Playing Countdown", "Second", "Third"])
+        await host.get_by_role("button", name="Move Third up").click()
+        await expect(titles(guest)).to_have_text(["Playing Countdown", "Third", "Second"])
+        assert await guest.get_by_role("button", name="Move Third up").count() == 0  # members do not reorder
+        await shot(guest, "room-playlist")
+
+        async with httpx.AsyncClient(base_url=web.url, headers=auth) as http:  # both must vote: ratio 1
+            version = (await http.get(f"/api/rooms/{room_id}/playlist")).json()["data"]["version"]
+            r = await http.put(f"/api/rooms/{room_id}/playlist", json={"baseVersion": version, "skipRatio": 1})
+            assert r.status_code == 200, r.text
+        await guest.get_by_role("button", name="Vote to skip").click()
+        await expect(host.locator("#pl-vote-skip")).to_have_text("Vote to skip (1/2)")
+        await expect(guest.locator("#pl-vote-skip")).to_have_text("Skip voted (1/2)")
+        await host.locator("#pl-vote-skip").click()
+        for page in (host, guest):
+            await expect(page.locator("#playlist .current")).to_contain_text("Third")
+            await expect(page.locator("#movie-title")).to_contain_text("Third")
+
+        await host.get_by_role("button", name="Play", exact=True).click()
+        await both_playing(host, guest)
+        await host.evaluate("() => window.watchparty.link.command('seek', { position: 26 })")
+        for page in (host, guest):  # the end of Third: the room moves on to Second by itself, playing
+            await expect(page.locator("#playlist .current")).to_contain_text("Second", timeout=20_000)
+            await expect(page.locator("#movie-title")).to_contain_text("Second")
+        await both_playing(host, guest)
+        for page in (host, guest):
+            state = await video_state(page)
+            assert not state["paused"] and state["t"] < 10, state
+        await in_sync(host, guest)

@@ -179,3 +179,11 @@ def test_taking_a_vote_back_and_the_ratio_setting() -> None:
     state, _ = step(state, VoteSkip(ANN, FIRST.item_id, True), 1.2, P)
     state, events = step(state, SetQueue(SECOND, 6, 0.25, True), 1.3, P)  # a quarter of four: one vote skips
     assert changed(events).cause == "skip"
+
+
+def test_a_vote_skip_in_a_paused_room_moves_on_paused() -> None:
+    state = playing(members=3)  # 2 of 3 needed
+    state, _ = step(state, Command(HOST, "pause", state.playback.version), 3.0, P)
+    state, _ = step(state, VoteSkip(HOST, FIRST.item_id, True), 4.0, P)
+    state, events = step(state, VoteSkip(MOD, FIRST.item_id, True), 4.0, P)
+    assert changed(events).cause == "skip" and state.playback.item_id == SECOND.item_id and state.playback.paused

@@ -438,7 +438,7 @@ class Viewer:
                     await self._sleep_until(at - self.play_delay_ms)
                 player.load(media, st.get("duration"))
                 self.loaded_media = media
-                while getattr(player, "stalled", False):  # not preloaded: wait until it can play (canplay)
+                while getattr(player, "stalled", False):  # noqa: ASYNC110 - polling the player is how it tells us it can play
                     await asyncio.sleep(0.01)
             now = self.local_ms()
             if st["paused"]:

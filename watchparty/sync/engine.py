@@ -447,17 +447,18 @@ def _set_media(state: RoomState, msg: SetMedia, now: float, params: SyncParams) 
 
 
 def _advance(
-    state: RoomState, item: Item, at: float, cause: Literal["advance", "skip"], by: int | None
+    state: RoomState, item: Item, at: float, cause: Literal["advance", "skip"], by: int | None, *, play: bool = True
 ) -> tuple[RoomState, list[Event]]:
-    """The room moves to `item` by itself (the end of the current one, or a vote-skip), playing from 0 at `at`, at
-    the room's rate. What comes after it is the playlist's to say (SetQueue), unless it is the same item again."""
+    """The room moves to `item` by itself (the end of the current one, or a vote-skip), from 0 at `at`, at the
+    room's rate, playing (a vote-skip in a paused room stays paused). What comes after it is the playlist's to say
+    (SetQueue), unless it is the same item again."""
     pb = state.playback
     new = Playback(
         media_id=item.media_id,
         position=0.0,
         anchor=at,
         rate=pb.rate,
-        paused=False,
+        paused=not play,
         version=pb.version + 1,
         duration=item.duration,
         item_id=item.item_id,
@@ -504,7 +505,8 @@ def _recount(
     if counted and len(counted) >= needed:
         at = now + params.lead_ms / 1000
         if state.after is not None:
-            state, more = _advance(state, state.after, at, "skip", None)
+            playing = not pb.paused or state.waiting is not None
+            state, more = _advance(state, state.after, at, "skip", None, play=playing)
             return state, [*events, *more]
         here = pb.duration if pb.duration is not None else pb.position_at(at)
         stopped = replace(pb, position=here, anchor=at, paused=True, version=pb.version + 1)

@@ -1,10 +1,12 @@
 // The room page: the synchronized <video>, controls for those who have them, who is watching (with each one's
 // sync status), live chat with history, and invites.
 import { api, ApiError } from "./api.js";
+import { playlistPanel } from "./playlist.js";
 import { RoomLink, VideoPlayer, localMs } from "./sync.js";
 import { $, avatar, busy, clock, formAlert, formData, h, showFormError, toast } from "./ui.js";
 
 const STATUS_EVERY_MS = 3000;
+const SWITCH_EARLY_MS = 250;  // a new item's source is set this long before its executeAt, so that it can start
 const DRIFTING_MS = 100;  // a viewer further than this from the room shows as drifting
 const CLOSE_TEXT = {
   "signed-out": "You were signed out. Sign in again to rejoin.",
@@ -113,6 +115,7 @@ function renderWatch(room, memberList, me, navigate, view) {
 
   // -- the player and the link --
   const player = new VideoPlayer(video, { onBlocked: () => { unmute.hidden = false; } });
+  let queue = null;  // the playlist panel, made once the link exists
   unmute.addEventListener("click", () => { video.muted = false; unmute.hidden = true; video.focus?.(); });
   video.addEventListener("volumechange", () => { if (!video.muted) unmute.hidden = true; });
   const link = new RoomLink(room.id, player, {
@@ -129,10 +132,20 @@ function renderWatch(room, memberList, me, navigate, view) {
       for (const p of people.values()) p.online = false;
       for (const v of msg.viewers) upsert(v.userId, { online: true, role: v.role, buffering: v.buffering });
       loadMedia(msg.state.mediaId);
+      queue?.welcome(msg);
       renderPeople();
       renderControls();
     },
-    state: (msg) => { loadMedia(msg.state.mediaId); renderControls(); },
+    state: (msg) => {
+      // another item: the old one plays on until the new one starts (docs/protocol.md, "The playlist")
+      const switchIn = msg.state.mediaId !== loadedMedia ? link.clock.localMs(msg.executeAt) - localMs() - SWITCH_EARLY_MS : 0;
+      if (switchIn > 0) setTimeout(() => { if (link.playback === msg.state) loadMedia(msg.state.mediaId); }, switchIn);
+      else loadMedia(msg.state.mediaId);
+      renderControls();
+      queue?.state();
+    },
+    playlist: (msg) => queue?.onEvent(msg),
+    skipVotes: (msg) => queue?.skipVotes(msg),
     rejected: (msg) => toast(msg.reason === "forbidden" ? "Only the host and moderators control playback here." : msg.reason === "stale_version" ? "Someone changed the playback just before you; it is up to date now." : msg.message, "error"),
     error: (msg) => toast(msg.message || "The server refused that.", "error"),
     chat: (msg) => addMessage(msg.message),
@@ -143,7 +156,7 @@ function renderWatch(room, memberList, me, navigate, view) {
       renderPeople();
     },
     role: (msg) => { upsert(msg.userId, { role: msg.role }); renderPeople(); renderControls(); },
-    you: (msg) => { upsert(msg.userId, { role: msg.role }); renderPeople(); renderControls(); },
+    you: (msg) => { upsert(msg.userId, { role: msg.role }); renderPeople(); renderControls(); queue?.render(); },
     control: (msg) => { openControl = msg.open; renderControls(); },
     waiting: (msg) => { waitingFor = msg.buffering; showOverlay(); renderPeople(); },
     waitingEnded: () => { waitingFor = []; showOverlay(); renderPeople(); },
@@ -156,6 +169,9 @@ function renderWatch(room, memberList, me, navigate, view) {
       renderPeople();
     },
   });
+
+  queue = playlistPanel({ roomId: room.id, link, video, me });
+  $(".side", view).prepend(queue.panel);
 
   function upsert(id, fields) { people.set(id, { ...(people.get(id) || { id, username: `#${id}`, role: "member" }), ...fields }); }
 
@@ -390,6 +406,7 @@ function renderWatch(room, memberList, me, navigate, view) {
     clearInterval(statusTimer);
     document.removeEventListener("keydown", onKey);
     link.close();
+    queue.close();
     video.removeAttribute("src");
     video.load();
     delete window.watchparty;

@@ -1,0 +1,185 @@
+// The room's playlist panel (ADR 0015): the shared queue, kept current from `playlist` events (read again on a
+// gap in the versions, docs/protocol.md "The playlist"), with what the room policy lets this viewer do: add from
+// the catalogue or by URL, move (buttons and the keyboard: Alt+↑/↓ on an item), remove, vote, vote to skip,
+// shuffle, loop, previous and next. It also preloads the next item 10 s before the end of the current one.
+import { api, ApiError } from "./api.js";
+import { h, toast } from "./ui.js";
+
+const PRELOAD_S = 10;
+
+export function playlistPanel({ roomId, link, video, me }) {
+  let list = null;  // GET /api/rooms/{id}/playlist, kept current
+  let skip = null;  // {itemId, votes, voters, needed}
+  let preloaded = null;
+  const preloader = h("video", { preload: "auto", muted: true, hidden: true, "aria-hidden": "true" });
+
+  const items = h("ol", { id: "playlist", class: "playlist", "aria-label": "Playlist" });
+  const empty = h("p", { class: "muted small", id: "playlist-empty" }, "The playlist is empty. Add something to watch.");
+  const catalogue = h("select", { id: "pl-movie", "aria-label": "A movie from the catalogue" });
+  const url = h("input", { id: "pl-url", type: "url", placeholder: "…or a video URL (https://…)", "aria-label": "A video URL", autocomplete: "off" });
+  const playNext = h("input", { id: "pl-next", type: "checkbox" });
+  const addForm = h("form", { id: "pl-add", class: "pl-add" }, catalogue, url,
+    h("label", { class: "check small" }, playNext, " play next"), h("button", { type: "submit" }, "Add"));
+  const prev = h("button", { id: "pl-prev", type: "button", "aria-label": "Previous item" }, "⏮");
+  const next = h("button", { id: "pl-skip-next", type: "button", "aria-label": "Next item" }, "⏭");
+  const shuffle = h("button", { id: "pl-shuffle", type: "button" }, "Shuffle");
+  const loop = h("select", { id: "pl-loop", "aria-label": "Loop" },
+    h("option", { value: "off" }, "No loop"), h("option", { value: "one" }, "Loop this item"), h("option", { value: "all" }, "Loop the list"));
+  const mode = h("select", { id: "pl-mode", "aria-label": "Order" },
+    h("option", { value: "manual" }, "Order as placed"), h("option", { value: "vote" }, "Order by votes"));
+  const voteSkip = h("button", { id: "pl-vote-skip", type: "button", "aria-pressed": "false" }, "Vote to skip");
+  const bar = h("div", { class: "pl-bar", role: "group", "aria-label": "Playlist controls" }, prev, next, voteSkip, shuffle, loop, mode);
+  const panel = h("section", { class: "panel", "aria-labelledby": "playlist-title" },
+    h("h2", { id: "playlist-title" }, "Up next"), bar, items, empty, addForm, preloader);
+
+  const can = (action) => Boolean(link.you?.can?.[action]);
+
+  async function call(path, { method = "POST", body } = {}) {
+    try {
+      const data = await api(`/api/rooms/${roomId}/playlist${path}`, { method, body });
+      take(data.playlist || data);
+      return data;
+    } catch (error) {
+      const current = error instanceof ApiError ? error.details?.[0]?.playlist : null;
+      if (current) { take(current); toast("Someone changed the playlist just before you; here it is now. Try again.", "error"); }
+      else toast(error.message, "error");
+      return null;
+    }
+  }
+  const based = (extra = {}) => ({ baseVersion: list?.version ?? 0, ...extra });
+
+  async function refresh() {
+    try { take(await api(`/api/rooms/${roomId}/playlist`)); } catch { /* the next event asks again */ }
+  }
+  function take(listing) {
+    if (!list || listing.version >= list.version) { list = listing; render(); }
+  }
+  function onEvent(msg) {  // docs/protocol.md: a gap, or an item we do not know, means read the list again
+    if (!list) { refresh(); return; }
+    if (msg.version <= list.version) return;
+    const known = new Map(list.items.map((i) => [i.id, i]));
+    for (const item of msg.items) known.set(item.id, item);
+    const whole = msg.order.every((id) => known.has(id));
+    if (msg.version !== list.version + 1 || !whole) { refresh(); return; }
+    list = { ...list, version: msg.version, mode: msg.mode, loop: msg.loop, currentItemId: msg.currentItemId,
+      membersAdd: msg.membersAdd, skipRatio: msg.skipRatio, queueCap: msg.queueCap,
+      items: msg.order.map((id) => known.get(id)) };
+    list.currentIndex = list.items.findIndex((i) => i.id === list.currentItemId);
+    render();
+  }
+
+  function render() {
+    const l = list;
+    empty.hidden = Boolean(l?.items.length);
+    const playing = l?.currentItemId ?? null;
+    const manual = l?.mode !== "vote";
+    const playingIndex = l ? l.items.findIndex((i) => i.id === playing) : -1;
+    items.replaceChildren(...(l?.items || []).map((item, index) => {
+      const current = item.id === playing;
+      const upcoming = index > playingIndex;
+      const mine = item.addedBy?.id === me.id;
+      const voted = item.voters.includes(me.id);
+      const row = h("li", { class: `pl-item${current ? " current" : ""}`, "data-item": item.id, tabindex: "0",
+        "aria-current": current ? "true" : null,
+        "aria-label": `${index + 1}. ${item.movie.title}${current ? ", playing" : ""}` },
+        h("span", { class: "pl-title" }, current ? h("span", { class: "badge", id: "pl-playing" }, "Playing") : null, ` ${item.movie.title}`),
+        h("span", { class: "muted small" }, item.addedBy ? ` · ${item.addedBy.username}` : ""));
+      const actions = h("span", { class: "pl-actions" });
+      if (!manual && upcoming && can("vote")) {
+        actions.append(h("button", { type: "button", class: "pl-vote", "aria-pressed": String(voted), "aria-label": `Vote for ${item.movie.title}`,
+          onclick: () => call(`/items/${item.id}/vote`, { method: "PUT", body: { up: !voted } }) }, `▲ ${item.votes}`));
+      }
+      if (manual && can("editPlaylist")) {
+        actions.append(
+          h("button", { type: "button", class: "pl-up", "aria-label": `Move ${item.movie.title} up`, disabled: index === 0,
+            onclick: () => move(item.id, index - 1) }, "↑"),
+          h("button", { type: "button", class: "pl-down", "aria-label": `Move ${item.movie.title} down`, disabled: index === l.items.length - 1,
+            onclick: () => move(item.id, index + 1) }, "↓"));
+      }
+      if (!current && can("control")) {
+        actions.append(h("button", { type: "button", class: "pl-play", "aria-label": `Play ${item.movie.title} now`,
+          onclick: () => call(`/items/${item.id}/play`, { body: based() }) }, "▶"));
+      }
+      if (can("editPlaylist") || mine) {
+        actions.append(h("button", { type: "button", class: "pl-remove", "aria-label": `Remove ${item.movie.title}`,
+          onclick: () => api(`/api/rooms/${roomId}/playlist/items/${item.id}?baseVersion=${l.version}`, { method: "DELETE" }).then(take, (e) => toast(e.message, "error")) }, "✕"));
+      }
+      row.append(actions);
+      row.addEventListener("keydown", (event) => {  // the keyboard alternative to dragging
+        if (!event.altKey || !manual || !can("editPlaylist")) return;
+        if (event.key === "ArrowUp" && index > 0) { event.preventDefault(); move(item.id, index - 1); }
+        if (event.key === "ArrowDown" && index < l.items.length - 1) { event.preventDefault(); move(item.id, index + 1); }
+      });
+      return row;
+    }));
+    const control = can("control");
+    prev.disabled = next.disabled = !control || !l?.items.length;
+    for (const el of [shuffle, loop, mode]) el.disabled = !can("editPlaylist");
+    shuffle.hidden = !manual;
+    if (l) { loop.value = l.loop; mode.value = l.mode; }
+    addForm.hidden = !can("addItem");
+    const mySkip = Boolean(skip && skip.itemId === playing && skip.voters.includes(me.id));
+    voteSkip.hidden = !can("voteSkip") || playing === null;
+    voteSkip.setAttribute("aria-pressed", String(mySkip));
+    voteSkip.textContent = skip && skip.itemId === playing && skip.votes > 0
+      ? `${mySkip ? "Skip voted" : "Vote to skip"} (${skip.votes}/${skip.needed})` : "Vote to skip";
+  }
+
+  async function move(itemId, index) {
+    await call(`/items/${itemId}/position`, { method: "PUT", body: based({ index }) });
+    items.querySelector(`[data-item="${itemId}"]`)?.focus();
+  }
+
+  let moviesLoaded = false;
+  async function loadCatalogue() {
+    if (moviesLoaded) return;
+    moviesLoaded = true;
+    try {
+      const movies = await api("/api/movies?limit=100");
+      catalogue.replaceChildren(h("option", { value: "" }, "A movie from the catalogue…"), ...movies.map((m) => h("option", { value: m.id }, m.title)));
+    } catch { moviesLoaded = false; }
+  }
+  catalogue.addEventListener("focus", loadCatalogue);
+  addForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const at = playNext.checked ? "next" : "end";
+    const body = url.value.trim() ? based({ url: url.value.trim(), at }) : catalogue.value ? based({ movieId: Number(catalogue.value), at }) : null;
+    if (!body) { toast("Pick a movie from the catalogue, or paste a video URL.", "error"); return; }
+    if (await call("/items", { body })) { url.value = ""; catalogue.value = ""; }
+  });
+  prev.addEventListener("click", () => call("/previous", { body: based() }));
+  next.addEventListener("click", () => call("/next", { body: based() }));
+  shuffle.addEventListener("click", () => call("/shuffle", { body: based() }));
+  loop.addEventListener("change", () => call("", { method: "PUT", body: based({ loop: loop.value }) }));
+  mode.addEventListener("change", () => call("", { method: "PUT", body: based({ mode: mode.value }) }));
+  voteSkip.addEventListener("click", () => {
+    const playing = list?.currentItemId;
+    if (playing == null) return;
+    const mine = Boolean(skip && skip.itemId === playing && skip.voters.includes(me.id));
+    link.send({ type: "voteSkip", itemId: playing, vote: !mine });
+  });
+  // a hidden page is not watching: it does not count for vote-skip (docs/protocol.md)
+  const onVisibility = () => link.send({ type: "away", away: document.hidden });
+  document.addEventListener("visibilitychange", onVisibility);
+
+  // the next item, fetched ahead so that it starts at once at the hand-over
+  const preloadTimer = setInterval(() => {
+    const pb = link.playback;
+    if (!list || !pb || pb.paused || !pb.duration) return;
+    if ((video.currentTime || 0) < pb.duration - PRELOAD_S) return;
+    const i = list.items.findIndex((item) => item.id === list.currentItemId);
+    const after = list.loop === "one" ? list.items[i] : list.items[i + 1] ?? (list.loop === "all" ? list.items[0] : null);
+    if (after && after.movie.videoUrl !== preloaded) { preloaded = after.movie.videoUrl; preloader.src = preloaded; }
+  }, 1000);
+
+  return {
+    panel,
+    refresh,
+    onEvent,
+    welcome(msg) { skip = msg.skip; refresh(); },
+    skipVotes(msg) { skip = msg; render(); },
+    state() { render(); },
+    render,
+    close() { clearInterval(preloadTimer); document.removeEventListener("visibilitychange", onVisibility); preloader.removeAttribute("src"); },
+  };
+}
