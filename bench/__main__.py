@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import cache, jobs, rooms_uncached, sync
+from bench import cache, jobs, playlist, rooms_uncached, sync
 
 BENCHES = {
     "rooms-uncached": rooms_uncached.main,
@@ -12,6 +12,7 @@ BENCHES = {
     "jobs": jobs.main,
     "sync": sync.main,
     "sync-fanout": sync.fanout_main,
+    "playlist": playlist.main,
 }
 
 

@@ -232,6 +232,7 @@ async def _client_main_async(job: dict[str, Any]) -> dict[str, Any]:
     lines = _stdin_lines()
     if job["kind"] == "fanout" or job["kind"] == "load":
         states: dict[int, list[float]] = defaultdict(list)
+        playlists: dict[int, list[float]] = defaultdict(list)  # playlist version -> arrival times
         rtts: list[float] = []
         measuring = {"on": job["kind"] == "fanout"}
 
@@ -239,6 +240,8 @@ async def _client_main_async(job: dict[str, Any]) -> dict[str, Any]:
             msg = json.loads(raw)
             if msg["type"] == "state":
                 states[msg["state"]["version"]].append(at)
+            elif msg["type"] == "playlist":
+                playlists[msg["version"]].append(at)
             elif msg["type"] == "pong" and measuring["on"]:
                 rtts.append(at * 1000 - msg["t0"])
 
@@ -257,7 +260,7 @@ async def _client_main_async(job: dict[str, Any]) -> dict[str, Any]:
             for t in tasks:
                 t.cancel()
             await ws.close()
-        return {"states": states, "rtts": rtts}
+        return {"states": states, "rtts": rtts, "playlists": playlists}
     # the simulator
     from watchparty.client.player import Imperfections, SimulatedPlayer
     from watchparty.client.viewer import Viewer
@@ -287,7 +290,8 @@ async def _client_main_async(job: dict[str, Any]) -> dict[str, Any]:
         pass
     sampling.cancel()
     await asyncio.gather(*(v.close() for v, _ in viewers), return_exceptions=True)
-    return {"samples": samples, "lag_p50": _pct(lags, 0.5), "lag_p99": _pct(lags, 0.99)}
+    switches = [[[s.media_id, s.stopped_at, s.started_at] for s in p.switches] for _, p in viewers]
+    return {"samples": samples, "lag_p50": _pct(lags, 0.5), "lag_p99": _pct(lags, 0.99), "switches": switches}
 
 
 async def _sample(viewers: list[Any], samples: dict[int, list[float]], lags: list[float]) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from watchparty.client.api import Api
-from watchparty.client.player import Imperfections, SimulatedPlayer
+from watchparty.client.player import Imperfections, SimulatedPlayer, Switch
 from watchparty.client.viewer import Viewer
 
 PASSWORD = "simulated-viewer-1"  # noqa: S105 - throwaway accounts made by the simulator
@@ -279,14 +279,15 @@ class HandOverStats:
         )
 
 
-def hand_over_stats(members: Sequence[SimViewer], media_ids: Sequence[int]) -> HandOverStats:
-    """From each player's switches of media: the hand-overs to `media_ids` (the items after the first)."""
+def hand_over_stats(switches: Sequence[Sequence[Switch]], media_ids: Sequence[int]) -> HandOverStats:
+    """From each player's switches of media (SimulatedPlayer.switches): the hand-overs to `media_ids` (the items
+    after the first)."""
     dead: list[float] = []
     pairs: list[float] = []
     for media in media_ids:
         starts = []
-        for m in members:
-            switch = next((s for s in m.player.switches if s.media_id == media and s.started_at is not None), None)
+        for player_switches in switches:
+            switch = next((s for s in player_switches if s.media_id == media and s.started_at is not None), None)
             if switch is None or switch.started_at is None:
                 raise AssertionError(f"a viewer never started media {media}")
             dead.append(max(0.0, switch.started_at - switch.stopped_at) * 1000)
@@ -294,7 +295,7 @@ def hand_over_stats(members: Sequence[SimViewer], media_ids: Sequence[int]) -> H
         pairs.extend(abs(a - b) * 1000 for i, a in enumerate(starts) for b in starts[i + 1 :])
     return HandOverStats(
         hand_overs=len(media_ids),
-        viewers=len(members),
+        viewers=len(switches),
         dead_air_p50_ms=percentile(dead, 0.5),
         dead_air_p95_ms=percentile(dead, 0.95),
         dead_air_max_ms=max(dead, default=0.0),
@@ -341,7 +342,7 @@ async def playlist_scenario(
         if late.player.media != movies[1]:
             raise AssertionError(f"the late joiner plays media {late.player.media}, not the second item")
     await asyncio.sleep(max(0.0, begin + items * seconds + 1.0 - swarm.true_clock()))
-    stats = hand_over_stats(members, movies[1:])
+    stats = hand_over_stats([m.player.switches for m in members], movies[1:])
     stats.late_join_in_sync_s = late_s
     say(stats.line())
     return stats

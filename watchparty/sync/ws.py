@@ -374,8 +374,8 @@ async def _handle(conn: Connection, message: Any, services: Services, hub: Hub, 
                 conn.send(protocol.error("not_a_member" if exc.status_code == 403 else "invalid", exc.detail_message))
         case protocol.Report():
             playback = await hub.playback(room_id)
-            if not playback.paused and message.server_time / 1000 < playback.anchor:
-                return  # a change is scheduled (the next item starts at its executeAt): nothing to compare yet
+            if not playback.paused and message.server_time / 1000 < playback.anchor > hub.clock():
+                return  # a change is pending (the next item starts at its executeAt): nothing to compare it with yet
             skew = engine.skew_ms(playback, message.position, message.server_time / 1000)
             hub.record_skew(room_id, user_id, skew, message.rtt, buffering=message.buffering)
         case protocol.PlaylistIn():

@@ -11,11 +11,12 @@ export function playlistPanel({ roomId, link, video, me }) {
   let list = null;  // GET /api/rooms/{id}/playlist, kept current
   let skip = null;  // {itemId, votes, voters, needed}
   let preloaded = null;
-  const preloader = h("video", { preload: "auto", muted: true, hidden: true, "aria-hidden": "true" });
+  // a media element outside the page fetches the next item (browsers load detached media elements too)
+  const preloader = Object.assign(document.createElement("video"), { preload: "auto", muted: true });
 
   const items = h("ol", { id: "playlist", class: "playlist", "aria-label": "Playlist" });
   const empty = h("p", { class: "muted small", id: "playlist-empty" }, "The playlist is empty. Add something to watch.");
-  const catalogue = h("select", { id: "pl-movie", "aria-label": "A movie from the catalogue" });
+  const catalogue = h("select", { id: "pl-movie", "aria-label": "Add from the catalogue" });
   const url = h("input", { id: "pl-url", type: "url", placeholder: "…or a video URL (https://…)", "aria-label": "A video URL", autocomplete: "off" });
   const playNext = h("input", { id: "pl-next", type: "checkbox" });
   const addForm = h("form", { id: "pl-add", class: "pl-add" }, catalogue, url,
@@ -30,7 +31,7 @@ export function playlistPanel({ roomId, link, video, me }) {
   const voteSkip = h("button", { id: "pl-vote-skip", type: "button", "aria-pressed": "false" }, "Vote to skip");
   const bar = h("div", { class: "pl-bar", role: "group", "aria-label": "Playlist controls" }, prev, next, voteSkip, shuffle, loop, mode);
   const panel = h("section", { class: "panel", "aria-labelledby": "playlist-title" },
-    h("h2", { id: "playlist-title" }, "Up next"), bar, items, empty, addForm, preloader);
+    h("h2", { id: "playlist-title" }, "Up next"), bar, items, empty, addForm);
 
   const can = (action) => Boolean(link.you?.can?.[action]);
 
@@ -97,7 +98,7 @@ export function playlistPanel({ roomId, link, video, me }) {
             onclick: () => move(item.id, index + 1) }, "↓"));
       }
       if (!current && can("control")) {
-        actions.append(h("button", { type: "button", class: "pl-play", "aria-label": `Play ${item.movie.title} now`,
+        actions.append(h("button", { type: "button", class: "pl-play", "aria-label": `Jump to ${item.movie.title}`,
           onclick: () => call(`/items/${item.id}/play`, { body: based() }) }, "▶"));
       }
       if (can("editPlaylist") || mine) {
