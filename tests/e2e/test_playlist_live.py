@@ -82,7 +82,7 @@ async def test_concurrent_edits_from_two_processes_each_apply_or_are_refused_and
     deadline = time.monotonic() + 4
 
     async def rest_driver(server: LiveServer, who: dict[str, str], tag: str, seed: int) -> None:
-        rng = random.Random(seed)
+        rng = random.Random(seed)  # noqa: S311 - a test's choices, not secrets
         listing = start
         i = 0
         async with httpx.AsyncClient(base_url=server.url, headers=who) as http:
@@ -94,14 +94,14 @@ async def test_concurrent_edits_from_two_processes_each_apply_or_are_refused_and
                                           params={"baseVersion": listing["version"]})  # fmt: skip
                     kind: tuple[str, Any] = ("remove", victim)
                 elif items and rng.random() < 0.5:
-                    r = await http.put(f"/api/rooms/{room}/playlist/items/{rng.choice(items)}/position",
-                                       json={"baseVersion": listing["version"], "index": rng.randrange(len(items))})  # fmt: skip
+                    move = {"baseVersion": listing["version"], "index": rng.randrange(len(items))}
+                    r = await http.put(f"/api/rooms/{room}/playlist/items/{rng.choice(items)}/position", json=move)
                     kind = ("move", None)
                 else:
                     name = f"{tag}-{i}"
                     i += 1
-                    r = await http.post(f"/api/rooms/{room}/playlist/items",
-                                        json={"baseVersion": listing["version"], "url": URL.format(name), "title": name})  # fmt: skip
+                    add = {"baseVersion": listing["version"], "url": URL.format(name), "title": name}
+                    r = await http.post(f"/api/rooms/{room}/playlist/items", json=add)
                     kind = ("add", name)
                 if r.status_code in (200, 201):
                     listing = r.json()["data"]
