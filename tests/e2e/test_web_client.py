@@ -413,9 +413,9 @@ async def test_the_end_of_the_movie_and_a_host_hand_over_are_seen_live(web: Live
 
 
 async def test_a_shared_queue_is_built_reordered_vote_skipped_and_advances_by_itself(web: LiveServer) -> None:
-    """Issue 14 in the browser: two people build a queue from the catalogue, the host reorders it, both vote to
-    skip (the room asks for both), and at the end of an item the room moves to the next one by itself, playing,
-    on both pages; every change is seen live on the other page."""
+    """Issue 14 in the browser: two people build a queue from the catalogue, the host reorders it (a button, then
+    dragging), both vote to skip (the room asks for both), and at the end of an item the room moves to the next
+    one by itself, playing, on both pages; every change is seen live on the other page."""
     async with chromium() as browser:
         host, guest = await _room_with_two(browser, web, "pia", "quin")
         token = await host.evaluate("() => JSON.parse(localStorage.getItem('watchparty.session')).token")
@@ -443,6 +443,9 @@ async def test_a_shared_queue_is_built_reordered_vote_skipped_and_advances_by_it
         await host.get_by_role("button", name="Move Third up").click()
         await expect(titles(guest)).to_have_text(["Playing Countdown", "Third", "Second"])
         assert await guest.get_by_role("button", name="Move Third up").count() == 0  # members do not reorder
+        second, third = (host.locator("#playlist li", has_text=name) for name in ("Second", "Third"))
+        await second.drag_to(third)  # dragged onto Third: Second takes its place
+        await expect(titles(guest)).to_have_text(["Playing Countdown", "Second", "Third"])
         await shot(guest, "room-playlist")
 
         async with httpx.AsyncClient(base_url=web.url, headers=auth) as http:  # both must vote: ratio 1
@@ -454,15 +457,15 @@ async def test_a_shared_queue_is_built_reordered_vote_skipped_and_advances_by_it
         await expect(guest.locator("#pl-vote-skip")).to_have_text("Skip voted (1/2)")
         await host.locator("#pl-vote-skip").click()
         for page in (host, guest):
-            await expect(page.locator("#playlist .current")).to_contain_text("Third")
-            await expect(page.locator("#movie-title")).to_contain_text("Third")
+            await expect(page.locator("#playlist .current")).to_contain_text("Second")
+            await expect(page.locator("#movie-title")).to_contain_text("Second")
 
         await host.get_by_role("button", name="Play", exact=True).click()
         await both_playing(host, guest)
         await host.evaluate("() => window.watchparty.link.command('seek', { position: 26 })")
-        for page in (host, guest):  # the end of Third: the room moves on to Second by itself, playing
-            await expect(page.locator("#playlist .current")).to_contain_text("Second", timeout=20_000)
-            await expect(page.locator("#movie-title")).to_contain_text("Second")
+        for page in (host, guest):  # the end of Second: the room moves on to Third by itself, playing
+            await expect(page.locator("#playlist .current")).to_contain_text("Third", timeout=20_000)
+            await expect(page.locator("#movie-title")).to_contain_text("Third")
         await both_playing(host, guest)
         for page in (host, guest):
             state = await video_state(page)

@@ -1,6 +1,6 @@
 // The room's playlist panel (ADR 0015): the shared queue, kept current from `playlist` events (read again on a
 // gap in the versions, docs/protocol.md "The playlist"), with what the room policy lets this viewer do: add from
-// the catalogue or by URL, move (buttons and the keyboard: Alt+↑/↓ on an item), remove, vote, vote to skip,
+// the catalogue or by URL, move (drag, buttons, or the keyboard: Alt+↑/↓ on an item), remove, vote, vote to skip,
 // shuffle, loop, previous and next. It also preloads the next item 10 s before the end of the current one.
 import { api, ApiError } from "./api.js";
 import { h, toast } from "./ui.js";
@@ -106,6 +106,17 @@ export function playlistPanel({ roomId, link, video, me }) {
           onclick: () => api(`/api/rooms/${roomId}/playlist/items/${item.id}?baseVersion=${l.version}`, { method: "DELETE" }).then(take, (e) => toast(e.message, "error")) }, "✕"));
       }
       row.append(actions);
+      if (manual && can("editPlaylist")) {  // drag to reorder (the buttons and Alt+↑/↓ are the alternatives)
+        row.draggable = true;
+        row.addEventListener("dragstart", (event) => { event.dataTransfer.setData("text/x-playlist-item", String(item.id)); row.classList.add("dragging"); });
+        row.addEventListener("dragend", () => row.classList.remove("dragging"));
+        row.addEventListener("dragover", (event) => { if (event.dataTransfer.types.includes("text/x-playlist-item")) event.preventDefault(); });
+        row.addEventListener("drop", (event) => {
+          event.preventDefault();
+          const dragged = Number(event.dataTransfer.getData("text/x-playlist-item"));
+          if (dragged && dragged !== item.id) move(dragged, index);
+        });
+      }
       row.addEventListener("keydown", (event) => {  // the keyboard alternative to dragging
         if (!event.altKey || !manual || !can("editPlaylist")) return;
         if (event.key === "ArrowUp" && index > 0) { event.preventDefault(); move(item.id, index - 1); }
