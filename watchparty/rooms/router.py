@@ -119,7 +119,12 @@ async def set_member_role(
 
 # ---- the playlist (ADR 0015): every change is also a socket message; each is told to every live viewer ------------
 
-_STALE = "409 `stale_playlist` (nothing changed; `error.details[0].playlist` is the current list)"
+_STALE: dict[int | str, dict[str, Any]] = {
+    409: {
+        "description": "`stale_playlist`: based on another version; nothing changed, and `error.details[0].playlist`"
+        " is the current list. Also `playlist_conflict`, `playlist_full`, `queue_cap_reached` (docs/protocol.md)."
+    }
+}
 
 
 @router.get("/{room_id}/playlist")
@@ -129,7 +134,7 @@ async def get_playlist(room_id: RoomId, user: OptionalUser, session: DbSession) 
     return Envelope(data=PlaylistRead.model_validate(await playlist_flows.get_playlist(session, room_id, user)))
 
 
-@router.post("/{room_id}/playlist/items", status_code=status.HTTP_201_CREATED, description=_STALE)
+@router.post("/{room_id}/playlist/items", status_code=status.HTTP_201_CREATED, responses=_STALE)
 async def add_item(room_id: RoomId, data: ItemAdd, user: CurrentUser, session: DbSession) -> Envelope[PlaylistRead]:
     """Add a catalogue movie (`movieId`) or a media URL (`url`, added to the catalogue), at the end or next.
     Members may add when the room lets them (`membersAdd`), up to `queueCap` items still to come each; a room
@@ -137,7 +142,7 @@ async def add_item(room_id: RoomId, data: ItemAdd, user: CurrentUser, session: D
     return _listing(await playlist_flows.add_item(session, user, room_id, data))
 
 
-@router.post("/{room_id}/playlist/import", description=_STALE)
+@router.post("/{room_id}/playlist/import", responses=_STALE)
 async def import_items(
     room_id: RoomId, data: PlaylistImport, user: CurrentUser, session: DbSession
 ) -> Envelope[ImportRead]:
@@ -149,7 +154,7 @@ async def import_items(
     )
 
 
-@router.delete("/{room_id}/playlist/items/{item_id}", description=_STALE)
+@router.delete("/{room_id}/playlist/items/{item_id}", responses=_STALE)
 async def remove_item(
     room_id: RoomId,
     item_id: RoomId,
@@ -162,7 +167,7 @@ async def remove_item(
     return _listing(await playlist_flows.remove_item(session, user, room_id, item_id, base_version))
 
 
-@router.put("/{room_id}/playlist/items/{item_id}/position", description=_STALE)
+@router.put("/{room_id}/playlist/items/{item_id}/position", responses=_STALE)
 async def move_item(
     room_id: RoomId, item_id: RoomId, data: ItemMove, user: CurrentUser, session: DbSession
 ) -> Envelope[PlaylistRead]:
@@ -179,7 +184,7 @@ async def vote_item(
     return _listing(await playlist_flows.vote(session, user, room_id, item_id, data.up))
 
 
-@router.post("/{room_id}/playlist/items/{item_id}/play", description=_STALE)
+@router.post("/{room_id}/playlist/items/{item_id}/play", responses=_STALE)
 async def play_item(
     room_id: RoomId, item_id: RoomId, data: Based, user: CurrentUser, session: DbSession
 ) -> Envelope[PlaylistRead]:
@@ -187,25 +192,25 @@ async def play_item(
     return _listing(await playlist_flows.play(session, user, room_id, item_id, data.base_version))
 
 
-@router.post("/{room_id}/playlist/next", description=_STALE)
+@router.post("/{room_id}/playlist/next", responses=_STALE)
 async def next_item(room_id: RoomId, data: Based, user: CurrentUser, session: DbSession) -> Envelope[PlaylistRead]:
     """Move to the next item (whoever may control playback), wrapping round when the list loops."""
     return _listing(await playlist_flows.step(session, user, room_id, "next", data.base_version))
 
 
-@router.post("/{room_id}/playlist/previous", description=_STALE)
+@router.post("/{room_id}/playlist/previous", responses=_STALE)
 async def previous_item(room_id: RoomId, data: Based, user: CurrentUser, session: DbSession) -> Envelope[PlaylistRead]:
     """Move to the item before (at the first one: the last when the list loops, else the first from its start)."""
     return _listing(await playlist_flows.step(session, user, room_id, "previous", data.base_version))
 
 
-@router.post("/{room_id}/playlist/clear", description=_STALE)
+@router.post("/{room_id}/playlist/clear", responses=_STALE)
 async def clear_playlist(room_id: RoomId, data: Based, user: CurrentUser, session: DbSession) -> Envelope[PlaylistRead]:
     """Remove every item but the playing one (the host and moderators)."""
     return _listing(await playlist_flows.clear(session, user, room_id, data.base_version))
 
 
-@router.post("/{room_id}/playlist/shuffle", description=_STALE)
+@router.post("/{room_id}/playlist/shuffle", responses=_STALE)
 async def shuffle_playlist(
     room_id: RoomId, data: Based, user: CurrentUser, session: DbSession
 ) -> Envelope[PlaylistRead]:
@@ -213,7 +218,7 @@ async def shuffle_playlist(
     return _listing(await playlist_flows.shuffle(session, user, room_id, data.base_version))
 
 
-@router.put("/{room_id}/playlist", description=_STALE)
+@router.put("/{room_id}/playlist", responses=_STALE)
 async def update_playlist(
     room_id: RoomId, data: PlaylistUpdate, user: CurrentUser, session: DbSession
 ) -> Envelope[PlaylistRead]:
