@@ -83,7 +83,7 @@ async def test_concurrent_edits_from_two_processes_each_apply_or_are_refused_and
         rng = random.Random(seed)  # noqa: S311 - a test's choices, not secrets
         listing = start
         i = 0
-        async with httpx.AsyncClient(base_url=server.url, headers=who) as http:
+        async with httpx.AsyncClient(base_url=server.url, headers=who, timeout=30) as http:
             while time.monotonic() < deadline:
                 items = [item["id"] for item in listing["items"]]
                 if items and rng.random() < 0.3:
@@ -121,29 +121,34 @@ async def test_concurrent_edits_from_two_processes_each_apply_or_are_refused_and
         while time.monotonic() < deadline:
             name = f"sock-{i}"
             i += 1
-            await socket_conn.send(json.dumps({"type": "playlist", "op": "add", "baseVersion": version,
-                                               "url": URL.format(name), "title": name}))  # fmt: skip
-            while True:  # its answer: our own event, or a refusal with the list
+            version = await socket_add(name, version)
+
+    async def socket_add(name: str, version: int) -> int:
+        """One add over the socket, on `version`: applied (our own event) or refused with the list; one refused as
+        too fast (`rate_limited`: 10 control messages a second) is no outcome and is sent again. The version after."""
+        while True:
+            add = {"type": "playlist", "op": "add", "baseVersion": version, "url": URL.format(name), "title": name}
+            await socket_conn.send(json.dumps(add))
+            while True:
                 msg = await recv(socket_conn)
+                if msg["type"] == "error":
+                    assert msg["code"] == "rate_limited", msg
+                    await asyncio.sleep(0.3)
+                    break
                 if msg["type"] == "rejected":
                     assert msg["reason"] == "stale_version" and msg["playlist"] is not None, msg
-                    version = msg["playlist"]["version"]
                     outcomes["refused"] += 1
-                    break
-                if (
-                    msg["type"] == "playlist"
-                    and msg["op"] == "add"
-                    and msg["by"] == mod_id
-                    and msg["version"] > version
-                ):
-                    titles = {item["movie"]["title"] for item in msg["items"]}
-                    if name in titles:
-                        version = msg["version"]
-                        outcomes["applied"] += 1
-                        applied_adds.append(name)
-                        break
-                if msg["type"] == "playlist":
-                    version = max(version, msg["version"])
+                    return int(msg["playlist"]["version"])
+                if msg["type"] != "playlist":
+                    continue
+                mine = (
+                    msg["op"] == "add" and msg["by"] == mod_id and name in {i["movie"]["title"] for i in msg["items"]}
+                )
+                if mine:
+                    outcomes["applied"] += 1
+                    applied_adds.append(name)
+                    return int(msg["version"])
+                version = max(version, msg["version"])  # another's change: ours will be refused as stale
 
     await asyncio.gather(rest_driver(a, host, "a", 1), rest_driver(b, mod, "b", 2), socket_driver())
     final = await _listing(b, room, mod)
