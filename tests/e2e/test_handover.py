@@ -26,7 +26,7 @@ async def test_three_items_hand_over_with_no_dead_air_and_a_late_joiner_is_in_sy
     a, b = two
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "watchparty", "simulate", "--url", a.url, "--url", b.url, "--viewers", "6",
-        "--latency", "20-150", "--jitter", "30", "--offset", "2000", "--seed", "7", "--delay-jitter", "0.05",
+        "--latency", "20-150", "--jitter", "30", "--offset", "2000", "--seed", "14", "--delay-jitter", "0.05",
         "--playlist", "--items", "3", "--seconds", "15", "--late", "--json",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip

@@ -328,7 +328,7 @@ async def playlist_scenario(
         version = (await host.api.add_item(swarm.room_id, version, movieId=movie))["version"]
     await swarm.settled()
     members = list(swarm.connected)
-    await asyncio.sleep(1.0)  # every viewer has the first item and the list
+    await asyncio.sleep(2.5)  # every viewer has the list and has loaded the first item (a load takes 1.5 s)
     host.viewer.command("play")
     started = await host.viewer.next_message("state", where=lambda m: m["cause"] == "command")
     begin = started["executeAt"] / 1000

@@ -452,8 +452,9 @@ class Viewer:
                     player.seek(st["position"])
                 player.set_rate(st["rate"])
                 await self._sleep_until(at - self.play_delay_ms)
+                # a player still loading its media starts late for that, not for its start-up: nothing to learn
+                learn = None if getattr(player, "stalled", False) else "play"
                 player.play()
-                learn = "play"
             elif not player.playing:  # late: seek to where the room will be once both have settled
                 player.set_rate(st["rate"])
                 ready_in = max(self.play_delay_ms, self.seek_delay_ms)
