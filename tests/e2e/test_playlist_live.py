@@ -197,6 +197,31 @@ async def test_the_live_room_follows_the_list_on_both_processes(two: tuple[LiveS
     assert refused["reason"] == "forbidden"  # a member does not control playback
     await conn_g.send(json.dumps({"type": "voteSkip", "itemId": ids[0]}))  # not the one playing
     assert (await next_of(conn_g, "rejected"))["reason"] == "invalid"
+    async with httpx.AsyncClient(base_url=a.url) as http:  # over REST, on the other process: the same vote
+        r = await http.put(f"/api/rooms/{room}/playlist/skip-vote", json={"itemId": ids[0]}, headers=guest)
+        assert (r.status_code, r.json()["error"]["code"]) == (409, "not_playing")
+        outsider = await user(a, "ploutsider")
+        r = await http.put(f"/api/rooms/{room}/playlist/skip-vote", json={"itemId": ids[1]}, headers=outsider)
+        assert r.status_code == 403
+        version = (await _listing(a, room, host))["version"]
+        r = await http.put(f"/api/rooms/{room}/playlist", json={"baseVersion": version, "skipRatio": 1}, headers=host)
+        assert r.status_code == 200, r.text
+        event = await next_of(conn_g, "playlist")
+        r = await http.put(f"/api/rooms/{room}/playlist/skip-vote", json={"itemId": ids[1]}, headers=guest)
+        assert r.status_code == 200, r.text
+        assert r.json()["data"] == {
+            "itemId": ids[1],
+            "votes": 1,
+            "voters": [r.json()["data"]["voters"][0]],
+            "needed": 2,
+        }
+    for conn in (conn_h, conn_g):  # every viewer sees the count: both must vote at ratio 1
+        votes = await next_of(conn, "skipVotes")
+        assert (votes["itemId"], votes["votes"], votes["needed"]) == (ids[1], 1, 2)
+    async with httpx.AsyncClient(base_url=b.url) as http:  # the guest takes it back, on process B
+        r = await http.put(f"/api/rooms/{room}/playlist/skip-vote", json={"itemId": ids[1], "vote": False},
+                           headers=guest)  # fmt: skip
+        assert r.json()["data"]["votes"] == 0
     await conn_g.send(json.dumps({"type": "playlist", "op": "move", "baseVersion": event["version"]}))
     assert (await next_of(conn_g, "error"))["code"] == "invalid"  # a move needs its item and index
     async with httpx.AsyncClient(base_url=b.url, headers=host) as http:  # the playing item removed, on process B

@@ -93,6 +93,8 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, int, int, int, in
     ("POST", "/api/rooms/{queue}/playlist/shuffle", _BASED, (401, 403, 403, 200, 403)),
     ("PUT", "/api/rooms/{queue}/playlist", {"baseVersion": "{qv}", "loop": "all"}, (401, 403, 403, 200, 403)),
     ("PUT", "/api/rooms/{queue}/playlist", {"baseVersion": "{qv}", "queueCap": 5}, (401, 403, 403, 200, 403)),
+    # members may vote to skip, but only while in the room: nobody here has a socket open
+    ("PUT", "/api/rooms/{queue}/playlist/skip-vote", {"itemId": "{item}"}, (401, 403, 409, 409, 403)),
 ]
 
 

@@ -10,7 +10,7 @@ from watchparty.core.schemas import Envelope, RoomId
 from watchparty.models import UserRole
 from watchparty.rooms import service as rooms_service
 from watchparty.sync import service, ws
-from watchparty.sync.schemas import SyncStats, TicketRead
+from watchparty.sync.schemas import SkipVoteIn, SkipVotesRead, SyncStats, TicketRead
 
 router = APIRouter(prefix="/rooms", tags=["realtime"])
 
@@ -45,3 +45,15 @@ async def sync_stats(room_id: RoomId, user: CurrentUser, session: DbSession, req
     if hub is None:
         raise service.RealtimeUnavailable()
     return Envelope(data=SyncStats.model_validate(await hub.skew(room_id)))
+
+
+@router.put("/{room_id}/playlist/skip-vote")
+async def vote_skip(
+    room_id: RoomId, data: SkipVoteIn, user: CurrentUser, session: DbSession, request: Request
+) -> Envelope[SkipVotesRead]:
+    """Vote to skip the playing item, or take the vote back (the socket's `voteSkip`). Votes count only while the
+    voter is in the room (connected, not away): 409 `not_present` otherwise, 409 `not_playing` for another item.
+    Reaching `needed` skips it at once, for everyone. Returns the skip votes after the vote."""
+    hub = getattr(request.app.state, "hub", None)
+    votes = await service.vote_skip(session, hub, user, room_id, data.item_id, data.vote)
+    return Envelope(data=SkipVotesRead.model_validate(votes))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from watchparty.core.schemas import CamelModel
+from watchparty.core.schemas import CamelModel, InputModel
 
 
 class TicketRead(CamelModel):
@@ -24,3 +24,15 @@ class SyncStats(CamelModel):
     p95_ms: float | None = None
     max_ms: float | None = None
     per_viewer: list[ViewerSkew] = Field(default_factory=list)
+
+
+class SkipVoteIn(InputModel):
+    item_id: int = Field(ge=1, le=2**31 - 1, description="the item playing (a vote on another one is refused)")
+    vote: bool = Field(default=True, description="false takes the vote back")
+
+
+class SkipVotesRead(CamelModel):
+    item_id: int
+    votes: int = Field(description="votes of the viewers present now")
+    voters: list[int]
+    needed: int = Field(description="max(1, ceil(skipRatio × viewers present who may vote)); reaching it skips")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,10 +14,14 @@ from watchparty.core.deps import Services
 from watchparty.core.errors import AppError
 from watchparty.core.security import hash_token
 from watchparty.models import User
-from watchparty.rooms import playlist_flows
+from watchparty.rooms import playlist, playlist_flows, policy
 from watchparty.rooms import service as rooms_service
-from watchparty.sync import engine
+from watchparty.rooms.errors import NotAllowed
+from watchparty.sync import engine, protocol
 from watchparty.sync.schemas import TicketRead
+
+if TYPE_CHECKING:
+    from watchparty.sync.hub import Hub
 
 TICKET_SECONDS = 30
 
@@ -28,6 +33,42 @@ class RealtimeUnavailable(AppError):
 
     def __init__(self) -> None:
         super().__init__(headers={"Retry-After": "5"})
+
+
+class NotPresent(AppError):
+    status_code = 409
+    code = "not_present"
+    message = "Only viewers in the room count for a vote-skip: open the room, then vote"
+
+
+class NotPlaying(AppError):
+    status_code = 409
+    code = "not_playing"
+    message = "That item is not the one playing"
+
+
+async def vote_skip(
+    session: AsyncSession, hub: Hub | None, user: User, room_id: int, item_id: int, vote: bool
+) -> dict[str, Any]:
+    """A skip vote over REST (the same as the socket's `voteSkip`): it counts only while the voter is present in the
+    live room. Returns the skip votes after it (or the new item's, if it skipped)."""
+    _, member = await rooms_service.member_room(session, room_id, user)
+    if hub is None:
+        raise RealtimeUnavailable()
+    if not policy.allowed(member.role.value, "voteSkip"):
+        raise NotAllowed()
+    try:
+        events = await hub.apply(room_id, engine.VoteSkip(user.id, item_id, vote))
+    except Exception as exc:
+        raise RealtimeUnavailable() from exc
+    for event in events:
+        if isinstance(event, engine.Rejected) and event.user_id == user.id:
+            raise NotPresent() if event.reason == "forbidden" else NotPlaying()
+    state, _ = await hub.snapshot(room_id)
+    voters = engine.skip_voters(state)
+    needed = playlist.skips_needed(len(voters), state.skip_ratio)
+    playing = state.playback.item_id if state.playback.item_id is not None else item_id
+    return protocol.skip_votes(playing, state.skip_votes & set(voters), needed)
 
 
 def _ticket_key(services: Services, ticket: str) -> str:
