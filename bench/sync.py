@@ -351,8 +351,8 @@ async def _host(url: str, room: int, token: str) -> tuple[Any, asyncio.Queue[dic
     return ws, inbox
 
 
-async def _next(inbox: asyncio.Queue[dict[str, Any]], kind: str) -> dict[str, Any]:
-    async with asyncio.timeout(15):
+async def _next(inbox: asyncio.Queue[dict[str, Any]], kind: str, wait_s: float = 15) -> dict[str, Any]:
+    async with asyncio.timeout(wait_s):
         while True:
             msg = await inbox.get()
             if msg["type"] == kind:
