@@ -350,6 +350,7 @@ async def test_host_changes_the_movie_and_a_role(web: LiveServer) -> None:
             await expect(page.locator("video")).to_have_attribute("src", f"{SAMPLE}?v=2")
 
         # the host makes the guest a moderator: the guest's controls come alive, and the guest's play plays both
+        await host.get_by_label("Actions for jack").click()
         await host.locator("#people li", has_text="jack").get_by_role("button", name="Make moderator").click()
         await expect(guest.get_by_role("button", name="Play")).to_be_enabled()
         await expect(host.locator("#people li", has_text="jack").locator(".role")).to_have_text("moderator")
@@ -471,3 +472,48 @@ async def test_a_shared_queue_is_built_reordered_vote_skipped_and_advances_by_it
             state = await video_state(page)
             assert not state["paused"] and state["t"] < 10, state
         await in_sync(host, guest)
+
+
+async def test_the_host_mutes_kicks_bans_and_undoes_it_from_the_log_each_seen_live(web: LiveServer) -> None:
+    """Issue 15 in the browser: from the member menu the host mutes a member (their chat box says so at once), kicks
+    them (they see why, the host sees it in the chat), lets them rejoin, bans them for an hour (the join page
+    refuses them in words), and lifts the ban from the moderation log."""
+    async with chromium() as browser:
+        host, guest = await _room_with_two(browser, web, "nina", "otto")
+        host.on("dialog", lambda dialog: dialog.accept())
+        menu = host.locator("#people li", has_text="otto")
+
+        await host.get_by_label("Actions for otto").click()
+        await shot(host, "room-member-menu")
+        await menu.get_by_role("button", name="Mute 10 min").click()
+        await expect(guest.locator("#chat-input")).to_be_disabled()
+        await expect(guest.locator("#chat-input")).to_have_attribute("placeholder", re.compile("You are muted until"))
+        await expect(host.locator("#messages .notice").last).to_contain_text("otto was muted by you until")
+        await expect(guest.locator("#messages .notice").last).to_contain_text("You were muted by nina")
+
+        await host.get_by_label("Actions for otto").click()
+        await menu.get_by_role("button", name="Kick").click()
+        await expect(guest.locator("#removed")).to_contain_text("You were removed from this room")
+        await expect(host.locator("#messages .notice").last).to_contain_text("otto was removed by you")
+        await expect(host.locator("#people li", has_text="otto")).to_have_count(0)
+
+        await guest.reload()  # a kick is no ban: back in with one click, still muted
+        await guest.get_by_role("button", name="Join the room").click()
+        await expect(guest.locator("#connection")).to_have_text("live")
+        await expect(guest.locator("#chat-input")).to_be_disabled()
+
+        await host.get_by_label("Actions for otto").click()
+        await menu.get_by_label("Ban otto for").select_option(label="1 hour")
+        await menu.get_by_role("button", name="Ban", exact=True).click()
+        await expect(guest.locator("#removed")).to_contain_text("You are banned from this room")
+        await guest.reload()
+        await guest.get_by_role("button", name="Join the room").click()
+        await expect(guest.locator(".form-alert")).to_contain_text("You are banned from this room until")
+        await shot(host, "room-moderation")
+
+        await host.get_by_text("Moderation log").click()
+        await expect(host.locator('#modlog li[data-action="ban"]')).to_contain_text("nina: ban otto")
+        await host.locator('#modlog li[data-action="ban"]').get_by_role("button", name="Undo").click()
+        await expect(host.locator("#modlog li").first).to_contain_text("nina: unban otto")
+        await guest.reload()  # the undo gave the membership back: straight into the room
+        await expect(guest.locator("#connection")).to_have_text("live")

@@ -11,7 +11,21 @@ from watchparty.rooms import policy
     ("role", "allowed"),
     [
         ("host", set(policy.ACTIONS)),
-        ("moderator", {"control", "changeMedia", "addItem", "editPlaylist", "vote", "voteSkip"}),
+        (
+            "moderator",
+            {
+                "control",
+                "changeMedia",
+                "addItem",
+                "editPlaylist",
+                "vote",
+                "voteSkip",
+                "kick",
+                "ban",
+                "mute",
+                "moderationLog",
+            },
+        ),
         ("member", {"vote", "voteSkip"}),
         (None, set()),
         ("admin", set()),  # a site administrator is nobody in a room they have not joined
@@ -41,3 +55,32 @@ def test_role_changes() -> None:
     assert policy.may_assign("host", None, "moderator") == "no such member in this room"
     assert policy.may_assign("host", "member", "host") == "the host role is handed over, not assigned"
     assert policy.may_assign("host", "host", "member") == "the host's role changes only by hand-over"
+
+
+@pytest.mark.parametrize(
+    ("asker", "action", "target", "itself", "admin", "why"),
+    [
+        ("host", "kick", "member", False, False, None),
+        ("host", "ban", "moderator", False, False, None),
+        ("moderator", "mute", "member", False, False, None),
+        ("moderator", "ban", None, False, False, None),  # a ban reaches someone who is not (or no longer) a member
+        ("host", "kick", "host", True, False, "you cannot kick yourself"),
+        ("moderator", "mute", "moderator", True, False, "you cannot mute yourself"),
+        ("moderator", "kick", "host", False, False, "the host cannot be kicked; the host role moves by hand-over"),
+        ("moderator", "ban", "moderator", False, False, "only the host can ban a moderator"),
+        ("host", "ban", "member", False, True, "a site administrator cannot be banned"),
+        ("host", "ban", None, False, True, "a site administrator cannot be banned"),
+    ],
+)
+def test_who_may_be_moderated(
+    asker: str, action: policy.Moderation, target: str | None, itself: bool, admin: bool, why: str | None
+) -> None:
+    assert policy.may_moderate(asker, action, target, itself=itself, admin=admin) == why
+
+
+def test_the_host_role_is_handed_to_a_member_only() -> None:
+    assert policy.may_hand_over("host", "member", itself=False) is None
+    assert policy.may_hand_over("host", "moderator", itself=False) is None
+    assert policy.may_hand_over("host", None, itself=False) == "only a member of the room can become its host"
+    assert policy.may_hand_over("host", "host", itself=True) == "you are the host already"
+    assert not policy.allowed("moderator", "handOver")

@@ -65,8 +65,9 @@ def message_json(row: RowMapping) -> dict[str, Any]:
 
 
 async def post_message(session: AsyncSession, room_id: int, user: User, data: MessageCreate) -> MessageRead:
-    """Store a message from a member; it also marks the room and the member as active."""
+    """Store a message from a member who is not muted; it also marks the room and the member as active."""
     room, member = await rooms_service.member_room(session, room_id, user)
+    await rooms_service.refuse_muted(session, room_id, user.id)
     now = utcnow()
     message = Message(room_id=room.id, user_id=user.id, content=data.content, video_position=data.video_position)
     session.add(message)

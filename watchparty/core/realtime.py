@@ -70,9 +70,11 @@ class ControlSet:
 
 @dataclass(frozen=True)
 class MemberGone:
-    """A member left or was removed: their sockets close with 4003 and they leave the live room."""
+    """A member left or was removed: their sockets close with 4003 and they leave the live room. `error` (a code
+    and a message) is sent to those sockets first: why they were removed (kicked, banned)."""
 
     user_id: int
+    error: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from watchparty.core.db import Base
 from watchparty.models.activity_report import ActivityReport
 from watchparty.models.invite import Invite
 from watchparty.models.message import Message
+from watchparty.models.moderation import ModerationEntry, RoomSanction
 from watchparty.models.movie import Movie
 from watchparty.models.outbox_job import OutboxJob
 from watchparty.models.password_reset_token import PasswordResetToken
@@ -19,6 +20,7 @@ __all__ = [
     "Invite",
     "MemberRole",
     "Message",
+    "ModerationEntry",
     "Movie",
     "OutboxJob",
     "PasswordResetToken",
@@ -27,6 +29,7 @@ __all__ = [
     "RefreshToken",
     "Room",
     "RoomMember",
+    "RoomSanction",
     "RoomVisibility",
     "User",
     "UserRole",

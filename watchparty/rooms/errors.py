@@ -84,3 +84,47 @@ class ImportTooLong(AppError):
     status_code = 422
     code = "import_too_long"
     message = "An import takes at most 200 lines"
+
+
+class CannotModerate(Forbidden):
+    """A moderation action the room's rules refuse for this target: yourself, the host, an administrator, or a
+    moderator when the asker is not the host. The message says which."""
+
+    code = "cannot_moderate"
+    message = "You cannot do that to this person"
+
+
+class MemberNotFound(NotFound):
+    code = "member_not_found"
+    message = "No such member in this room"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    message = "No such user"
+
+
+class NotSanctioned(NotFound):
+    code = "not_sanctioned"
+    message = "That person is not banned or muted here"
+
+
+class EntryNotFound(NotFound):
+    code = "entry_not_found"
+    message = "No such entry in this room's moderation log"
+
+
+class NotReversible(AppError):
+    status_code = 409
+    code = "not_reversible"
+    message = "That action cannot be undone now"
+
+
+class Banned(Forbidden):
+    code = "banned"
+    message = "You are banned from this room"
+
+
+class Muted(Forbidden):
+    code = "muted"
+    message = "You are muted in this room"

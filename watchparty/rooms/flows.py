@@ -4,7 +4,7 @@ Each flow checks the room policy, writes the database, and registers the live ch
 the change reaches the live room on every process once the unit of work commits. The REST routes, the socket
 handlers and the cleanup job call these, and nothing else changes these facts: the media, roles and the host,
 open control, membership, and the room's existence; the playlist's flows (playlist_flows.py) change the list and
-the item playing.
+the item playing, and the moderation flows (moderation_flows.py) kick, ban, mute and hand the host role over.
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ async def set_role(session: AsyncSession, user: User, room_id: int, target_id: i
         raise NotAllowed(why) if not policy.allowed(member.role.value, "setRole") else InvalidRoleChange(why)
     assert target is not None
     if target.role.value != role:
+        service.record(session, room_id, user.id, "role", target_id, {"from": target.role.value, "to": role})
         target.role = MemberRole(role)
         await session.flush()
         invalidate(session, f"room:{room_id}")

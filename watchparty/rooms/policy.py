@@ -21,18 +21,38 @@ Action = Literal[
     "editPlaylist",
     "vote",
     "voteSkip",
+    "kick",
+    "ban",
+    "mute",
+    "moderationLog",
+    "handOver",
 ]
+# The moderation actions, in the words a refusal uses ("you cannot kick yourself").
+Moderation = Literal["kick", "ban", "mute"]
 
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
 ACTIONS: Final[tuple[Action, ...]] = get_args(Action)
 
 # The roles a role may give with setRole: the host makes moderators and members; the host role itself moves by
-# hand-over (the host leaves, or is handed over by a later feature), never by setRole.
+# hand-over (the host leaves, or hands the room over: `handOver`), never by setRole.
 ASSIGNABLE: Final[frozenset[Role]] = frozenset({"moderator", "member"})
 
 _BY_ROLE: Final[dict[Role, frozenset[Action]]] = {
     "host": frozenset(ACTIONS),
-    "moderator": frozenset({"control", "changeMedia", "addItem", "editPlaylist", "vote", "voteSkip"}),
+    "moderator": frozenset(
+        {
+            "control",
+            "changeMedia",
+            "addItem",
+            "editPlaylist",
+            "vote",
+            "voteSkip",
+            "kick",
+            "ban",
+            "mute",
+            "moderationLog",
+        }
+    ),
     "member": frozenset({"vote", "voteSkip"}),
 }
 
@@ -65,4 +85,33 @@ def may_assign(asker: Role | str | None, target_current: Role | str | None, new_
         return "the host role is handed over, not assigned"
     if target_current == "host":
         return "the host's role changes only by hand-over"
+    return None
+
+
+def may_moderate(
+    asker: Role | str | None, action: Moderation, target: Role | str | None, *, itself: bool, admin: bool
+) -> str | None:
+    """Why `asker` may not `action` a person whose role in the room is `target` (None: not a member; a ban still
+    reaches them), or None if it may. Nobody moderates themselves, the host or a site administrator; only the host
+    moderates a moderator. The caller has checked `allowed(asker, action)`."""
+    if itself:
+        return f"you cannot {action} yourself"
+    if admin:
+        return f"a site administrator cannot be {_DONE[action]}"
+    if target == "host":
+        return f"the host cannot be {_DONE[action]}; the host role moves by hand-over"
+    if target == "moderator" and asker != "host":
+        return f"only the host can {action} a moderator"
+    return None
+
+
+_DONE: Final[dict[str, str]] = {"kick": "kicked", "ban": "banned", "mute": "muted"}
+
+
+def may_hand_over(asker: Role | str | None, target: Role | str | None, *, itself: bool) -> str | None:
+    """Why `asker` may not make `target` (their role; None: not a member) the host, or None if it may."""
+    if itself:
+        return "you are the host already"
+    if target is None:
+        return "only a member of the room can become its host"
     return None

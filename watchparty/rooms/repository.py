@@ -1,4 +1,4 @@
-"""All SQL about rooms, members and invites."""
+"""All SQL about rooms, members, invites, the playlist and moderation."""
 
 from __future__ import annotations
 
@@ -10,7 +10,18 @@ from sqlalchemy import Integer, Row, RowMapping, Select, bindparam, delete, func
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
-from watchparty.models import Invite, Movie, PlaylistItem, PlaylistVote, Room, RoomMember, RoomVisibility, User
+from watchparty.models import (
+    Invite,
+    ModerationEntry,
+    Movie,
+    PlaylistItem,
+    PlaylistVote,
+    Room,
+    RoomMember,
+    RoomSanction,
+    RoomVisibility,
+    User,
+)
 
 # A correlated count reads the (room_id, user_id) primary key of room_member for each listed room only,
 # instead of a GROUP BY over every member of every room.
@@ -278,3 +289,88 @@ async def set_vote(session: AsyncSession, item_id: int, user_id: int, up: bool) 
 async def delete_items(session: AsyncSession, item_ids: Sequence[int]) -> None:
     if item_ids:
         await session.execute(delete(PlaylistItem).where(PlaylistItem.id.in_(list(item_ids))))
+
+
+# ---- moderation (ADR 0016) ----------------------------------------------------------------------------------------
+
+
+def _in_force(kind: str, now: datetime) -> Any:
+    return (
+        RoomSanction.kind == kind,
+        RoomSanction.lifted_at.is_(None),
+        or_(RoomSanction.expires_at.is_(None), RoomSanction.expires_at > now),
+    )
+
+
+async def sanction_in_force(
+    session: AsyncSession, room_id: int, user_id: int, kind: str, now: datetime
+) -> RoomSanction | None:
+    stmt = (
+        select(RoomSanction)
+        .where(RoomSanction.room_id == room_id, RoomSanction.user_id == user_id, *_in_force(kind, now))
+        .order_by(RoomSanction.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(stmt)
+
+
+async def sanctions_in_force(
+    session: AsyncSession, room_id: int, kind: str, now: datetime
+) -> list[tuple[RoomSanction, str, dict[str, str] | None]]:
+    stmt = (
+        select(RoomSanction, User.username, User.avatar_urls)
+        .join(User, User.id == RoomSanction.user_id)
+        .where(RoomSanction.room_id == room_id, *_in_force(kind, now))
+        .order_by(RoomSanction.id)
+    )
+    return list((await session.execute(stmt)).all())
+
+
+async def lift_sanctions(session: AsyncSession, room_id: int, user_id: int, kind: str, now: datetime) -> int:
+    """Lift every sanction of this kind in force on this person; how many were."""
+    stmt = (
+        update(RoomSanction)
+        .where(RoomSanction.room_id == room_id, RoomSanction.user_id == user_id, *_in_force(kind, now))
+        .values(lifted_at=now)
+    )
+    result = await session.execute(stmt)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def get_entry(session: AsyncSession, room_id: int, entry_id: int) -> ModerationEntry | None:
+    entry = await session.get(ModerationEntry, entry_id, with_for_update=True)
+    return entry if entry is not None and entry.room_id == room_id else None
+
+
+async def last_unreverted_entry(
+    session: AsyncSession, room_id: int, target_id: int, action: str
+) -> ModerationEntry | None:
+    stmt = (
+        select(ModerationEntry)
+        .where(
+            ModerationEntry.room_id == room_id,
+            ModerationEntry.target_id == target_id,
+            ModerationEntry.action == action,
+            ModerationEntry.reverted_at.is_(None),
+        )
+        .order_by(ModerationEntry.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(stmt)
+
+
+async def page_of_entries(
+    session: AsyncSession, room_id: int, *, before: int | None, limit: int
+) -> list[ModerationEntry]:
+    """The log, newest first, from just before `before`."""
+    stmt = select(ModerationEntry).where(ModerationEntry.room_id == room_id)
+    if before is not None:
+        stmt = stmt.where(ModerationEntry.id < before)
+    return list((await session.scalars(stmt.order_by(ModerationEntry.id.desc()).limit(limit))).all())
+
+
+async def users_by_id(session: AsyncSession, ids: set[int]) -> dict[int, tuple[str, dict[str, str] | None]]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(User.id, User.username, User.avatar_urls).where(User.id.in_(ids)))
+    return {row.id: (row.username, row.avatar_urls) for row in rows}

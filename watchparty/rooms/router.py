@@ -11,17 +11,20 @@ from watchparty.core.deps import AppServices, DbSession, services_of
 from watchparty.core.responses import EncodedJSON
 from watchparty.core.schemas import Envelope, Page, PageLimit, PageNumber, PageParams, RoomId
 from watchparty.core.validators import SearchText
-from watchparty.rooms import flows, playlist_flows
+from watchparty.rooms import flows, moderation_flows, playlist_flows
 from watchparty.rooms import service as rooms_service
 from watchparty.rooms.schemas import (
     Based,
+    HostIn,
     ImportRead,
     InviteIn,
     InviteRead,
     ItemAdd,
     ItemMove,
     JoinIn,
+    KickIn,
     MemberRead,
+    ModerationEntryRead,
     PlaylistImport,
     PlaylistRead,
     PlaylistUpdate,
@@ -29,6 +32,8 @@ from watchparty.rooms.schemas import (
     RoomCreate,
     RoomRead,
     RoomUpdate,
+    SanctionIn,
+    SanctionRead,
     VoteIn,
 )
 
@@ -225,6 +230,103 @@ async def update_playlist(
     """Change the mode or loop (the host and moderators), or the room's rules: membersAdd, skipRatio, queueCap
     (the host). Switching to vote mode orders the items still to come by their votes."""
     return _listing(await playlist_flows.update_settings(session, user, room_id, data))
+
+
+# ---- moderation (ADR 0016): each action is logged, and the log can undo it --------------------------------------
+
+_MODERATE: dict[int | str, dict[str, Any]] = {
+    403: {"description": "`not_allowed` (your role), or `cannot_moderate`: yourself, the host, a site administrator, "
+          "or a moderator when you are not the host; the message says which"},
+    404: {"description": "`member_not_found`, `user_not_found`, `not_sanctioned` (nothing to lift)"},
+}  # fmt: skip
+
+
+@router.post("/{room_id}/members/{user_id}/kick", responses=_MODERATE)
+async def kick_member(
+    room_id: RoomId, user_id: RoomId, user: CurrentUser, session: DbSession, data: KickIn | None = None
+) -> Envelope[ModerationEntryRead]:
+    """Remove a member (host and moderators): each of their sockets in the room is told `kicked` and closed with
+    4003, on every process. They may join again; a ban keeps them out. Returns the log entry."""
+    return Envelope(data=await moderation_flows.kick(session, user, room_id, user_id, data or KickIn()))
+
+
+@router.post("/{room_id}/bans", status_code=status.HTTP_201_CREATED, responses=_MODERATE)
+async def ban(
+    room_id: RoomId, data: SanctionIn, user: CurrentUser, session: DbSession
+) -> Envelope[ModerationEntryRead]:
+    """Ban an account from the room, for `durationSeconds` or until lifted (host and moderators). A member is
+    removed at once; nobody banned joins again (403 `banned`), by password, invite or ticket. Returns the log
+    entry."""
+    return Envelope(data=await moderation_flows.ban(session, user, room_id, data))
+
+
+@router.get("/{room_id}/bans")
+async def list_bans(room_id: RoomId, user: CurrentUser, session: DbSession) -> Envelope[list[SanctionRead]]:
+    """The bans in force (host and moderators)."""
+    return Envelope(data=await moderation_flows.sanctions(session, user, room_id, "ban"))
+
+
+@router.delete("/{room_id}/bans/{user_id}", responses=_MODERATE)
+async def lift_ban(
+    room_id: RoomId, user_id: RoomId, user: CurrentUser, session: DbSession
+) -> Envelope[ModerationEntryRead]:
+    """Lift a ban (host and moderators). The person may join again."""
+    return Envelope(data=await moderation_flows.lift(session, user, room_id, "ban", user_id))
+
+
+@router.post("/{room_id}/mutes", status_code=status.HTTP_201_CREATED, responses=_MODERATE)
+async def mute(
+    room_id: RoomId, data: SanctionIn, user: CurrentUser, session: DbSession
+) -> Envelope[ModerationEntryRead]:
+    """Mute a person's chat, for `durationSeconds` or until lifted (host and moderators): their messages are
+    refused (403 `muted`, over the socket an `error` `muted`) on every process. They still watch."""
+    return Envelope(data=await moderation_flows.mute(session, user, room_id, data))
+
+
+@router.get("/{room_id}/mutes")
+async def list_mutes(room_id: RoomId, user: CurrentUser, session: DbSession) -> Envelope[list[SanctionRead]]:
+    """The mutes in force (host and moderators)."""
+    return Envelope(data=await moderation_flows.sanctions(session, user, room_id, "mute"))
+
+
+@router.delete("/{room_id}/mutes/{user_id}", responses=_MODERATE)
+async def lift_mute(
+    room_id: RoomId, user_id: RoomId, user: CurrentUser, session: DbSession
+) -> Envelope[ModerationEntryRead]:
+    """Lift a mute (host and moderators)."""
+    return Envelope(data=await moderation_flows.lift(session, user, room_id, "mute", user_id))
+
+
+@router.put("/{room_id}/host", responses=_MODERATE)
+async def hand_over(
+    room_id: RoomId, data: HostIn, user: CurrentUser, session: DbSession
+) -> Envelope[ModerationEntryRead]:
+    """Make another member the host (host only); the host becomes a moderator. Every live viewer sees both role
+    changes at once."""
+    return Envelope(data=await moderation_flows.hand_over(session, user, room_id, data))
+
+
+@router.get("/{room_id}/moderation-log")
+async def moderation_log(
+    room_id: RoomId,
+    user: CurrentUser,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="an entry id")] = None,
+) -> Envelope[list[ModerationEntryRead]]:
+    """The room's moderation log, newest first (host and moderators): kicks, bans, mutes, role changes and
+    hand-overs, and their undoing; `reversible` says whether the revert call would undo an entry now."""
+    return Envelope(data=await moderation_flows.log(session, user, room_id, before=before, limit=limit))
+
+
+@router.post("/{room_id}/moderation-log/{entry_id}/revert", responses=_MODERATE)
+async def revert(
+    room_id: RoomId, entry_id: RoomId, user: CurrentUser, session: DbSession
+) -> Envelope[ModerationEntryRead]:
+    """Undo a logged action (with the right the action takes): lift the ban or mute (a ban also gives back the
+    membership it took), let a kicked person back in, put a role back, hand the host role back. 409
+    `not_reversible` when it is undone already or the world moved on. Returns the new entry."""
+    return Envelope(data=await moderation_flows.revert(session, user, room_id, entry_id))
 
 
 def _listing(listing: dict[str, Any]) -> Envelope[PlaylistRead]:

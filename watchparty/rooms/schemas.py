@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -184,3 +184,58 @@ class ImportRead(CamelModel):
     added: int
     errors: list[ImportLineError]
     playlist: PlaylistRead
+
+
+# ---- moderation (ADR 0016) ---------------------------------------------------------------------------------------
+
+MIN_SANCTION_SECONDS, MAX_SANCTION_SECONDS = 60, 365 * 86400
+UserRef = Annotated[int, Field(ge=1, le=2**31 - 1)]
+SanctionSeconds = Annotated[
+    int,
+    Field(
+        ge=MIN_SANCTION_SECONDS,
+        le=MAX_SANCTION_SECONDS,
+        description="how long it lasts: 60 s to 365 days; leave it out for a ban or mute until lifted",
+    ),
+]
+Reason = Annotated[str, Field(min_length=1, max_length=200, description="shown to the person and in the log")]
+ModerationAction = Literal["kick", "ban", "unban", "mute", "unmute", "role", "host", "readmit"]
+
+
+class SanctionIn(InputModel):
+    """A ban or a mute."""
+
+    user_id: UserRef
+    duration_seconds: SanctionSeconds | None = None
+    reason: Reason | None = None
+
+
+class KickIn(InputModel):
+    reason: Reason | None = None
+
+
+class HostIn(InputModel):
+    user_id: UserRef = Field(description="a member of the room; the host becomes a moderator")
+
+
+class SanctionRead(CamelModel):
+    user: UserPublic
+    reason: str | None
+    expires_at: datetime | None = Field(description="null: until lifted")
+    created_by: UserPublic | None
+    created_at: datetime
+
+
+class ModerationEntryRead(CamelModel):
+    id: int
+    action: ModerationAction
+    actor: UserPublic | None = Field(description="null: the server itself (a flood mute), or an account now gone")
+    target: UserPublic | None
+    details: dict[str, Any] = Field(
+        description="per action: `until` and `reason` (ban, mute), `role` before a kick or ban, `from`/`to` roles "
+        "(role, host), `reverts` (the entry an undo undid)"
+    )
+    created_at: datetime
+    reverted_at: datetime | None
+    reverted_by: UserPublic | None
+    reversible: bool = Field(description="POST …/moderation-log/{id}/revert would undo it now")

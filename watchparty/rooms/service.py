@@ -17,11 +17,23 @@ from watchparty.core.schemas import PageParams, pagination
 from watchparty.core.security import hash_token, new_opaque_token
 from watchparty.mail import service as mail_service
 from watchparty.mail import templates
-from watchparty.models import Invite, MemberRole, PlaylistItem, Room, RoomMember, RoomVisibility, User
+from watchparty.models import (
+    Invite,
+    MemberRole,
+    ModerationEntry,
+    PlaylistItem,
+    Room,
+    RoomMember,
+    RoomSanction,
+    RoomVisibility,
+    User,
+)
 from watchparty.movies import service as movies_service
 from watchparty.rooms import playlist, repository
 from watchparty.rooms.errors import (
+    Banned,
     InvalidInvite,
+    Muted,
     NotRoomHost,
     NotRoomMember,
     RoomFull,
@@ -82,6 +94,7 @@ async def join_room(session: AsyncSession, services: Services, user: User, room_
         raise RoomNotFound()
     member = await repository.get_member(session, room_id, user.id)
     if member is None:
+        await refuse_banned(session, room_id, user.id)
         await _check_admission(session, services, room, user, data)
         if await repository.count_members(session, room_id) >= room.capacity:
             raise RoomFull()
@@ -326,3 +339,52 @@ def room_json(row: RowMapping) -> dict[str, Any]:
         "lastActivityAt": row["last_activity_at"],
         "createdAt": row["created_at"],
     }
+
+
+# ---- moderation (ADR 0016): what the other domains and the socket ask -------------------------------------------
+
+
+async def refuse_banned(session: AsyncSession, room_id: int, user_id: int) -> None:
+    """Banned: 403 `banned`, saying until when."""
+    ban = await repository.sanction_in_force(session, room_id, user_id, "ban", utcnow())
+    if ban is not None:
+        raise Banned(_until("You are banned from this room", ban), details=[_sanction_detail(ban)])
+
+
+async def mute_of(session: AsyncSession, room_id: int, user_id: int) -> RoomSanction | None:
+    """The mute in force on this person here, if any."""
+    return await repository.sanction_in_force(session, room_id, user_id, "mute", utcnow())
+
+
+async def refuse_muted(session: AsyncSession, room_id: int, user_id: int) -> None:
+    """Muted: 403 `muted`, saying until when (chat over REST and the socket asks this before storing)."""
+    mute = await mute_of(session, room_id, user_id)
+    if mute is not None:
+        raise Muted(_until("You are muted in this room", mute), details=[_sanction_detail(mute)])
+
+
+def _until(text: str, sanction: RoomSanction) -> str:
+    if sanction.expires_at is None:
+        return f"{text} until a moderator lifts it"
+    return f"{text} until {sanction.expires_at:%Y-%m-%d %H:%M} UTC"
+
+
+def _sanction_detail(sanction: RoomSanction) -> dict[str, Any]:
+    until = sanction.expires_at.isoformat().replace("+00:00", "Z") if sanction.expires_at else None
+    return {"until": until, "reason": sanction.reason}
+
+
+def record(
+    session: AsyncSession,
+    room_id: int,
+    actor_id: int | None,
+    action: str,
+    target_id: int | None,
+    details: dict[str, Any] | None = None,
+) -> ModerationEntry:
+    """Write one entry in the room's moderation log (the flows call this for every moderator action)."""
+    entry = ModerationEntry(
+        room_id=room_id, actor_id=actor_id, action=action, target_id=target_id, details=details or {}
+    )
+    session.add(entry)
+    return entry

@@ -68,13 +68,15 @@ redis.call('PUBLISH', KEYS[3], '[' .. table.concat(out, ',') .. ']')
 return last
 """
 
-# A socket arrives (KEYS: conns hash, the person's "gone" marker; ARGV: user id). 1: announce a join (their first
-# socket anywhere, and not back within the grace of a leave).
+# A socket arrives (KEYS: conns hash, the person's "gone" marker, their "removed" marker; ARGV: user id). 1:
+# announce a join (their first socket anywhere, and not back within the grace of a leave; one who was removed from
+# the room, kicked say, and joined again, is a join even within the grace).
 _ARRIVE = """
 local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 redis.call('EXPIRE', KEYS[1], 86400)
 if n == 1 then
-  if redis.call('DEL', KEYS[2]) == 1 then return 0 end
+  local removed = redis.call('DEL', KEYS[3])
+  if redis.call('DEL', KEYS[2]) == 1 and removed == 0 then return 0 end
   return 1
 end
 return 0
@@ -286,6 +288,8 @@ class Hub:
         for room in rooms:
             for conn in list(self.local.get(room, ())):
                 if user_id is None or conn.user_id == user_id:
+                    if op.get("error"):  # why, before the close
+                        conn.send(op["error"])
                     conn.kick(code)
 
     def _fan_out(self, room_id: int, payload: bytes) -> None:
@@ -480,8 +484,13 @@ class Hub:
                 await self.apply(room_id, engine.AssignRole(user_id, role, by))  # type: ignore[arg-type]
             case ControlSet(open_):
                 await self.apply(room_id, engine.AssignControl(open_, by))
-            case MemberGone(user_id):
-                await self._send_control({"roomId": room_id, "userId": user_id, "code": protocol.CLOSE_NOT_MEMBER})
+            case MemberGone(user_id, error):
+                op: dict[str, Any] = {"roomId": room_id, "userId": user_id, "code": protocol.CLOSE_NOT_MEMBER}
+                if error is not None:
+                    op["error"] = protocol.error(*error)
+                removed = self.key(room_id, f"removed:{user_id}")  # back within the grace: still a join
+                await self.redis.set(removed, 1, px=int((PRESENCE_GRACE + 30) * 1000))
+                await self._send_control(op)
                 with contextlib.suppress(LiveRoomGone):
                     await self.apply(room_id, engine.Leave(user_id))
             case RoomGone():
@@ -499,7 +508,7 @@ class Hub:
     async def arrive(self, room_id: int, user_id: int) -> bool:
         """A socket of this person is in the room; True if that is a join (their first socket anywhere, not a
         reconnect within the grace)."""
-        keys = [self.key(room_id, "conns"), self.key(room_id, f"gone:{user_id}")]
+        keys = [self.key(room_id, k) for k in ("conns", f"gone:{user_id}", f"removed:{user_id}")]
         return bool(await self._arrive(keys=keys, args=[user_id]))
 
     async def depart(self, room_id: int, user_id: int, username: str) -> None:

@@ -306,6 +306,11 @@ class Can(_Out):
     edit_playlist: bool = Field(alias="editPlaylist")
     vote: bool
     vote_skip: bool = Field(alias="voteSkip")
+    kick: bool
+    ban: bool
+    mute: bool
+    moderation_log: bool = Field(alias="moderationLog")
+    hand_over: bool = Field(alias="handOver")
 
 
 class YouOut(_Out):
@@ -321,6 +326,11 @@ class SkipOut(_Out):
     needed: int = Field(ge=1)
 
 
+class MutedOut(_Out):
+    until: float | None = Field(description="server time (ms) it ends; null: until lifted")
+    reason: str | None
+
+
 class WelcomeMsg(_Out):
     type: Literal["welcome"]
     v: Literal[1]
@@ -333,6 +343,7 @@ class WelcomeMsg(_Out):
     open_control: bool = Field(alias="openControl")
     server_time: float = Field(alias="serverTime")
     skip: SkipOut | None
+    muted: MutedOut | None
 
 
 class YouMsg(YouOut):
@@ -484,6 +495,15 @@ class ControlMsg(_Out):
     by: int | None
 
 
+class ModerationMsg(_Out):
+    type: Literal["moderation"]
+    seq: int = Field(ge=1)
+    action: Literal["kick", "ban", "unban", "mute", "unmute", "readmit"]
+    user_id: int = Field(alias="userId")
+    by: int | None
+    until: float | None
+
+
 class SyncViewer(_Out):
     user_id: int = Field(alias="userId")
     skew_ms: float = Field(alias="skewMs")
@@ -503,7 +523,9 @@ class SyncMsg(_Out):
 
 class ErrorMsg(_Out):
     type: Literal["error"]
-    code: Literal["bad_json", "unknown_type", "invalid", "rate_limited", "not_a_member", "too_many"]
+    code: Literal[
+        "bad_json", "unknown_type", "invalid", "rate_limited", "not_a_member", "too_many", "muted", "kicked", "banned"
+    ]
     message: str
 
 
@@ -521,6 +543,7 @@ ServerMessage = Annotated[
     | ControlMsg
     | PlaylistMsg
     | SkipVotesMsg
+    | ModerationMsg
     | SyncMsg
     | ErrorMsg,
     Field(discriminator="type"),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from watchparty.core.clock import epoch_ms
 from watchparty.core.deps import Services
 from watchparty.core.errors import AppError
 from watchparty.core.security import hash_token
@@ -109,6 +110,15 @@ async def redeem_ticket(services: Services, redis: aioredis.Redis, room_id: int,
 async def member_role(session: AsyncSession, room_id: int, user_id: int) -> str | None:
     """The user's role in the room, or None if they are not a member (or the room is gone)."""
     return await rooms_service.role_of(session, room_id, user_id)
+
+
+async def muted(session: AsyncSession, room_id: int, user_id: int) -> dict[str, Any] | None:
+    """The mute in force on this person as `welcome.muted` carries it, or None."""
+    mute = await rooms_service.mute_of(session, room_id, user_id)
+    if mute is None:
+        return None
+    until = None if mute.expires_at is None else epoch_ms(mute.expires_at)
+    return {"until": until, "reason": mute.reason}
 
 
 async def load_live_room(services: Services, room_id: int, now: float) -> engine.RoomState | None:

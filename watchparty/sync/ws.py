@@ -21,7 +21,7 @@ from watchparty.core.deps import Services
 from watchparty.core.errors import AppError
 from watchparty.rooms import flows as room_flows
 from watchparty.rooms import playlist, playlist_flows
-from watchparty.rooms.errors import StalePlaylist
+from watchparty.rooms.errors import Muted, StalePlaylist
 from watchparty.rooms.schemas import ItemAdd, PlaylistImport, PlaylistUpdate
 from watchparty.sync import engine, protocol, service
 from watchparty.sync.hub import Hub, LiveRoomGone
@@ -173,6 +173,7 @@ async def run(ws: WebSocket, services: Services, hub: Hub, room_id: int, ticket:
     async with services.db.session() as session:
         role = await service.member_role(session, room_id, user_id)
         user = await users_service.get_user(session, user_id)
+        muted = await service.muted(session, room_id, user_id)
     if role is None or user is None:
         return await _accept_and_close(ws, room_id, protocol.CLOSE_NOT_MEMBER, "you are not a member of this room")
     local = hub.local.get(room_id, set())
@@ -190,7 +191,7 @@ async def run(ws: WebSocket, services: Services, hub: Hub, room_id: int, ticket:
     try:
         joined = await hub.arrive(room_id, user_id)
         arrived = True  # counted: its departure is counted too (not when Redis failed before the count)
-        await _greet(conn, hub, room_id, user_id, role, user.username, announce=joined)
+        await _greet(conn, hub, room_id, user_id, role, user.username, announce=joined, muted=muted)
         peer_gone = await _receive(conn, ws, services, hub, room_id, user_id)
     except WebSocketDisconnect:
         peer_gone = True
@@ -244,7 +245,15 @@ async def _quiet(ws: WebSocket) -> None:
 
 
 async def _greet(
-    conn: Connection, hub: Hub, room_id: int, user_id: int, role: str, username: str, *, announce: bool
+    conn: Connection,
+    hub: Hub,
+    room_id: int,
+    user_id: int,
+    role: str,
+    username: str,
+    *,
+    announce: bool,
+    muted: dict[str, Any] | None = None,
 ) -> None:
     first = await asyncio.wait_for(conn.ws.receive_text(), IDLE_SECONDS)
     hello = protocol.parse(first)
@@ -284,6 +293,7 @@ async def _greet(
             "openControl": state.open_control,
             "serverTime": protocol.ms(hub.clock()),
             "skip": skip,
+            "muted": muted,
         }
     )
     conn.go_live()
@@ -370,6 +380,8 @@ async def _handle(conn: Connection, message: Any, services: Services, hub: Hub, 
                     await chat_service.post_message(
                         session, room_id, user, MessageCreate(content=message.content, video_position=position)
                     )
+            except Muted as exc:
+                conn.send(protocol.error("muted", exc.detail_message))
             except AppError as exc:  # e.g. the membership ended between two messages
                 conn.send(protocol.error("not_a_member" if exc.status_code == 403 else "invalid", exc.detail_message))
         case protocol.Report():

@@ -49,9 +49,8 @@ async function refresh(s) {
 
 function explain(status, body) {
   const error = body?.error;
-  if (error?.details?.length) {
-    return error.details.map((d) => (d.field ? `${d.field}: ${d.message}` : d.message)).join("; ");
-  }
+  const worded = (error?.details || []).filter((d) => d.message);  // other details are data (a ban's `until`)
+  if (worded.length) return worded.map((d) => (d.field ? `${d.field}: ${d.message}` : d.message)).join("; ");
   if (error?.message) return error.message;
   if (status === 0) return "The server cannot be reached. Check your connection and try again.";
   if (status >= 500) return `The server had a problem (${status}). Please try again in a moment.`;

@@ -1,6 +1,7 @@
 // The room page: the synchronized <video>, controls for those who have them, who is watching (with each one's
 // sync status), live chat with history, and invites.
 import { api, ApiError } from "./api.js";
+import { memberMenu, moderationLine, moderationLog, muteGuard } from "./moderation.js";
 import { playlistPanel } from "./playlist.js";
 import { RoomLink, VideoPlayer, localMs } from "./sync.js";
 import { $, avatar, busy, clock, formAlert, formData, h, showFormError, toast } from "./ui.js";
@@ -90,7 +91,11 @@ function renderWatch(room, memberList, me, navigate, view) {
   const peopleTitle = h("h2", {}, "Watching");
   const messages = h("ol", { id: "messages", class: "messages", "aria-live": "polite", "aria-label": "Chat messages", tabindex: "0" });
   const chatInput = h("input", { id: "chat-input", name: "content", maxlength: 2000, autocomplete: "off", "aria-label": "Write a message", placeholder: "Say something…" });
-  const chatForm = h("form", { id: "chat-form", class: "chat-form" }, chatInput, h("button", { type: "submit" }, "Send"));
+  const chatSend = h("button", { type: "submit" }, "Send");
+  const chatForm = h("form", { id: "chat-form", class: "chat-form" }, chatInput, chatSend);
+  const mute = muteGuard(chatInput, chatSend);
+  const modlog = moderationLog({ roomId: room.id });
+  let removedWhy = null;  // a kick or ban says why just before the socket closes
   const inviteForm = h("form", { id: "invite-form", class: "invite-form", novalidate: true }, formAlert(),
     h("div", { class: "field" }, h("label", { for: "f-email" }, "Invite a friend by email"),
       h("input", { id: "f-email", name: "email", type: "email", autocomplete: "off", placeholder: "friend@example.com" }),
@@ -104,7 +109,7 @@ function renderWatch(room, memberList, me, navigate, view) {
         h("div", {}, h("h1", { id: "room-title", tabindex: "-1" }, room.name), h("p", { class: "muted", id: "movie-title" })),
         h("div", { class: "status-pills" }, connection, mySync)),
       h("div", { class: "video-wrap" }, video, overlay, unmute),
-      controls, controlNote, hostPanel),
+      controls, controlNote, hostPanel, modlog.panel),
     h("aside", { class: "side" },
       h("section", { class: "panel", "aria-labelledby": "people-title" }, Object.assign(peopleTitle, { id: "people-title" }), peopleList),
       h("section", { class: "panel chat", "aria-labelledby": "chat-title" }, h("h2", { id: "chat-title" }, "Chat"), messages, chatForm),
@@ -122,6 +127,11 @@ function renderWatch(room, memberList, me, navigate, view) {
     connection: (what) => {
       connection.textContent = { open: "live", reconnecting: "reconnecting…" }[what] || "disconnected";
       connection.className = `pill ${what === "open" ? "ok" : "warn"}`;
+      if (what === "not-a-member" && removedWhy) {
+        view.replaceChildren(h("section", { class: "card narrow", id: "removed", role: "alert" },
+          h("h1", {}, "You left this room"), h("p", {}, removedWhy), h("p", {}, h("a", { href: "/" }, "Find another room"))));
+        return;
+      }
       if (CLOSE_TEXT[what]) {
         toast(CLOSE_TEXT[what], "error");
         if (what === "signed-out") navigate(`/signin?next=/rooms/${room.id}`);
@@ -132,6 +142,7 @@ function renderWatch(room, memberList, me, navigate, view) {
       for (const p of people.values()) p.online = false;
       for (const v of msg.viewers) upsert(v.userId, { online: true, role: v.role, buffering: v.buffering });
       loadMedia(msg.state.mediaId);
+      mute.set(msg.muted);
       queue?.welcome(msg);
       renderPeople();
       renderControls();
@@ -147,15 +158,27 @@ function renderWatch(room, memberList, me, navigate, view) {
     playlist: (msg) => queue?.onEvent(msg),
     skipVotes: (msg) => queue?.skipVotes(msg),
     rejected: (msg) => toast(msg.reason === "forbidden" ? "Only the host and moderators control playback here." : msg.reason === "stale_version" ? "Someone changed the playback just before you; it is up to date now." : msg.message, "error"),
-    error: (msg) => toast(msg.message || "The server refused that.", "error"),
+    error: (msg) => {
+      if (msg.code === "kicked" || msg.code === "banned") { removedWhy = msg.message; return; }
+      toast(msg.message || "The server refused that.", "error");
+    },
+    moderation: (msg) => {
+      if (msg.userId === me.id && (msg.action === "mute" || msg.action === "unmute")) mute.set(msg.action === "mute" ? { until: msg.until } : null);
+      if (msg.action === "kick" || msg.action === "ban") people.delete(msg.userId);
+      if (msg.action === "readmit" || msg.action === "unban") refreshMembers();
+      addNotice(moderationLine(msg, (id) => (id === me.id ? null : people.get(id)?.username || lastNames.get(id) || `#${id}`)));
+      renderPeople();
+      modlog.refresh();
+    },
     chat: (msg) => addMessage(msg.message),
     presence: (msg) => {
       const known = people.has(msg.user.id);
+      if (!known && msg.event === "leave") return;  // removed already (a kick): not a member to list
       upsert(msg.user.id, { username: msg.user.username, online: msg.event === "join" });
       if (!known) refreshMembers();  // a new member: their role and avatar come from the member list
       renderPeople();
     },
-    role: (msg) => { upsert(msg.userId, { role: msg.role }); renderPeople(); renderControls(); },
+    role: (msg) => { upsert(msg.userId, { role: msg.role }); renderPeople(); renderControls(); modlog.refresh(); },
     you: (msg) => { upsert(msg.userId, { role: msg.role }); renderPeople(); renderControls(); queue?.render(); },
     control: (msg) => { openControl = msg.open; renderControls(); },
     waiting: (msg) => { waitingFor = msg.buffering; showOverlay(); renderPeople(); },
@@ -173,7 +196,11 @@ function renderWatch(room, memberList, me, navigate, view) {
   queue = playlistPanel({ roomId: room.id, link, video, me });
   $(".side", view).prepend(queue.panel);
 
-  function upsert(id, fields) { people.set(id, { ...(people.get(id) || { id, username: `#${id}`, role: "member" }), ...fields }); }
+  const lastNames = new Map();  // a removed person's name, for the line that says so
+  function upsert(id, fields) {
+    people.set(id, { ...(people.get(id) || { id, username: `#${id}`, role: "member" }), ...fields });
+    lastNames.set(id, people.get(id).username);
+  }
 
   // One read of the member list for any number of arrivals close together (a full room arriving at once).
   let membersTimer = null;
@@ -244,6 +271,7 @@ function renderWatch(room, memberList, me, navigate, view) {
     openToggle.disabled = !can("openControl");
     if (settings) loadMovieChoices();
     openToggle.checked = openControl;
+    modlog.show(can("moderationLog"));
   }
 
   function showOverlay() {
@@ -263,23 +291,25 @@ function renderWatch(room, memberList, me, navigate, view) {
   function renderPeople() {
     const online = [...people.values()].filter((p) => p.online);
     peopleTitle.textContent = `Watching (${online.length})`;
-    const mayAssign = can("setRole");
+    const openMenu = peopleList.querySelector(".member-menu[open]")?.closest("li");  // kept as it is while in use
     peopleList.replaceChildren(...[...online, ...[...people.values()].filter((p) => !p.online)].map((p) => {
+      if (openMenu && Number(openMenu.dataset.user) === p.id) return openMenu;
       const [cls, text] = statusOf(p);
-      const roleButton = mayAssign && p.id !== me.id && p.role !== "host"
-        ? h("button", { type: "button", class: "link small", onclick: () => link.send({ type: "setRole", userId: p.id, role: p.role === "moderator" ? "member" : "moderator" }) },
-          p.role === "moderator" ? "Make member" : "Make moderator")
-        : null;
       return h("li", { class: p.online ? "" : "offline", dataset: { user: p.id } },
         avatar(p, "small"),
         h("span", { class: "name" }, p.username, p.id === me.id ? " (you)" : ""),
         p.role !== "member" ? h("span", { class: "role" }, p.role) : null,
         h("span", { class: `sync ${cls}`, dataset: { status: cls } }, text),
-        roleButton);
+        memberMenu({ roomId: room.id, person: p, me, can, link }));
     }));
     const mine = statusOf({ ...(people.get(me.id) || { id: me.id }), online: true });
     mySync.textContent = mine[1];
     mySync.className = `pill ${mine[0]}`;
+  }
+
+  function addNotice(text) {
+    messages.append(h("li", { class: "notice", role: "status" }, text));
+    messages.scrollTop = messages.scrollHeight;
   }
 
   function addMessage(m) {
@@ -404,6 +434,7 @@ function renderWatch(room, memberList, me, navigate, view) {
   return () => {
     clearInterval(tick);
     clearInterval(statusTimer);
+    mute.close();
     document.removeEventListener("keydown", onKey);
     link.close();
     queue.close();
