@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     cleanup_cron: str = "0 3 * * *"
     cleanup_days_inactive: int = Field(default=30, ge=1, le=365)
     cleanup_message_days: int = Field(default=90, ge=1, le=3650)
+    # guests not seen (no sign-in, no token refresh) for this long are removed by the cleanup job
+    guest_retention_days: int = Field(default=30, ge=1, le=365)
     cleanup_participant_hours: int = Field(default=24, ge=1, le=24 * 365)
 
     # Avatars: uploads are limited and checked before they are queued; outputs are served from media_dir.
@@ -120,6 +122,7 @@ class Settings(BaseSettings):
     rate_limit_forgot: str = "5/hour"
     rate_limit_forgot_ip: str = "20/hour"
     rate_limit_invite: str = "20/hour"
+    rate_limit_guest_ip: str = "20/hour"  # new guest identities per address
     rate_limit_storage: str = "memory://"
 
     rooms_active_days: int = Field(default=30, ge=1, le=3650)

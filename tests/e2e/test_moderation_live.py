@@ -138,3 +138,27 @@ async def test_a_mute_is_honoured_on_both_processes_over_rest_and_the_socket(
     assert [m["content"] for m in history] == ["back"]  # nothing refused was stored
     await tab_a.close()
     await tab_b.close()
+
+
+async def test_a_banned_guest_is_refused_as_a_new_guest_on_the_other_process(
+    two: tuple[LiveServer, LiveServer],
+) -> None:
+    a, b = two
+    host = await user(a, "hguest")
+    room = await _room(a, host)
+    device = {"displayName": "Lurker", "deviceToken": "a-device-token-0001"}
+    async with httpx.AsyncClient(base_url=b.url) as http:
+        made = (await http.post("/api/auth/guest", json=device)).json()["data"]
+        lurker = {"Authorization": f"Bearer {made['token']}"}
+        assert (await http.post(f"/api/rooms/{room}/join", headers=lurker)).status_code == 200
+    tab, welcome = await connect(b, room, lurker)
+    assert welcome["you"]["role"] == "guest"
+    async with httpx.AsyncClient(base_url=a.url, headers=host) as http:
+        r = await http.post(f"/api/rooms/{room}/bans", json={"userId": made["user"]["id"]})
+        assert r.status_code == 201, r.text
+    _, code, errors = await _closed(tab)
+    assert code == 4003 and [e["code"] for e in errors] == ["banned"]
+    async with httpx.AsyncClient(base_url=b.url) as http:  # a new guest identity from the same device
+        again = (await http.post("/api/auth/guest", json=device | {"displayName": "Not Lurker"})).json()["data"]
+        refused = await http.post(f"/api/rooms/{room}/join", headers={"Authorization": f"Bearer {again['token']}"})
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "banned", refused.text

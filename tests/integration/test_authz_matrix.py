@@ -1,10 +1,12 @@
-"""Every endpoint × {anonymous, user, member, moderator, host, admin}.
+"""Every endpoint × {anonymous, user, guest, member, moderator, host, admin}.
 
 The expected statuses are written out by hand from DESIGN.md §2, not derived from the code:
 - private rooms are 404 to non-members, admins included; admins get no way into private rooms;
 - only the host changes or deletes a room; members leave, invite and post;
 - movies are changed by their creator (here: the host) or an admin;
-- moderators run the playlist and moderate (kick, ban, mute, the log); only the host hands the room over.
+- moderators run the playlist and moderate (kick, ban, mute, the log); only the host hands the room over;
+- a guest (here: joined to every room that lets guests in, i.e. all but the private one) watches, chats and
+  votes; it creates nothing (rooms, movies, invites, playlist items) and has no profile to change.
 Each cell runs on fresh data.
 """
 
@@ -24,104 +26,120 @@ from watchparty.rooms import moderation_flows
 from watchparty.rooms.schemas import SanctionIn
 from watchparty.users import service as users_service
 
-ROLES = ("anonymous", "user", "member", "moderator", "host", "admin")
+ROLES = ("anonymous", "user", "guest", "member", "moderator", "host", "admin")
 _URL = "https://media.example.com/clip.mp4"
 _BASED = {"baseVersion": "{qv}"}
 _MOVE = {"baseVersion": "{qv}", "index": 1}
 
-# method, path, body, expected status for anonymous, user, member, moderator, host, admin
-MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, int, int, int, int, int]]] = [
-    ("GET", "/api/health", None, (200, 200, 200, 200, 200, 200)),
-    ("GET", "/api/auth/profile", None, (401, 200, 200, 200, 200, 200)),
-    ("PUT", "/api/auth/profile", {}, (401, 200, 200, 200, 200, 200)),
-    ("POST", "/api/auth/logout-all", None, (401, 200, 200, 200, 200, 200)),
+# method, path, body, expected status for anonymous, user, guest, member, moderator, host, admin
+MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, int, int, int, int, int, int]]] = [
+    ("GET", "/api/health", None, (200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/api/auth/profile", None, (401, 200, 200, 200, 200, 200, 200)),
+    ("PUT", "/api/auth/profile", {}, (401, 200, 403, 200, 200, 200, 200)),
+    ("POST", "/api/auth/logout-all", None, (401, 200, 200, 200, 200, 200, 200)),
     (
         "POST",
         "/api/auth/change-password",
         {"currentPassword": "correct horse battery", "newPassword": "another horse"},
-        (401, 200, 200, 200, 200, 200),
+        (401, 200, 403, 200, 200, 200, 200),
     ),
-    ("GET", "/api/rooms", None, (200, 200, 200, 200, 200, 200)),
-    ("POST", "/api/rooms", {"name": "new room"}, (401, 201, 201, 201, 201, 201)),
-    ("GET", "/api/rooms/{public}", None, (200, 200, 200, 200, 200, 200)),
-    ("GET", "/api/rooms/{private}", None, (404, 404, 200, 200, 200, 404)),
-    ("PUT", "/api/rooms/{public}", {"name": "renamed"}, (401, 403, 403, 403, 200, 403)),
-    ("PUT", "/api/rooms/{private}", {"name": "renamed"}, (401, 404, 403, 403, 200, 404)),
-    ("DELETE", "/api/rooms/{public}", None, (401, 403, 403, 403, 200, 403)),
-    ("DELETE", "/api/rooms/{private}", None, (401, 404, 403, 403, 200, 404)),
-    ("POST", "/api/rooms/{public}/join", None, (401, 200, 200, 200, 200, 200)),
-    ("POST", "/api/rooms/{private}/join", None, (401, 404, 200, 200, 200, 404)),
-    ("POST", "/api/rooms/{public}/leave", None, (401, 403, 200, 200, 200, 403)),
-    ("POST", "/api/rooms/{private}/leave", None, (401, 404, 200, 200, 200, 404)),
-    ("POST", "/api/rooms/{public}/invite", {"email": "friend@example.com"}, (401, 403, 201, 201, 201, 403)),
-    ("POST", "/api/rooms/{private}/invite", {"email": "friend@example.com"}, (401, 404, 201, 201, 201, 404)),
-    ("GET", "/api/rooms/{public}/members", None, (200, 200, 200, 200, 200, 200)),
-    ("GET", "/api/rooms/{private}/members", None, (404, 404, 200, 200, 200, 404)),
-    ("GET", "/api/movies", None, (200, 200, 200, 200, 200, 200)),
-    ("GET", "/api/movies/{movie}", None, (200, 200, 200, 200, 200, 200)),
-    ("POST", "/api/movies", {"title": "T", "videoUrl": "https://example.com/v.mp4"}, (401, 201, 201, 201, 201, 201)),
-    ("PUT", "/api/movies/{movie}", {"title": "changed"}, (401, 403, 403, 403, 200, 200)),
-    ("DELETE", "/api/movies/{movie}", None, (401, 403, 403, 403, 200, 200)),
-    ("GET", "/api/chat/{public}/messages", None, (200, 200, 200, 200, 200, 200)),
-    ("GET", "/api/chat/{unlisted}/messages", None, (403, 403, 200, 200, 200, 403)),
-    ("GET", "/api/chat/{private}/messages", None, (404, 404, 200, 200, 200, 404)),
-    ("POST", "/api/chat/{public}/messages", {"content": "hi"}, (401, 403, 201, 201, 201, 403)),
-    ("POST", "/api/chat/{private}/messages", {"content": "hi"}, (401, 404, 201, 201, 201, 404)),
-    ("POST", "/api/rooms/{public}/ws-ticket", None, (401, 403, 201, 201, 201, 403)),
-    ("POST", "/api/rooms/{private}/ws-ticket", None, (401, 404, 201, 201, 201, 404)),
-    ("GET", "/api/rooms/{public}/sync-stats", None, (401, 403, 200, 200, 200, 200)),
-    ("GET", "/api/rooms/{private}/sync-stats", None, (401, 404, 200, 200, 200, 200)),
-    ("GET", "/api/cache/stats", None, (401, 403, 403, 403, 403, 200)),
-    ("GET", "/api/queues/stats", None, (401, 403, 403, 403, 403, 200)),
-    ("GET", "/api/queues/dashboard", None, (401, 403, 403, 403, 403, 200)),
-    ("GET", "/api/queues/reports", None, (401, 403, 403, 403, 403, 200)),
-    ("POST", "/api/queues/cleanup", {"daysInactive": 30}, (401, 403, 403, 403, 403, 202)),
-    ("POST", "/api/queues/report", None, (401, 403, 403, 403, 403, 202)),
-    ("POST", "/api/queues/jobs/email-o99999.x/retry", None, (401, 403, 403, 403, 403, 404)),
+    ("POST", "/api/auth/guest", {"displayName": "newcomer"}, (201, 201, 201, 201, 201, 201, 201)),
+    ("GET", "/api/rooms", None, (200, 200, 200, 200, 200, 200, 200)),
+    ("POST", "/api/rooms", {"name": "new room"}, (401, 201, 403, 201, 201, 201, 201)),
+    ("GET", "/api/rooms/{public}", None, (200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/api/rooms/{private}", None, (404, 404, 404, 200, 200, 200, 404)),
+    ("PUT", "/api/rooms/{public}", {"name": "renamed"}, (401, 403, 403, 403, 403, 200, 403)),
+    ("PUT", "/api/rooms/{private}", {"name": "renamed"}, (401, 404, 404, 403, 403, 200, 404)),
+    ("DELETE", "/api/rooms/{public}", None, (401, 403, 403, 403, 403, 200, 403)),
+    ("DELETE", "/api/rooms/{private}", None, (401, 404, 404, 403, 403, 200, 404)),
+    ("POST", "/api/rooms/{public}/join", None, (401, 200, 200, 200, 200, 200, 200)),
+    ("POST", "/api/rooms/{private}/join", None, (401, 404, 404, 200, 200, 200, 404)),
+    ("POST", "/api/rooms/{public}/leave", None, (401, 403, 200, 200, 200, 200, 403)),
+    ("POST", "/api/rooms/{private}/leave", None, (401, 404, 404, 200, 200, 200, 404)),
+    ("POST", "/api/rooms/{public}/invite", {"email": "friend@example.com"}, (401, 403, 403, 201, 201, 201, 403)),
+    ("POST", "/api/rooms/{private}/invite", {"email": "friend@example.com"}, (401, 404, 403, 201, 201, 201, 404)),
+    ("GET", "/api/rooms/{public}/members", None, (200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/api/rooms/{private}/members", None, (404, 404, 404, 200, 200, 200, 404)),
+    ("GET", "/api/movies", None, (200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/api/movies/{movie}", None, (200, 200, 200, 200, 200, 200, 200)),
+    (
+        "POST",
+        "/api/movies",
+        {"title": "T", "videoUrl": "https://example.com/v.mp4"},
+        (401, 201, 403, 201, 201, 201, 201),
+    ),
+    ("PUT", "/api/movies/{movie}", {"title": "changed"}, (401, 403, 403, 403, 403, 200, 200)),
+    ("DELETE", "/api/movies/{movie}", None, (401, 403, 403, 403, 403, 200, 200)),
+    ("GET", "/api/chat/{public}/messages", None, (200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/api/chat/{unlisted}/messages", None, (403, 403, 200, 200, 200, 200, 403)),
+    ("GET", "/api/chat/{private}/messages", None, (404, 404, 404, 200, 200, 200, 404)),
+    ("POST", "/api/chat/{public}/messages", {"content": "hi"}, (401, 403, 201, 201, 201, 201, 403)),
+    ("POST", "/api/chat/{private}/messages", {"content": "hi"}, (401, 404, 404, 201, 201, 201, 404)),
+    ("POST", "/api/rooms/{public}/ws-ticket", None, (401, 403, 201, 201, 201, 201, 403)),
+    ("POST", "/api/rooms/{private}/ws-ticket", None, (401, 404, 404, 201, 201, 201, 404)),
+    ("GET", "/api/rooms/{public}/sync-stats", None, (401, 403, 200, 200, 200, 200, 200)),
+    ("GET", "/api/rooms/{private}/sync-stats", None, (401, 404, 404, 200, 200, 200, 200)),
+    ("GET", "/api/cache/stats", None, (401, 403, 403, 403, 403, 403, 200)),
+    ("GET", "/api/queues/stats", None, (401, 403, 403, 403, 403, 403, 200)),
+    ("GET", "/api/queues/dashboard", None, (401, 403, 403, 403, 403, 403, 200)),
+    ("GET", "/api/queues/reports", None, (401, 403, 403, 403, 403, 403, 200)),
+    ("POST", "/api/queues/cleanup", {"daysInactive": 30}, (401, 403, 403, 403, 403, 403, 202)),
+    ("POST", "/api/queues/report", None, (401, 403, 403, 403, 403, 403, 202)),
+    ("POST", "/api/queues/jobs/email-o99999.x/retry", None, (401, 403, 403, 403, 403, 403, 404)),
     # the host's welcome email job: only its owner... which no one is (system mail); admins read every job
-    ("GET", "/api/queues/jobs/{host_welcome}", None, (401, 404, 404, 404, 404, 200)),
+    ("GET", "/api/queues/jobs/{host_welcome}", None, (401, 404, 404, 404, 404, 404, 200)),
     # the playlist: {queue} plays {item} with one more after it (version {qv}); {voting} is in vote mode
-    ("GET", "/api/rooms/{queue}/playlist", None, (200, 200, 200, 200, 200, 200)),
-    ("GET", "/api/rooms/{private}/playlist", None, (404, 404, 200, 200, 200, 404)),
-    ("POST", "/api/rooms/{queue}/playlist/items", {"baseVersion": "{qv}", "url": _URL}, (401, 403, 201, 201, 201, 403)),
-    ("POST", "/api/rooms/{private}/playlist/items", {"baseVersion": 0, "url": _URL}, (401, 404, 201, 201, 201, 404)),
+    ("GET", "/api/rooms/{queue}/playlist", None, (200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/api/rooms/{private}/playlist", None, (404, 404, 404, 200, 200, 200, 404)),
+    (
+        "POST",
+        "/api/rooms/{queue}/playlist/items",
+        {"baseVersion": "{qv}", "url": _URL},
+        (401, 403, 403, 201, 201, 201, 403),
+    ),
+    (
+        "POST",
+        "/api/rooms/{private}/playlist/items",
+        {"baseVersion": 0, "url": _URL},
+        (401, 404, 404, 201, 201, 201, 404),
+    ),
     (
         "POST",
         "/api/rooms/{queue}/playlist/import",
         {"baseVersion": "{qv}", "text": _URL},
-        (401, 403, 200, 200, 200, 403),
+        (401, 403, 403, 200, 200, 200, 403),
     ),
-    ("DELETE", "/api/rooms/{queue}/playlist/items/{item}?baseVersion={qv}", None, (401, 403, 403, 200, 200, 403)),
-    ("PUT", "/api/rooms/{queue}/playlist/items/{item}/position", _MOVE, (401, 403, 403, 200, 200, 403)),
-    ("PUT", "/api/rooms/{voting}/playlist/items/{upcoming}/vote", {"up": True}, (401, 403, 200, 200, 200, 403)),
-    ("POST", "/api/rooms/{queue}/playlist/items/{item}/play", _BASED, (401, 403, 403, 200, 200, 403)),
-    ("POST", "/api/rooms/{queue}/playlist/next", _BASED, (401, 403, 403, 200, 200, 403)),
-    ("POST", "/api/rooms/{queue}/playlist/previous", _BASED, (401, 403, 403, 200, 200, 403)),
-    ("POST", "/api/rooms/{queue}/playlist/clear", _BASED, (401, 403, 403, 200, 200, 403)),
-    ("POST", "/api/rooms/{queue}/playlist/shuffle", _BASED, (401, 403, 403, 200, 200, 403)),
-    ("PUT", "/api/rooms/{queue}/playlist", {"baseVersion": "{qv}", "loop": "all"}, (401, 403, 403, 200, 200, 403)),
-    ("PUT", "/api/rooms/{queue}/playlist", {"baseVersion": "{qv}", "queueCap": 5}, (401, 403, 403, 403, 200, 403)),
+    ("DELETE", "/api/rooms/{queue}/playlist/items/{item}?baseVersion={qv}", None, (401, 403, 403, 403, 200, 200, 403)),
+    ("PUT", "/api/rooms/{queue}/playlist/items/{item}/position", _MOVE, (401, 403, 403, 403, 200, 200, 403)),
+    ("PUT", "/api/rooms/{voting}/playlist/items/{upcoming}/vote", {"up": True}, (401, 403, 200, 200, 200, 200, 403)),
+    ("POST", "/api/rooms/{queue}/playlist/items/{item}/play", _BASED, (401, 403, 403, 403, 200, 200, 403)),
+    ("POST", "/api/rooms/{queue}/playlist/next", _BASED, (401, 403, 403, 403, 200, 200, 403)),
+    ("POST", "/api/rooms/{queue}/playlist/previous", _BASED, (401, 403, 403, 403, 200, 200, 403)),
+    ("POST", "/api/rooms/{queue}/playlist/clear", _BASED, (401, 403, 403, 403, 200, 200, 403)),
+    ("POST", "/api/rooms/{queue}/playlist/shuffle", _BASED, (401, 403, 403, 403, 200, 200, 403)),
+    ("PUT", "/api/rooms/{queue}/playlist", {"baseVersion": "{qv}", "loop": "all"}, (401, 403, 403, 403, 200, 200, 403)),
+    ("PUT", "/api/rooms/{queue}/playlist", {"baseVersion": "{qv}", "queueCap": 5}, (401, 403, 403, 403, 403, 200, 403)),
     # members may vote to skip, but only while in the room: nobody here has a socket open
-    ("PUT", "/api/rooms/{queue}/playlist/skip-vote", {"itemId": "{item}"}, (401, 403, 409, 409, 409, 403)),
+    ("PUT", "/api/rooms/{queue}/playlist/skip-vote", {"itemId": "{item}"}, (401, 403, 409, 409, 409, 409, 403)),
     # moderation (ADR 0016): {target} and {target2} are members of {public}; {banned} is banned from it, {target2}
     # muted; {ban_entry} is that ban's entry in the log
-    ("POST", "/api/rooms/{public}/members/{target}/kick", None, (401, 403, 403, 200, 200, 403)),
-    ("POST", "/api/rooms/{private}/members/{target}/kick", None, (401, 404, 403, 200, 200, 404)),
-    ("POST", "/api/rooms/{public}/bans", {"userId": "{target}"}, (401, 403, 403, 201, 201, 403)),
-    ("GET", "/api/rooms/{public}/bans", None, (401, 403, 403, 200, 200, 403)),
-    ("DELETE", "/api/rooms/{public}/bans/{banned}", None, (401, 403, 403, 200, 200, 403)),
+    ("POST", "/api/rooms/{public}/members/{target}/kick", None, (401, 403, 403, 403, 200, 200, 403)),
+    ("POST", "/api/rooms/{private}/members/{target}/kick", None, (401, 404, 404, 403, 200, 200, 404)),
+    ("POST", "/api/rooms/{public}/bans", {"userId": "{target}"}, (401, 403, 403, 403, 201, 201, 403)),
+    ("GET", "/api/rooms/{public}/bans", None, (401, 403, 403, 403, 200, 200, 403)),
+    ("DELETE", "/api/rooms/{public}/bans/{banned}", None, (401, 403, 403, 403, 200, 200, 403)),
     (
         "POST",
         "/api/rooms/{public}/mutes",
         {"userId": "{target}", "durationSeconds": 600},
-        (401, 403, 403, 201, 201, 403),
+        (401, 403, 403, 403, 201, 201, 403),
     ),
-    ("GET", "/api/rooms/{public}/mutes", None, (401, 403, 403, 200, 200, 403)),
-    ("DELETE", "/api/rooms/{public}/mutes/{target2}", None, (401, 403, 403, 200, 200, 403)),
-    ("PUT", "/api/rooms/{public}/host", {"userId": "{target}"}, (401, 403, 403, 403, 200, 403)),
-    ("GET", "/api/rooms/{public}/moderation-log", None, (401, 403, 403, 200, 200, 403)),
-    ("GET", "/api/rooms/{private}/moderation-log", None, (401, 404, 403, 200, 200, 404)),
-    ("POST", "/api/rooms/{public}/moderation-log/{ban_entry}/revert", None, (401, 403, 403, 200, 200, 403)),
+    ("GET", "/api/rooms/{public}/mutes", None, (401, 403, 403, 403, 200, 200, 403)),
+    ("DELETE", "/api/rooms/{public}/mutes/{target2}", None, (401, 403, 403, 403, 200, 200, 403)),
+    ("PUT", "/api/rooms/{public}/host", {"userId": "{target}"}, (401, 403, 403, 403, 403, 200, 403)),
+    ("GET", "/api/rooms/{public}/moderation-log", None, (401, 403, 403, 403, 200, 200, 403)),
+    ("GET", "/api/rooms/{private}/moderation-log", None, (401, 404, 404, 403, 200, 200, 404)),
+    ("POST", "/api/rooms/{public}/moderation-log/{ban_entry}/revert", None, (401, 403, 403, 403, 200, 200, 403)),
 ]
 
 
@@ -162,15 +180,20 @@ async def _world(client: httpx.AsyncClient, services: Services) -> tuple[dict[st
             session.add(RoomMember(room_id=room["id"], user_id=made["moderator"].id, role=MemberRole.MODERATOR))
         for who, room in (("target", public), ("target", private), ("target2", public)):
             session.add(RoomMember(room_id=room["id"], user_id=made[who].id))
+        visitor = await users_service.create_guest(session, "visitor", device_hash=None, address="127.0.0.1")
+        for room in (public, unlisted, queue, voting):
+            session.add(RoomMember(room_id=room["id"], user_id=visitor.id, role=MemberRole.GUEST))
         host_user = await users_service.get_user(session, host.id)
         assert host_user is not None
         ban = await moderation_flows.ban(session, host_user, public["id"], SanctionIn(user_id=made["banned"].id))
         await moderation_flows.mute(session, host_user, public["id"], SanctionIn(user_id=made["target2"].id))
     moderator = Account(made["moderator"].id, "moderator@example.com", "moderator",
                         services.tokens.issue_access(made["moderator"].id, 0), "")  # fmt: skip
+    guest = Account(visitor.id, "", "visitor", services.tokens.issue_access(visitor.id, 0), "")
     accounts: dict[str, Account | None] = {
         "anonymous": None,
         "user": user,
+        "guest": guest,
         "member": member,
         "moderator": moderator,
         "host": host,

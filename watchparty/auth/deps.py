@@ -8,6 +8,7 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from watchparty.auth import service as auth_service
+from watchparty.auth.errors import GuestNotAllowed
 from watchparty.core.deps import AppServices, DbSession
 from watchparty.core.errors import Forbidden, InvalidToken, NotAuthenticated
 from watchparty.models import User, UserRole
@@ -31,6 +32,13 @@ async def get_current_user(user: Annotated[User | None, Depends(get_optional_use
     return user
 
 
+async def get_account(user: Annotated[User, Depends(get_current_user)]) -> User:
+    """A signed-in user with an account: guests are refused (403 `guest_not_allowed`)."""
+    if user.is_guest:
+        raise GuestNotAllowed()
+    return user
+
+
 async def get_admin(user: Annotated[User, Depends(get_current_user)]) -> User:
     if user.role != UserRole.ADMIN:
         raise Forbidden("Administrators only")
@@ -39,4 +47,5 @@ async def get_admin(user: Annotated[User, Depends(get_current_user)]) -> User:
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
+AccountUser = Annotated[User, Depends(get_account)]
 AdminUser = Annotated[User, Depends(get_admin)]

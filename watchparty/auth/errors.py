@@ -1,4 +1,4 @@
-from watchparty.core.errors import AppError, NotAuthenticated
+from watchparty.core.errors import AppError, Forbidden, NotAuthenticated
 
 
 class InvalidCredentials(NotAuthenticated):
@@ -27,3 +27,8 @@ class RefreshTokenReused(InvalidRefreshToken):
     """A rotated-out token came back: the whole family is revoked, and that revocation is kept."""
 
     keep_changes = True
+
+
+class GuestNotAllowed(Forbidden):
+    code = "guest_not_allowed"
+    message = "Guests can watch and chat; sign up to do this"

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, File, UploadFile, status
 
 from watchparty.auth import service as auth_service
-from watchparty.auth.deps import CurrentUser
+from watchparty.auth.deps import AccountUser, CurrentUser, OptionalUser
 from watchparty.auth.schemas import (
     Accepted,
     AuthResult,
     ForgotPasswordIn,
+    GuestIn,
     LoginIn,
     RefreshIn,
     RegisterIn,
@@ -27,15 +28,28 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED)
-async def register(data: RegisterIn, session: DbSession, services: AppServices) -> Envelope[AuthResult]:
-    """Create an account and sign in; a welcome email is queued."""
-    return Envelope(data=await auth_service.register_user(session, services, data))
+async def register(
+    data: RegisterIn, session: DbSession, services: AppServices, caller: OptionalUser
+) -> Envelope[AuthResult]:
+    """Create an account and sign in; a welcome email is queued. Sent with a guest's token, the guest becomes the
+    account: the same id, with its messages and memberships (a member wherever it was a guest)."""
+    return Envelope(data=await auth_service.register_user(session, services, data, caller))
+
+
+@router.post("/guest", status_code=status.HTTP_201_CREATED, responses={429: {"model": ErrorEnvelope}})
+async def guest(data: GuestIn, session: DbSession, services: AppServices, ip: ClientIp) -> Envelope[AuthResult]:
+    """A guest identity with only a name (`user.isGuest`), signed in like any account: it joins rooms that let
+    guests in, and may later sign up or sign in and keep what it did. Limited per client address."""
+    return Envelope(data=await auth_service.join_as_guest(session, services, data, ip))
 
 
 @router.post("/login")
-async def login(data: LoginIn, session: DbSession, services: AppServices, ip: ClientIp) -> Envelope[AuthResult]:
-    """Sign in with email and password."""
-    return Envelope(data=await auth_service.login_user(session, services, data, ip))
+async def login(
+    data: LoginIn, session: DbSession, services: AppServices, ip: ClientIp, caller: OptionalUser
+) -> Envelope[AuthResult]:
+    """Sign in with email and password. Sent with a guest's token, what the guest did (messages, memberships,
+    playlist items) moves to the account, and the guest identity ends."""
+    return Envelope(data=await auth_service.login_user(session, services, data, ip, caller))
 
 
 @router.post("/refresh")
@@ -65,7 +79,7 @@ async def get_profile(user: CurrentUser) -> Envelope[UserRead]:
 
 
 @router.put("/profile")
-async def update_profile(data: ProfileUpdate, user: CurrentUser, session: DbSession) -> Envelope[UserRead]:
+async def update_profile(data: ProfileUpdate, user: AccountUser, session: DbSession) -> Envelope[UserRead]:
     """Change the signed-in user's own profile."""
     user = await users_service.update_profile(session, user, data)
     return Envelope(data=users_service.to_read(user))
@@ -78,7 +92,7 @@ async def update_profile(data: ProfileUpdate, user: CurrentUser, session: DbSess
 )
 async def upload_profile_picture(
     profile_picture: Annotated[UploadFile, File(alias="profilePicture", description="JPEG, PNG or WebP, up to 5 MiB")],
-    user: CurrentUser,
+    user: AccountUser,
     session: DbSession,
     services: AppServices,
 ) -> Envelope[JobAccepted]:
@@ -90,7 +104,7 @@ async def upload_profile_picture(
 
 @router.post("/change-password")
 async def change_password(
-    data: PasswordChange, user: CurrentUser, session: DbSession, services: AppServices
+    data: PasswordChange, user: AccountUser, session: DbSession, services: AppServices
 ) -> Envelope[TokenPair]:
     """Change the password; every other session is signed out."""
     return Envelope(data=await auth_service.change_password(session, services, user, data))

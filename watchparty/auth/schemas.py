@@ -19,6 +19,24 @@ class RegisterIn(InputModel):
     password: Password
 
 
+def _guest_name(value: str) -> str:
+    name = " ".join(value.split())
+    if not 2 <= len(name) <= 24 or not all(c.isalnum() or c in " ._-" for c in name):
+        raise ValueError("2 to 24 letters, digits, spaces, '.', '_' or '-'")
+    return name
+
+
+class GuestIn(InputModel):
+    display_name: Annotated[str, Field(max_length=64), AfterValidator(_guest_name)] = Field(
+        description="the name others see; a number is added when someone has it already"
+    )
+    device_token: OpaqueToken | None = Field(
+        default=None,
+        description="a random token this browser keeps (localStorage): a ban of this guest holds for new guest "
+        "identities from the same device",
+    )
+
+
 class LoginIn(InputModel):
     email: Annotated[str, Field(min_length=3, max_length=254), AfterValidator(single_line)]
     password: Annotated[str, Field(min_length=1, max_length=1024)]

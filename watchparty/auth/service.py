@@ -15,7 +15,7 @@ from watchparty.auth.errors import (
     RefreshTokenReused,
     WrongPassword,
 )
-from watchparty.auth.schemas import AuthResult, LoginIn, RegisterIn, ResetPasswordIn, TokenPair
+from watchparty.auth.schemas import AuthResult, GuestIn, LoginIn, RegisterIn, ResetPasswordIn, TokenPair
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
 from watchparty.core.realtime import end_live_sessions
@@ -28,20 +28,40 @@ from watchparty.users import service as users_service
 from watchparty.users.schemas import PasswordChange
 
 
-async def register_user(session: AsyncSession, services: Services, data: RegisterIn) -> AuthResult:
-    """Create an account, queue the welcome email, and sign the user in."""
+async def register_user(
+    session: AsyncSession, services: Services, data: RegisterIn, guest: User | None = None
+) -> AuthResult:
+    """Create an account, queue the welcome email, and sign the user in. A guest who signs up keeps their identity:
+    the guest becomes the account, with its messages and memberships (ADR 0016)."""
     password_hash = await services.hasher.hash(data.password)
-    user = await users_service.create_user(
-        session, email=str(data.email), username=data.username, password_hash=password_hash
-    )
+    if guest is not None and guest.is_guest:
+        user = await users_service.upgrade_guest(
+            session, guest, email=str(data.email), username=data.username, password_hash=password_hash
+        )
+    else:
+        user = await users_service.create_user(
+            session, email=str(data.email), username=data.username, password_hash=password_hash
+        )
+    assert user.email is not None
     await mail_service.send(
         session, services.settings, user.email, templates.welcome(user.username, services.settings.base_url)
     )
     return await _sign_in(session, services, user)
 
 
-async def login_user(session: AsyncSession, services: Services, data: LoginIn, ip: str) -> AuthResult:
-    """Check credentials; unknown email and wrong password look the same, in words and in time."""
+async def join_as_guest(session: AsyncSession, services: Services, data: GuestIn, ip: str) -> AuthResult:
+    """A guest identity, with only a name, signed in like any account (ADR 0016); a limited number per address."""
+    await services.limiter.hit(services.settings.rate_limit_guest_ip, "guest-ip", ip)
+    device = hash_token(data.device_token) if data.device_token else None
+    user = await users_service.create_guest(session, data.display_name, device_hash=device, address=ip)
+    return await _sign_in(session, services, user)
+
+
+async def login_user(
+    session: AsyncSession, services: Services, data: LoginIn, ip: str, guest: User | None = None
+) -> AuthResult:
+    """Check credentials; unknown email and wrong password look the same, in words and in time. A guest who signs
+    in brings what they did as a guest to the account, and the guest identity ends."""
     settings = services.settings
     await services.limiter.hit(settings.rate_limit_login_ip, "login-ip", ip)
     await services.limiter.hit(settings.rate_limit_login, "login-account", data.email.lower())
@@ -49,6 +69,9 @@ async def login_user(session: AsyncSession, services: Services, data: LoginIn, i
     if not await services.hasher.verify(data.password, user.password_hash if user else None) or user is None:
         raise InvalidCredentials()
     user.last_login_at = utcnow()
+    if guest is not None and guest.is_guest and guest.id != user.id:
+        await users_service.merge_guest(session, guest, user)
+        end_live_sessions(session, guest.id)
     return await _sign_in(session, services, user)
 
 
@@ -65,6 +88,8 @@ async def refresh_tokens(session: AsyncSession, services: Services, token: str) 
     if user is None:
         raise InvalidRefreshToken()
     row.used_at = now
+    if user.is_guest:  # a guest is "seen" while their session lives (the cleanup job removes the unseen)
+        user.last_login_at = now
     return await _issue_pair(session, services, user, family_id=row.family_id)
 
 
@@ -97,7 +122,7 @@ async def request_password_reset(session: AsyncSession, services: Services, emai
     await services.limiter.hit(settings.rate_limit_forgot_ip, "forgot-ip", ip)
     await services.limiter.hit(settings.rate_limit_forgot, "forgot-account", email.lower())
     user = await users_service.get_user_by_email(session, email)
-    if user is None:
+    if user is None or user.email is None:
         return
     now = utcnow()
     await repository.expire_reset_tokens(session, user.id, now)

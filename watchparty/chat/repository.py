@@ -23,6 +23,7 @@ def _history(before: bool) -> Select[Any]:
             Message.user_id,
             User.username,
             User.avatar_urls,
+            Message.author_name,
             Message.content,
             Message.video_position,
             Message.created_at,

@@ -25,7 +25,8 @@ class MessageCreate(InputModel):
 class MessageRead(CamelModel):
     id: int
     room_id: int
-    user: UserPublic | None
+    user: UserPublic | None = Field(description="null once the account is gone (`authorName` keeps the name)")
+    author_name: str | None = Field(default=None, description="the author's name; kept when their account goes")
     content: str
     video_position: float | None
     created_at: datetime

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, Text
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from watchparty.core.db import Base
@@ -18,5 +18,8 @@ class Message(Base):
     room_id: Mapped[int] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
     content: Mapped[str] = mapped_column(Text)
+    # The author's name, written only when their account goes (a guest removed by the cleanup job): the message
+    # keeps it. While the account exists, the name is the account's.
+    author_name: Mapped[str | None] = mapped_column(String(32), default=None)
     video_position: Mapped[float | None] = mapped_column(Float, default=None)  # seconds into the movie
     created_at: Mapped[CreatedAt]

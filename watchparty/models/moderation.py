@@ -22,6 +22,9 @@ class RoomSanction(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(8))  # "ban" or "mute"
     reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    # A banned guest's device token hash and address: a new guest identity from either is refused too.
+    device_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    address: Mapped[str | None] = mapped_column(String(45), default=None)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), default=None)
     created_at: Mapped[CreatedAt]

@@ -65,5 +65,7 @@ class Room(Base):
     members_add: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     skip_ratio: Mapped[float] = mapped_column(Float, default=0.5, server_default=text("0.5"))
     queue_cap: Mapped[int] = mapped_column(Integer, default=20, server_default=text("20"))
+    # Guests may join by link with only a name (ADR 0016): on by default for public and unlisted rooms.
+    guests_allowed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("false"))
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]

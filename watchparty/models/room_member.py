@@ -14,6 +14,7 @@ class MemberRole(enum.StrEnum):
     HOST = "host"
     MODERATOR = "moderator"
     MEMBER = "member"
+    GUEST = "guest"  # a guest account's role: below member (ADR 0016)
 
 
 class RoomMember(Base):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from watchparty.auth.deps import CurrentUser
+from watchparty.auth.deps import AccountUser
 from watchparty.core.deps import DbSession
 from watchparty.core.schemas import Envelope, MovieId, Page, PageParams, page_params
 from watchparty.core.validators import SearchText
@@ -32,14 +32,14 @@ async def get_movie(movie_id: MovieId, session: DbSession) -> Envelope[MovieRead
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_movie(data: MovieCreate, user: CurrentUser, session: DbSession) -> Envelope[MovieRead]:
+async def create_movie(data: MovieCreate, user: AccountUser, session: DbSession) -> Envelope[MovieRead]:
     """Add a movie to the catalogue."""
     return Envelope(data=movies_service.to_read(await movies_service.create_movie(session, user, data)))
 
 
 @router.put("/{movie_id}")
 async def update_movie(
-    movie_id: MovieId, data: MovieUpdate, user: CurrentUser, session: DbSession
+    movie_id: MovieId, data: MovieUpdate, user: AccountUser, session: DbSession
 ) -> Envelope[MovieRead]:
     """Change a movie (its creator or an administrator)."""
     movie = await movies_service.update_movie(session, user, movie_id, data)
@@ -47,7 +47,7 @@ async def update_movie(
 
 
 @router.delete("/{movie_id}")
-async def delete_movie(movie_id: MovieId, user: CurrentUser, session: DbSession) -> Envelope[None]:
+async def delete_movie(movie_id: MovieId, user: AccountUser, session: DbSession) -> Envelope[None]:
     """Remove a movie (its creator or an administrator). Rooms showing it keep running without a movie."""
     await movies_service.delete_movie(session, user, movie_id)
     return Envelope(data=None)

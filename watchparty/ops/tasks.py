@@ -11,6 +11,7 @@ from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
 from watchparty.ops import repository
 from watchparty.rooms import flows as room_flows
+from watchparty.users import service as users_service
 
 log = logging.getLogger("watchparty.cleanup")
 
@@ -37,12 +38,16 @@ async def run_cleanup(services: Services, data: dict[str, Any], job_id: str) -> 
             member_rooms = await room_flows.remove_idle_members(
                 session, now - timedelta(hours=settings.cleanup_participant_hours)
             )
+            guests, _ = await users_service.remove_stale_guests(
+                session, now - timedelta(days=settings.guest_retention_days)
+            )
             outbox_rows = await repository.delete_sent_outbox_rows(session, now - timedelta(days=7))
             result = {
                 "daysInactive": days,
                 "roomsRemoved": len(rooms),
                 "roomsWithMessagesRemoved": len(message_rooms),
                 "roomsWithParticipantsRemoved": len(member_rooms),
+                "guestsRemoved": guests,
                 "outboxRowsRemoved": outbox_rows,
                 "scheduled": bool(data.get("scheduled")),
             }

@@ -128,3 +128,8 @@ class Banned(Forbidden):
 class Muted(Forbidden):
     code = "muted"
     message = "You are muted in this room"
+
+
+class GuestsNotAllowed(Forbidden):
+    code = "guests_not_allowed"
+    message = "This room lets in people with an account only: sign up or sign in to join"

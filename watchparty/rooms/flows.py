@@ -54,7 +54,7 @@ async def update_room(
         password = settings.pop("password")
         room.password_hash = await services.hasher.hash(password) if password else None
     for field, value in settings.items():
-        if value is None and field in {"name", "visibility", "capacity"}:
+        if value is None and field in {"name", "visibility", "capacity", "guests_allowed"}:
             continue  # required fields cannot be cleared
         setattr(room, field, value)
     room.last_activity_at = utcnow()

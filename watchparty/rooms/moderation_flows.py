@@ -100,12 +100,14 @@ async def _sanction(
     session: AsyncSession, user: User, room_id: int, kind: policy.Moderation, data: SanctionIn
 ) -> tuple[ModerationEntry, RoomMember | None, datetime | None]:
     _, asker = await _asker(session, room_id, user, kind)
-    _, member = await _target(session, room_id, asker, kind, data.user_id)
+    target, member = await _target(session, room_id, asker, kind, data.user_id)
     now = utcnow()
     until = now + timedelta(seconds=data.duration_seconds) if data.duration_seconds else None
     await repository.lift_sanctions(session, room_id, data.user_id, kind, now)  # a new one replaces the old
     sanction = RoomSanction(room_id=room_id, user_id=data.user_id, kind=kind, reason=data.reason, expires_at=until,
                             created_by=user.id)  # fmt: skip
+    if kind == "ban" and target.is_guest:  # a new guest identity from the same device or address is refused too
+        sanction.device_hash, sanction.address = target.device_hash, target.guest_address
     session.add(sanction)
     await session.flush()
     details: dict[str, Any] = {"sanctionId": sanction.id, "until": _iso(until), "reason": data.reason}

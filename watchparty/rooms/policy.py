@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final, Literal, get_args
 
-Role = Literal["host", "moderator", "member"]
+Role = Literal["host", "moderator", "member", "guest"]
 Action = Literal[
     "control",
     "changeMedia",
@@ -54,18 +54,19 @@ _BY_ROLE: Final[dict[Role, frozenset[Action]]] = {
         }
     ),
     "member": frozenset({"vote", "voteSkip"}),
+    "guest": frozenset({"vote", "voteSkip"}),  # below member: `membersAdd` does not reach guests
 }
 
 
 def allowed(role: Role | str | None, action: Action, *, open_control: bool = False, members_add: bool = False) -> bool:
     """Whether a member with `role` (None: not a member) may do `action`. Two room settings widen it: open control
     lets every member control playback (play, pause, seek, rate, next, previous), and nothing more; `members_add`
-    lets every member add items to the playlist (and remove their own)."""
+    lets every member (not a guest) add items to the playlist (and remove their own)."""
     if role not in _BY_ROLE:
         return False
     if action == "control" and open_control:
         return True
-    if action == "addItem" and members_add:
+    if action == "addItem" and members_add and role != "guest":
         return True
     return action in _BY_ROLE[role]
 

@@ -42,6 +42,7 @@ _VIEW_COLUMNS: tuple[Any, ...] = (
     Room.password_hash.is_not(None).label("has_password"),
     Room.capacity,
     Room.open_control,
+    Room.guests_allowed,
     Room.last_activity_at,
     Room.created_at,
     User.id.label("host_id"),
@@ -308,6 +309,24 @@ async def sanction_in_force(
     stmt = (
         select(RoomSanction)
         .where(RoomSanction.room_id == room_id, RoomSanction.user_id == user_id, *_in_force(kind, now))
+        .order_by(RoomSanction.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(stmt)
+
+
+async def guest_ban_in_force(
+    session: AsyncSession, room_id: int, device_hash: str | None, address: str | None, now: datetime
+) -> RoomSanction | None:
+    """A ban in force of a guest from this device or this address."""
+    matches = [RoomSanction.device_hash == device_hash] if device_hash else []
+    if address:
+        matches.append(RoomSanction.address == address)
+    if not matches:
+        return None
+    stmt = (
+        select(RoomSanction)
+        .where(RoomSanction.room_id == room_id, *_in_force("ban", now), or_(*matches))
         .order_by(RoomSanction.id.desc())
         .limit(1)
     )

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 
-from watchparty.auth.deps import CurrentUser, OptionalUser
-from watchparty.core.deps import AppServices, DbSession, services_of
+from watchparty.auth.deps import AccountUser, CurrentUser, OptionalUser
+from watchparty.core.deps import AppServices, ClientIp, DbSession, services_of
 from watchparty.core.responses import EncodedJSON
 from watchparty.core.schemas import Envelope, Page, PageLimit, PageNumber, PageParams, RoomId
 from watchparty.core.validators import SearchText
@@ -61,7 +61,7 @@ async def get_room(room_id: RoomId, user: OptionalUser, session: DbSession) -> E
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_room(
-    data: RoomCreate, user: CurrentUser, session: DbSession, services: AppServices
+    data: RoomCreate, user: AccountUser, session: DbSession, services: AppServices
 ) -> Envelope[RoomRead]:
     """Create a room; its creator becomes its host."""
     return Envelope(data=await rooms_service.create_room(session, services, user, data))
@@ -85,10 +85,18 @@ async def delete_room(room_id: RoomId, user: CurrentUser, session: DbSession) ->
 
 @router.post("/{room_id}/join")
 async def join_room(
-    room_id: RoomId, user: CurrentUser, session: DbSession, services: AppServices, data: JoinIn | None = None
+    room_id: RoomId,
+    user: CurrentUser,
+    session: DbSession,
+    services: AppServices,
+    ip: ClientIp,
+    data: JoinIn | None = None,
 ) -> Envelope[RoomRead]:
-    """Join a room, with its password or an invite token where it needs one. Joining twice is harmless."""
-    return Envelope(data=await rooms_service.join_room(session, services, user, room_id, data or JoinIn()))
+    """Join a room, with its password or an invite token where it needs one. Joining twice is harmless. A guest
+    joins rooms that let guests in (`guestsAllowed`), as a guest; nobody banned joins (403 `banned`), and a ban of
+    a guest also refuses new guests from the same device or address."""
+    joined = await rooms_service.join_room(session, services, user, room_id, data or JoinIn(), ip=ip)
+    return Envelope(data=joined)
 
 
 @router.post("/{room_id}/leave")
@@ -100,7 +108,7 @@ async def leave_room(room_id: RoomId, user: CurrentUser, session: DbSession) -> 
 
 @router.post("/{room_id}/invite", status_code=status.HTTP_201_CREATED)
 async def invite(
-    room_id: RoomId, data: InviteIn, user: CurrentUser, session: DbSession, services: AppServices
+    room_id: RoomId, data: InviteIn, user: AccountUser, session: DbSession, services: AppServices
 ) -> Envelope[InviteRead]:
     """Email someone a link that lets them join this room once (members only)."""
     return Envelope(data=await rooms_service.invite_to_room(session, services, user, room_id, data))

@@ -27,6 +27,9 @@ class RoomCreate(InputModel):
     password: RoomPassword | None = None
     capacity: Capacity = 50
     movie_id: MovieRef | None = None
+    guests_allowed: bool | None = Field(
+        default=None, description="people with the link may join with only a name; default: on unless private"
+    )
 
 
 class RoomUpdate(InputModel):
@@ -41,6 +44,7 @@ class RoomUpdate(InputModel):
         default=None, description="the room's media: playback starts over from 0, paused, for every live viewer"
     )
     open_control: bool | None = Field(default=None, description="let every member control playback")
+    guests_allowed: bool | None = Field(default=None, description="people with the link may join with only a name")
 
 
 class RoleIn(InputModel):
@@ -74,6 +78,7 @@ class RoomRead(CamelModel):
     host: UserPublic
     movie: MovieSummary | None
     open_control: bool = Field(description="every member may control playback, not only the host and moderators")
+    guests_allowed: bool = Field(description="people with the link may join with only a name (as guests)")
     last_activity_at: datetime
     created_at: datetime
 

@@ -32,6 +32,7 @@ from watchparty.movies import service as movies_service
 from watchparty.rooms import playlist, repository
 from watchparty.rooms.errors import (
     Banned,
+    GuestsNotAllowed,
     InvalidInvite,
     Muted,
     NotRoomHost,
@@ -73,6 +74,9 @@ async def create_room(session: AsyncSession, services: Services, user: User, dat
         capacity=data.capacity,
         host_id=user.id,
         password_hash=await services.hasher.hash(data.password) if data.password else None,
+        guests_allowed=data.visibility != RoomVisibility.PRIVATE
+        if data.guests_allowed is None
+        else data.guests_allowed,
     )
     session.add(room)
     await session.flush()
@@ -87,18 +91,23 @@ async def create_room(session: AsyncSession, services: Services, user: User, dat
     return await _read(session, room.id)
 
 
-async def join_room(session: AsyncSession, services: Services, user: User, room_id: int, data: JoinIn) -> RoomRead:
-    """Join a room: public rooms need nothing, passworded ones their password, private ones a password or invite."""
+async def join_room(
+    session: AsyncSession, services: Services, user: User, room_id: int, data: JoinIn, *, ip: str | None = None
+) -> RoomRead:
+    """Join a room: public rooms need nothing, passworded ones their password, private ones a password or invite.
+    Guests only where the room lets them in; nobody banned (ADR 0016)."""
     room = await repository.get_room(session, room_id, for_update=True)  # serialises joins on capacity
     if room is None:
         raise RoomNotFound()
     member = await repository.get_member(session, room_id, user.id)
     if member is None:
-        await refuse_banned(session, room_id, user.id)
+        await refuse_banned(session, room_id, user, ip)
+        if user.is_guest and not room.guests_allowed:
+            raise RoomNotFound() if room.visibility == RoomVisibility.PRIVATE else GuestsNotAllowed()
         await _check_admission(session, services, room, user, data)
         if await repository.count_members(session, room_id) >= room.capacity:
             raise RoomFull()
-        role = MemberRole.HOST if room.host_id == user.id else MemberRole.MEMBER
+        role = MemberRole.HOST if room.host_id == user.id else MemberRole.GUEST if user.is_guest else MemberRole.MEMBER
         session.add(RoomMember(room_id=room_id, user_id=user.id, role=role))
     else:
         member.last_seen_at = utcnow()
@@ -336,6 +345,7 @@ def room_json(row: RowMapping) -> dict[str, Any]:
         "host": users_service.public_json(row["host_id"], row["host_username"], row["host_avatar_urls"]),
         "movie": movie,
         "openControl": bool(row["open_control"]),
+        "guestsAllowed": bool(row["guests_allowed"]),
         "lastActivityAt": row["last_activity_at"],
         "createdAt": row["created_at"],
     }
@@ -344,9 +354,12 @@ def room_json(row: RowMapping) -> dict[str, Any]:
 # ---- moderation (ADR 0016): what the other domains and the socket ask -------------------------------------------
 
 
-async def refuse_banned(session: AsyncSession, room_id: int, user_id: int) -> None:
-    """Banned: 403 `banned`, saying until when."""
-    ban = await repository.sanction_in_force(session, room_id, user_id, "ban", utcnow())
+async def refuse_banned(session: AsyncSession, room_id: int, user: User, ip: str | None = None) -> None:
+    """Banned: 403 `banned`, saying until when. A guest is banned too by a ban of another guest from the same device
+    or the same address (a new guest identity is free; an account is not)."""
+    ban = await repository.sanction_in_force(session, room_id, user.id, "ban", utcnow())
+    if ban is None and user.is_guest:
+        ban = await repository.guest_ban_in_force(session, room_id, user.device_hash, ip, utcnow())
     if ban is not None:
         raise Banned(_until("You are banned from this room", ban), details=[_sanction_detail(ban)])
 

@@ -457,6 +457,7 @@ class ChatMessageOut(_Out):
     id: int
     room_id: int = Field(alias="roomId")
     user: ChatUser | None
+    author_name: str | None = Field(alias="authorName")
     content: str
     video_position: float | None = Field(alias="videoPosition")
     created_at: str = Field(alias="createdAt")

@@ -45,8 +45,9 @@ class UserPublic(CamelModel):
 
 class UserRead(CamelModel):
     id: int
-    email: str
+    email: str | None = Field(description="null for a guest")
     username: str
+    is_guest: bool = Field(default=False, description="joined by link with a name only; sign up to keep it")
     role: str
     avatar_urls: dict[str, Any] | None = None
     profile_picture: str | None = None

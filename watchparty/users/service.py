@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from watchparty.config import Settings
 from watchparty.core.cache import invalidate
+from watchparty.core.clock import utcnow
 from watchparty.core.errors import NotFound, PayloadTooLarge
 from watchparty.jobs import outbox
 from watchparty.jobs.queues import IMAGE
@@ -41,6 +43,61 @@ async def create_user(
     session.add(user)
     await _flush_unique(session)
     return user
+
+
+async def create_guest(session: AsyncSession, name: str, *, device_hash: str | None, address: str) -> User:
+    """A guest identity: a name (made unique with a number when someone has it), no email, no password."""
+    username = name
+    for _ in range(20):
+        if await repository.get_user_by_username(session, username) is None:
+            break
+        username = f"{name[:27]}-{secrets.randbelow(10_000):04d}"
+    else:
+        raise UsernameTaken("That name is taken; try another")
+    user = User(
+        email=None,
+        username=username,
+        password_hash=None,
+        is_guest=True,
+        device_hash=device_hash,
+        guest_address=address,
+        last_login_at=utcnow(),
+    )
+    session.add(user)
+    await _flush_unique(session)
+    return user
+
+
+async def upgrade_guest(session: AsyncSession, guest: User, *, email: str, username: str, password_hash: str) -> User:
+    """The guest signs up: the same identity (its messages and memberships stay) becomes an account, and a member
+    wherever it was a guest."""
+    if await repository.get_user_by_email(session, email):
+        raise EmailTaken()
+    existing = await repository.get_user_by_username(session, username)
+    if existing is not None and existing.id != guest.id:
+        raise UsernameTaken()
+    guest.email, guest.username, guest.password_hash, guest.is_guest = email.lower(), username, password_hash, False
+    guest.device_hash = guest.guest_address = None
+    await _flush_unique(session)
+    rooms = await repository.upgrade_guest_roles(session, guest.id)
+    invalidate(session, f"user:{guest.id}", "people", "rooms", *(f"room:{r}" for r in rooms))
+    return guest
+
+
+async def merge_guest(session: AsyncSession, guest: User, account: User) -> list[int]:
+    """The guest signs in to an existing account: what the guest did moves to it, and the guest is gone."""
+    rooms = await repository.merge_guest(session, guest.id, account.id)
+    invalidate(session, f"user:{guest.id}", "people", "rooms", *(f"room:{r}" for r in rooms))
+    return rooms
+
+
+async def remove_stale_guests(session: AsyncSession, before: datetime) -> tuple[int, list[int]]:
+    """The cleanup job's guest removal: guests not seen since `before` go with their memberships; their messages
+    keep their name. Returns how many, and the rooms they were in."""
+    stale = await repository.stale_guests(session, before)
+    rooms = await repository.delete_users(session, [user_id for user_id, _ in stale])
+    invalidate(session, "people", "rooms", *(f"room:{r}" for r in rooms), *(f"chat:{r}" for r in rooms))
+    return len(stale), rooms
 
 
 async def update_profile(session: AsyncSession, user: User, data: ProfileUpdate) -> User:
@@ -146,6 +203,7 @@ def to_read(user: User) -> UserRead:
         id=user.id,
         email=user.email,
         username=user.username,
+        is_guest=user.is_guest,
         role=user.role.value,
         avatar_urls=avatars,
         profile_picture=(avatars or {}).get("medium"),

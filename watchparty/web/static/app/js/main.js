@@ -15,7 +15,8 @@ const routes = [
   [/^\/forgot-password$/, renderForgot],
   [/^\/reset-password$/, renderReset],
   [/^\/rooms\/new$/, renderNewRoom, { auth: true }],
-  [/^\/rooms\/(\d+)$/, (m) => renderRoom(Number(m[1]), { navigate, signedIn: session() }), { auth: true }],
+  // no sign-in needed to open a room's link: a room that lets guests in offers to join with a name
+  [/^\/rooms\/(\d+)$/, (m) => renderRoom(Number(m[1]), { navigate, signedIn: session(), refreshNav: renderNav })],
   [/^\/invite\/([^/]+)$/, (m) => renderInvite(decodeURIComponent(m[1])), { auth: true }],
   [/^\/profile$/, renderProfile, { auth: true }],
 ];
@@ -63,7 +64,11 @@ function errorPage(error) {
 function renderNav() {
   const s = session();
   const links = [h("a", { href: "/" }, "Rooms")];
-  if (s) {
+  if (s?.user?.isGuest) {  // a guest: a name only, and the way to keep it
+    links.push(h("span", { class: "who" }, avatar(s.user, "small"), `${s.user.username} (guest)`));
+    links.push(h("a", { href: `/signup?next=${encodeURIComponent(location.pathname)}`, class: "button" }, "Sign up to keep your name"));
+    links.push(h("button", { type: "button", class: "link", onclick: signOut }, "Leave as guest"));
+  } else if (s) {
     links.push(h("a", { href: "/rooms/new" }, "New room"));
     links.push(h("a", { href: "/profile", class: "who" }, avatar(s.user, "small"), s.user?.username || "Profile"));
     if (s.user?.role === "admin") links.push(h("a", { href: "/admin/queues/", "data-external": "" }, "Queues"));
@@ -126,6 +131,9 @@ function renderAuth(mode) {
   const next = nextPath();
   const form = h("form", { class: "card narrow", novalidate: true },
     h("h1", { tabindex: "-1" }, signup ? "Create your account" : "Sign in"),
+    session()?.user?.isGuest  // the guest's token goes with the request: the guest becomes (or joins) the account
+      ? h("p", { class: "muted", id: "guest-note" }, `You are here as the guest ${session().user.username}. ${signup ? "Sign up" : "Sign in"} and keep your messages and rooms.`)
+      : null,
     formAlert(),
     field("Email", { name: "email", type: "email", autocomplete: signup ? "email" : "username", required: true }),
     signup ? field("Username", { name: "username", autocomplete: "nickname", required: true, minlength: 3, maxlength: 30 }) : null,

@@ -1,12 +1,13 @@
 // The room page: the synchronized <video>, controls for those who have them, who is watching (with each one's
 // sync status), live chat with history, and invites.
-import { api, ApiError } from "./api.js";
+import { api, ApiError, saveSession } from "./api.js";
 import { memberMenu, moderationLine, moderationLog, muteGuard } from "./moderation.js";
 import { playlistPanel } from "./playlist.js";
 import { RoomLink, VideoPlayer, localMs } from "./sync.js";
-import { $, avatar, busy, clock, formAlert, formData, h, showFormError, toast } from "./ui.js";
+import { $, avatar, busy, clock, field, formAlert, formData, h, showFormError, toast } from "./ui.js";
 
 const STATUS_EVERY_MS = 3000;
+const DEVICE_KEY = "watchparty.device";
 const SWITCH_EARLY_MS = 250;  // a new item's source is set this long before its executeAt, so that it can start
 const DRIFTING_MS = 100;  // a viewer further than this from the room shows as drifting
 const CLOSE_TEXT = {
@@ -16,7 +17,7 @@ const CLOSE_TEXT = {
   "too-big": "The connection was closed (a message was too large).",
 };
 
-export async function renderRoom(roomId, { navigate, signedIn }) {
+export async function renderRoom(roomId, { navigate, signedIn, refreshNav }) {
   const view = $("#view");
   let room;
   try {
@@ -24,6 +25,10 @@ export async function renderRoom(roomId, { navigate, signedIn }) {
   } catch (error) {
     if (error.status === 404) throw new ApiError("This room does not exist, or it is private and you are not invited.", 404);
     throw error;
+  }
+  if (!signedIn) {  // opened from a link without an account: a name is enough where the room lets guests in
+    if (!room.guestsAllowed) { navigate(`/signin?next=${encodeURIComponent(location.pathname)}`, { replace: true }); return null; }
+    return renderGuestJoin(room, navigate, refreshNav);
   }
   let members;
   try {
@@ -37,6 +42,45 @@ export async function renderRoom(roomId, { navigate, signedIn }) {
     return renderJoin(room, navigate);
   }
   return renderWatch(room, members, me, navigate, view);
+}
+
+// A random token this browser keeps: a ban of a guest also refuses new guests from the same device (ADR 0016).
+function deviceToken() {
+  let token = localStorage.getItem(DEVICE_KEY);
+  if (!token) {
+    token = `d-${crypto.randomUUID()}`;
+    localStorage.setItem(DEVICE_KEY, token);
+  }
+  return token;
+}
+
+function renderGuestJoin(room, navigate, refreshNav) {
+  const next = encodeURIComponent(location.pathname);
+  const form = h("form", { class: "card narrow", id: "guest-join", novalidate: true },
+    h("h1", { tabindex: "-1" }, room.name),
+    h("p", { class: "muted" }, room.movie ? `Watching ${room.movie.title}` : "No movie yet", ` · ${room.participantCount} here · host ${room.host.username}`),
+    formAlert(),
+    field("Your name", { name: "displayName", autocomplete: "nickname", required: true, minlength: 2, maxlength: 24 }),
+    room.hasPassword ? field("Room password", { name: "password", type: "password", autocomplete: "off" }) : null,
+    h("button", { type: "submit", class: "primary" }, "Join as a guest"),
+    h("p", { class: "muted small" }, "No account needed. Have one? ", h("a", { href: `/signin?next=${next}` }, "Sign in"), " · ",
+      h("a", { href: `/signup?next=${next}` }, "Sign up")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = formData(form);
+    try {
+      await busy(form, async () => {
+        saveSession(await api("/api/auth/guest", { method: "POST", body: { displayName: data.displayName, deviceToken: deviceToken() } }));
+        await api(`/api/rooms/${room.id}/join`, { method: "POST", body: data.password ? { password: data.password } : {} });
+      }, "Joining…");
+      refreshNav?.();
+      navigate(`/rooms/${room.id}`, { replace: true });
+    } catch (error) {
+      showFormError(form, error);
+    }
+  });
+  $("#view").append(form);
+  form.querySelector("input").focus();
 }
 
 function renderJoin(room, navigate) {
@@ -115,7 +159,7 @@ function renderWatch(room, memberList, me, navigate, view) {
       h("section", { class: "panel chat", "aria-labelledby": "chat-title" }, h("h2", { id: "chat-title" }, "Chat"), messages, chatForm),
       h("section", { class: "panel", "aria-labelledby": "invite-title" }, h("h2", { id: "invite-title" }, "Invite"),
         h("p", { class: "muted small" }, room.visibility === "private" ? "Private room: only emailed invites let people in." : "Anyone with the link can join."),
-        copyLink, inviteForm),
+        copyLink, me.isGuest ? null : inviteForm),
       h("p", {}, h("button", { type: "button", class: "link danger", id: "leave", onclick: leave }, "Leave this room")))));
 
   // -- the player and the link --
