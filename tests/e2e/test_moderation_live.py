@@ -6,6 +6,7 @@ received is checked against its definition (tests/e2e/live.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from typing import Any
@@ -162,3 +163,41 @@ async def test_a_banned_guest_is_refused_as_a_new_guest_on_the_other_process(
         again = (await http.post("/api/auth/guest", json=device | {"displayName": "Not Lurker"})).json()["data"]
         refused = await http.post(f"/api/rooms/{room}/join", headers={"Authorization": f"Bearer {again['token']}"})
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "banned", refused.text
+
+
+async def test_a_flood_of_20_messages_a_second_gets_at_most_5_through_and_spares_the_others(
+    two: tuple[LiveServer, LiveServer],
+) -> None:
+    a, b = two
+    host = await user(a, "hflood")
+    room = await _room(a, host)
+    flooder = await member(b, room, "tflood")
+    flooder_id = await _id(a, flooder)
+    spam, _ = await connect(b, room, flooder)
+    watcher, _ = await connect(a, room, host)
+    for i in range(20):  # 20 a second for a second
+        await spam.send(json.dumps({"type": "chat", "content": f"spam {i}"}))
+        await asyncio.sleep(0.05)
+    seen, mute = [], None
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(3):
+            while True:
+                msg = await recv(watcher)
+                if msg["type"] == "chat":
+                    seen.append(msg["message"]["content"])
+                elif msg["type"] == "moderation":
+                    mute = msg
+    assert 1 <= len(seen) <= 5, seen
+    assert mute is not None and (mute["action"], mute["userId"], mute["by"]) == ("mute", flooder_id, None)
+    await watcher.send(json.dumps({"type": "ping", "id": 7, "t0": 1.0}))  # the others' sockets are untouched
+    assert (await next_of(watcher, "pong"))["id"] == 7
+    errors = []
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(2):
+            while True:
+                msg = await recv(spam)
+                if msg["type"] == "error":
+                    errors.append(msg["code"])
+    assert "muted" in errors, errors  # the flooder is told, and stays connected (rate_limited frames aside)
+    await spam.send(json.dumps({"type": "ping", "id": 8, "t0": 1.0}))
+    assert (await next_of(spam, "pong"))["id"] == 8

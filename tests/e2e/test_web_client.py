@@ -582,3 +582,43 @@ async def test_a_guest_joins_by_link_and_is_muted_kicked_and_banned_seen_live_on
         await again.get_by_label("Your name").fill("Innocent")
         await again.get_by_role("button", name="Join as a guest").click()
         await expect(again.locator(".form-alert")).to_contain_text("You are banned from this room")
+
+
+async def test_replies_reactions_mentions_links_and_deletion_are_seen_live(web: LiveServer) -> None:
+    """Issue 15's chat in two browsers: a reply quotes its message, a reaction counts on the other page, @name
+    marks the message for the one named, a link is a link and markup stays text, and a deletion removes the message
+    from both pages."""
+    async with chromium() as browser:
+        host, guest = await _room_with_two(browser, web, "tina", "uma")
+        host.on("dialog", lambda dialog: dialog.accept())
+        await host.locator("#chat-input").fill("Which one next? See https://example.com/list <b>bold</b>")
+        await host.locator("#chat-input").press("Enter")
+        first = guest.locator("#messages li[data-id]").first
+        await expect(first).to_contain_text("Which one next?")
+        await expect(first.locator("a[href='https://example.com/list']")).to_have_attribute(
+            "rel", re.compile("noopener")
+        )
+        await expect(first.locator("b")).to_have_count(0)  # markup is text
+        await expect(first).to_contain_text("<b>bold</b>")
+
+        await first.get_by_role("button", name="Reply to tina").click()
+        await expect(guest.locator("#replying")).to_contain_text("Replying to tina")
+        await guest.locator("#chat-input").fill("@tina Sintel, please")
+        await guest.locator("#chat-input").press("Enter")
+        reply = host.locator("#messages li[data-id]").last
+        await expect(reply.locator(".quote")).to_contain_text("tina Which one next?")
+        await expect(reply).to_have_class(re.compile("mentioned"))  # for tina; not for uma, who wrote it
+        await expect(guest.locator("#messages li[data-id]").last).not_to_have_class(re.compile("mentioned"))
+
+        await reply.get_by_label("React", exact=True).click()
+        await reply.get_by_role("button", name="👍").click()
+        theirs = guest.locator("#messages li[data-id]").last
+        await expect(theirs.locator(".reaction")).to_have_text("👍 1")
+        await expect(reply.locator(".reaction")).to_have_attribute("aria-pressed", "true")
+        await theirs.locator(".reaction").click()  # uma adds hers: 2
+        await expect(reply.locator(".reaction")).to_have_text("👍 2")
+        await shot(host, "room-chat")
+
+        await reply.get_by_role("button", name="Delete uma's message").click()  # the host may delete anyone's
+        await expect(guest.locator("#messages li[data-id]")).to_have_count(1)
+        await expect(host.locator("#messages li[data-id]")).to_have_count(1)

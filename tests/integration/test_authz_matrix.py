@@ -12,6 +12,8 @@ Each cell runs on fresh data.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import httpx
@@ -140,15 +142,27 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, int, int, int, in
     ("GET", "/api/rooms/{public}/moderation-log", None, (401, 403, 403, 403, 200, 200, 403)),
     ("GET", "/api/rooms/{private}/moderation-log", None, (401, 404, 404, 403, 200, 200, 404)),
     ("POST", "/api/rooms/{public}/moderation-log/{ban_entry}/revert", None, (401, 403, 403, 403, 200, 200, 403)),
+    # chat moderation and reactions: {msg} is the host's message in {public}
+    ("DELETE", "/api/chat/{public}/messages/{msg}", None, (401, 403, 403, 403, 200, 200, 403)),
+    ("POST", "/api/chat/{public}/clear", None, (401, 403, 403, 403, 200, 200, 403)),
+    ("PUT", "/api/chat/{public}/messages/{msg}/reactions", {"emoji": "👍"}, (401, 403, 200, 200, 200, 200, 403)),
+    ("GET", "/api/rooms/{public}/chat-rules", None, (401, 403, 403, 403, 200, 200, 403)),
+    ("PUT", "/api/rooms/{public}/chat-rules", {"slowModeSeconds": 5}, (401, 403, 403, 403, 200, 200, 403)),
+    ("POST", "/api/rooms/{public}/chat-rules/test", {"text": "hi"}, (401, 403, 403, 403, 200, 200, 403)),
 ]
 
 
-async def _world(client: httpx.AsyncClient, services: Services) -> tuple[dict[str, Account | None], dict[str, int]]:
-    host = await register(client, "host")
-    member = await register(client, "member")
-    user = await register(client, "someone")
-    admin = await register(client, "admin")
-    async with services.db.session() as session:
+async def _world(
+    client: httpx.AsyncClient, services: Services, needs: set[str]
+) -> tuple[dict[str, Account | None], dict[str, int]]:
+    """The accounts and rooms every cell starts from; the playlist rooms and the chat message only for the rows
+    that name them (`needs`: the placeholders in the row's path and body), which keeps 500 and more cells quick."""
+    host = await register(client, "host")  # by the API: its welcome email is a row's job
+    async with services.db.session() as session:  # the others straight to the database: no mail to send
+        password_hash = await services.hasher.hash(PASSWORD)
+        member, user, admin = [
+            await _account(session, services, name, password_hash) for name in ("member", "someone", "admin")
+        ]
         await users_service.set_role(session, admin.id, UserRole.ADMIN)
     movie = await create_movie(client, host)
     public = await create_room(client, host, name="public")
@@ -157,32 +171,38 @@ async def _world(client: httpx.AsyncClient, services: Services) -> tuple[dict[st
     await join(client, member, public["id"])
     await join(client, member, unlisted["id"])
     await join(client, member, private["id"], password="secret-pw")
-    queue = await create_room(client, host, name="queue", movieId=movie["id"])
-    await join(client, member, queue["id"])
-    r = await client.post(f"/api/rooms/{queue['id']}/playlist/items", json={"baseVersion": 0, "url": _URL},
-                          headers=host.headers)  # fmt: skip
-    listing = r.json()["data"]
-    voting = await create_room(client, host, name="voting", movieId=movie["id"])
-    await join(client, member, voting["id"])
-    await client.put(f"/api/rooms/{voting['id']}/playlist", json={"baseVersion": 0, "mode": "vote"},
-                     headers=host.headers)  # fmt: skip
-    r = await client.post(f"/api/rooms/{voting['id']}/playlist/items", json={"baseVersion": 1, "url": _URL},
-                          headers=host.headers)  # fmt: skip
+    rooms = [public, unlisted, private]
+    ids: dict[str, Any] = {}
+    if needs & {"queue", "voting"}:
+        queue = await create_room(client, host, name="queue", movieId=movie["id"])
+        await join(client, member, queue["id"])
+        r = await client.post(f"/api/rooms/{queue['id']}/playlist/items", json={"baseVersion": 0, "url": _URL},
+                              headers=host.headers)  # fmt: skip
+        listing = r.json()["data"]
+        voting = await create_room(client, host, name="voting", movieId=movie["id"])
+        await join(client, member, voting["id"])
+        await client.put(f"/api/rooms/{voting['id']}/playlist", json={"baseVersion": 0, "mode": "vote"},
+                         headers=host.headers)  # fmt: skip
+        r = await client.post(f"/api/rooms/{voting['id']}/playlist/items", json={"baseVersion": 1, "url": _URL},
+                              headers=host.headers)  # fmt: skip
+        rooms += [queue, voting]
+        ids |= {"queue": queue["id"], "item": listing["items"][0]["id"], "qv": listing["version"],
+                "voting": voting["id"], "upcoming": r.json()["data"]["items"][1]["id"]}  # fmt: skip
     # the rest of the world is written straight to the database: the cells stay quick (they are 400 and more)
     async with services.db.session() as session:
         made = {}
-        password_hash = await services.hasher.hash(PASSWORD)
         for name in ("moderator", "target", "target2", "banned"):
             made[name] = await users_service.create_user(
                 session, email=f"{name}@example.com", username=name, password_hash=password_hash
             )
-        for room in (public, unlisted, private, queue, voting):
+        for room in rooms:
             session.add(RoomMember(room_id=room["id"], user_id=made["moderator"].id, role=MemberRole.MODERATOR))
         for who, room in (("target", public), ("target", private), ("target2", public)):
             session.add(RoomMember(room_id=room["id"], user_id=made[who].id))
         visitor = await users_service.create_guest(session, "visitor", device_hash=None, address="127.0.0.1")
-        for room in (public, unlisted, queue, voting):
-            session.add(RoomMember(room_id=room["id"], user_id=visitor.id, role=MemberRole.GUEST))
+        for room in rooms:
+            if room is not private:
+                session.add(RoomMember(room_id=room["id"], user_id=visitor.id, role=MemberRole.GUEST))
         host_user = await users_service.get_user(session, host.id)
         assert host_user is not None
         ban = await moderation_flows.ban(session, host_user, public["id"], SanctionIn(user_id=made["banned"].id))
@@ -190,6 +210,9 @@ async def _world(client: httpx.AsyncClient, services: Services) -> tuple[dict[st
     moderator = Account(made["moderator"].id, "moderator@example.com", "moderator",
                         services.tokens.issue_access(made["moderator"].id, 0), "")  # fmt: skip
     guest = Account(visitor.id, "", "visitor", services.tokens.issue_access(visitor.id, 0), "")
+    if "msg" in needs:
+        said = await client.post(f"/api/chat/{public['id']}/messages", json={"content": "hello"}, headers=host.headers)
+        ids["msg"] = said.json()["data"]["id"]
     accounts: dict[str, Account | None] = {
         "anonymous": None,
         "user": user,
@@ -202,23 +225,25 @@ async def _world(client: httpx.AsyncClient, services: Services) -> tuple[dict[st
     async with services.db.session() as session:
         welcome = await session.scalar(select(OutboxJob).order_by(OutboxJob.id).limit(1))
     assert welcome is not None and welcome.data["to"] == host.email
-    ids = {
+    ids |= {
         "public": public["id"],
         "unlisted": unlisted["id"],
         "private": private["id"],
         "movie": movie["id"],
         "host_welcome": public_job_id(EMAIL, outbox_job_id(welcome.id, welcome.nonce)),
-        "queue": queue["id"],
-        "item": listing["items"][0]["id"],
-        "qv": listing["version"],
-        "voting": voting["id"],
-        "upcoming": r.json()["data"]["items"][1]["id"],
         "target": made["target"].id,
         "target2": made["target2"].id,
         "banned": made["banned"].id,
         "ban_entry": ban.id,
     }
     return accounts, ids
+
+
+async def _account(session: Any, services: Services, name: str, password_hash: str) -> Account:
+    made = await users_service.create_user(
+        session, email=f"{name}@example.com", username=name, password_hash=password_hash
+    )
+    return Account(made.id, made.email or "", name, services.tokens.issue_access(made.id, 0), "")
 
 
 def _fill(body: dict[str, Any] | None, ids: dict[str, Any]) -> dict[str, Any] | None:
@@ -239,7 +264,8 @@ async def test_authorization(
     body: dict[str, Any] | None,
     expected: tuple[int, ...],
 ) -> None:
-    accounts, ids = await _world(client, services)
+    needs = set(re.findall(r"\{(\w+)\}", path + json.dumps(body, ensure_ascii=False)))
+    accounts, ids = await _world(client, services, needs)
     account = accounts[ROLES[role_index]]
     headers = account.headers if account else {}
     r = await client.request(method, path.format(**ids), json=_fill(body, ids), headers=headers)

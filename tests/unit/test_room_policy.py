@@ -24,9 +24,11 @@ from watchparty.rooms import policy
                 "ban",
                 "mute",
                 "moderationLog",
+                "moderateChat",
             },
         ),
         ("member", {"vote", "voteSkip"}),
+        ("guest", {"vote", "voteSkip"}),
         (None, set()),
         ("admin", set()),  # a site administrator is nobody in a room they have not joined
     ],
@@ -39,6 +41,11 @@ def test_open_control_lets_members_control_playback_and_nothing_more() -> None:
     assert policy.allowed("member", "control", open_control=True)
     assert not policy.allowed("member", "changeMedia", open_control=True)
     assert not policy.allowed(None, "control", open_control=True)
+
+
+def test_guests_are_below_members() -> None:
+    assert not policy.allowed("guest", "addItem", members_add=True)  # membersAdd reaches members, not guests
+    assert policy.allowed("guest", "control", open_control=True)  # open control reaches everyone in the room
 
 
 def test_members_add_lets_members_add_items_and_edit_nothing() -> None:

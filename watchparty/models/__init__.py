@@ -3,7 +3,7 @@
 from watchparty.core.db import Base
 from watchparty.models.activity_report import ActivityReport
 from watchparty.models.invite import Invite
-from watchparty.models.message import Message
+from watchparty.models.message import Message, MessageReaction
 from watchparty.models.moderation import ModerationEntry, RoomSanction
 from watchparty.models.movie import Movie
 from watchparty.models.outbox_job import OutboxJob
@@ -20,6 +20,7 @@ __all__ = [
     "Invite",
     "MemberRole",
     "Message",
+    "MessageReaction",
     "ModerationEntry",
     "Movie",
     "OutboxJob",

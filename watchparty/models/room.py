@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from watchparty.core.clock import utcnow
@@ -67,5 +67,10 @@ class Room(Base):
     queue_cap: Mapped[int] = mapped_column(Integer, default=20, server_default=text("20"))
     # Guests may join by link with only a name (ADR 0016): on by default for public and unlisted rooms.
     guests_allowed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("false"))
+    # Chat rules (ADR 0016): one message per this many seconds per member (0: off; the host and moderators are
+    # exempt), and a word filter that blocks or masks.
+    slow_mode_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    word_filter: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    filter_mode: Mapped[str] = mapped_column(String(5), default="mask", server_default=text("'mask'"))
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]

@@ -17,7 +17,7 @@ from watchparty.core.cache import invalidate
 from watchparty.core.clock import epoch_ms, utcnow
 from watchparty.core.realtime import MemberGone, RoleSet, live_change, room_event
 from watchparty.models import MemberRole, ModerationEntry, Room, RoomMember, RoomSanction, User, UserRole
-from watchparty.rooms import policy, repository, service
+from watchparty.rooms import chat_rules, policy, repository, service
 from watchparty.rooms.errors import (
     CannotModerate,
     EntryNotFound,
@@ -28,7 +28,17 @@ from watchparty.rooms.errors import (
     RoomFull,
     UserNotFound,
 )
-from watchparty.rooms.schemas import HostIn, KickIn, ModerationEntryRead, SanctionIn, SanctionRead
+from watchparty.rooms.schemas import (
+    ChatRulesIn,
+    ChatRulesRead,
+    FilterTestIn,
+    FilterTestRead,
+    HostIn,
+    KickIn,
+    ModerationEntryRead,
+    SanctionIn,
+    SanctionRead,
+)
 from watchparty.users import service as users_service
 
 _REMOVED = {"kick": "You were removed from this room", "ban": "You are banned from this room"}
@@ -137,6 +147,21 @@ async def mute(session: AsyncSession, user: User, room_id: int, data: SanctionIn
     return (await _reads(session, [entry]))[0]
 
 
+async def flood_mute(session: AsyncSession, room_id: int, user_id: int, seconds: int) -> None:
+    """The server itself mutes a flooder (no actor in the log); the caller keeps this though it refuses the
+    message that tipped it."""
+    now = utcnow()
+    until = now + timedelta(seconds=seconds)
+    await repository.lift_sanctions(session, room_id, user_id, "mute", now)
+    sanction = RoomSanction(room_id=room_id, user_id=user_id, kind="mute", reason="flooding", expires_at=until)
+    session.add(sanction)
+    await session.flush()
+    details = {"sanctionId": sanction.id, "until": _iso(until), "reason": "flooding"}
+    entry = service.record(session, room_id, None, "mute", user_id, details)
+    await session.flush()
+    _announce(session, room_id, entry, until)
+
+
 async def lift(session: AsyncSession, user: User, room_id: int, kind: policy.Moderation, target_id: int,
                *, reverts: ModerationEntry | None = None) -> ModerationEntryRead:  # fmt: skip
     """Lift a ban or a mute in force (404 `not_sanctioned` if there is none)."""
@@ -174,6 +199,46 @@ async def hand_over(session: AsyncSession, user: User, room_id: int, data: HostI
     return (await _reads(session, [entry]))[0]
 
 
+# ---- chat rules: slow mode and the word filter ------------------------------------------------------------------
+
+
+async def chat_rules_of(session: AsyncSession, user: User, room_id: int) -> ChatRulesRead:
+    room, _ = await _asker(session, room_id, user, "moderateChat")
+    return _rules(room)
+
+
+async def set_chat_rules(session: AsyncSession, user: User, room_id: int, data: ChatRulesIn) -> ChatRulesRead:
+    """Slow mode and the word filter (host and moderators); logged, and told to the room (`chatRules`)."""
+    room, _ = await _asker(session, room_id, user, "moderateChat")
+    before = _rules(room).model_dump(by_alias=True)
+    for field, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
+        setattr(room, field, value)
+    after = _rules(room)
+    if after.model_dump(by_alias=True) != before:
+        service.record(
+            session, room_id, user.id, "rules", None, {"from": before, "to": after.model_dump(by_alias=True)}
+        )
+        await session.flush()
+        invalidate(session, f"room:{room_id}")
+        room_event(session, room_id, {"type": "chatRules", "slowModeSeconds": room.slow_mode_seconds, "by": user.id})
+    return after
+
+
+async def test_filter(session: AsyncSession, user: User, room_id: int, data: FilterTestIn) -> FilterTestRead:
+    """What the room's filter would do to a text (host and moderators): nothing is stored."""
+    room, _ = await _asker(session, room_id, user, "moderateChat")
+    verdict, text = chat_rules.judge(data.text, room.word_filter or [], room.filter_mode)
+    return FilterTestRead(verdict=verdict, text=text)
+
+
+def _rules(room: Room) -> ChatRulesRead:
+    return ChatRulesRead(
+        slow_mode_seconds=room.slow_mode_seconds,
+        word_filter=list(room.word_filter or []),
+        filter_mode=room.filter_mode,
+    )
+
+
 # ---- the log ------------------------------------------------------------------------------------------------------
 
 
@@ -209,6 +274,8 @@ async def revert(session: AsyncSession, user: User, room_id: int, entry_id: int)
     entry = await repository.get_entry(session, room_id, entry_id)
     if entry is None:
         raise EntryNotFound()
+    if entry.action in ("delete", "clear") and entry.reverted_at is None:
+        return await _restore(session, user, room_id, entry)
     if entry.reverted_at is not None or entry.target_id is None:
         raise NotReversible("That action was undone already" if entry.reverted_at else None)
     match entry.action:
@@ -231,6 +298,22 @@ async def revert(session: AsyncSession, user: User, room_id: int, entry_id: int)
         case "host":
             return await _revert_host(session, user, room_id, entry)
     raise NotReversible("An undo is not undone; do the action again instead")
+
+
+async def _restore(session: AsyncSession, user: User, room_id: int, entry: ModerationEntry) -> ModerationEntryRead:
+    """Bring back a deleted message, or a cleared chat, for everyone (`chatRestored`)."""
+    await _asker(session, room_id, user, "moderateChat")
+    if entry.action == "delete":
+        restored = await repository.restore_messages(session, room_id, message_id=entry.details["messageId"])
+    else:
+        restored = await repository.restore_messages(session, room_id, deleted_at=entry.details["at"])
+    entry.reverted_at, entry.reverted_by = utcnow(), user.id
+    undo = service.record(session, room_id, user.id, "restore", entry.target_id,
+                          {"reverts": entry.id, "count": restored})  # fmt: skip
+    await session.flush()
+    invalidate(session, f"chat:{room_id}")
+    room_event(session, room_id, {"type": "chatRestored", "by": user.id})
+    return (await _reads(session, [undo]))[0]
 
 
 async def _revert_role(session: AsyncSession, user: User, room_id: int, entry: ModerationEntry) -> ModerationEntryRead:
@@ -314,6 +397,8 @@ async def _reads(session: AsyncSession, entries: list[ModerationEntry]) -> list[
 
 
 async def _reversible(session: AsyncSession, entry: ModerationEntry) -> bool:
+    if entry.action in ("delete", "clear"):
+        return entry.reverted_at is None
     if entry.reverted_at is not None or entry.target_id is None:
         return False
     match entry.action:

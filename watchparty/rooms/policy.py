@@ -26,6 +26,7 @@ Action = Literal[
     "mute",
     "moderationLog",
     "handOver",
+    "moderateChat",
 ]
 # The moderation actions, in the words a refusal uses ("you cannot kick yourself").
 Moderation = Literal["kick", "ban", "mute"]
@@ -51,6 +52,7 @@ _BY_ROLE: Final[dict[Role, frozenset[Action]]] = {
             "ban",
             "mute",
             "moderationLog",
+            "moderateChat",
         }
     ),
     "member": frozenset({"vote", "voteSkip"}),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from watchparty.models import (
     Invite,
+    Message,
     ModerationEntry,
     Movie,
     PlaylistItem,
@@ -43,6 +44,7 @@ _VIEW_COLUMNS: tuple[Any, ...] = (
     Room.capacity,
     Room.open_control,
     Room.guests_allowed,
+    Room.slow_mode_seconds,
     Room.last_activity_at,
     Room.created_at,
     User.id.label("host_id"),
@@ -393,3 +395,17 @@ async def users_by_id(session: AsyncSession, ids: set[int]) -> dict[int, tuple[s
         return {}
     rows = await session.execute(select(User.id, User.username, User.avatar_urls).where(User.id.in_(ids)))
     return {row.id: (row.username, row.avatar_urls) for row in rows}
+
+
+async def restore_messages(
+    session: AsyncSession, room_id: int, *, message_id: int | None = None, deleted_at: str | None = None
+) -> int:
+    """Undo a deletion (one message) or a clearing (every message it hid, by its moment); how many came back."""
+    stmt = update(Message).where(Message.room_id == room_id, Message.deleted_at.is_not(None))
+    if message_id is not None:
+        stmt = stmt.where(Message.id == message_id)
+    else:
+        assert deleted_at is not None
+        stmt = stmt.where(Message.deleted_at == datetime.fromisoformat(deleted_at))
+    result = await session.execute(stmt.values(deleted_at=None, deleted_by=None))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

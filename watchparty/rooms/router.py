@@ -15,6 +15,10 @@ from watchparty.rooms import flows, moderation_flows, playlist_flows
 from watchparty.rooms import service as rooms_service
 from watchparty.rooms.schemas import (
     Based,
+    ChatRulesIn,
+    ChatRulesRead,
+    FilterTestIn,
+    FilterTestRead,
     HostIn,
     ImportRead,
     InviteIn,
@@ -312,6 +316,29 @@ async def hand_over(
     """Make another member the host (host only); the host becomes a moderator. Every live viewer sees both role
     changes at once."""
     return Envelope(data=await moderation_flows.hand_over(session, user, room_id, data))
+
+
+@router.get("/{room_id}/chat-rules")
+async def get_chat_rules(room_id: RoomId, user: CurrentUser, session: DbSession) -> Envelope[ChatRulesRead]:
+    """Slow mode and the word filter (host and moderators; everyone sees `slowModeSeconds` on the room)."""
+    return Envelope(data=await moderation_flows.chat_rules_of(session, user, room_id))
+
+
+@router.put("/{room_id}/chat-rules")
+async def set_chat_rules(
+    room_id: RoomId, data: ChatRulesIn, user: CurrentUser, session: DbSession
+) -> Envelope[ChatRulesRead]:
+    """Set slow mode (one message per N seconds per member; the host and moderators are exempt) and the word filter
+    (`mask` the words, or `block` the message), host and moderators."""
+    return Envelope(data=await moderation_flows.set_chat_rules(session, user, room_id, data))
+
+
+@router.post("/{room_id}/chat-rules/test")
+async def test_chat_filter(
+    room_id: RoomId, data: FilterTestIn, user: CurrentUser, session: DbSession
+) -> Envelope[FilterTestRead]:
+    """What the room's word filter would do to a text; nothing is stored (host and moderators)."""
+    return Envelope(data=await moderation_flows.test_filter(session, user, room_id, data))
 
 
 @router.get("/{room_id}/moderation-log")

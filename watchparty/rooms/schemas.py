@@ -11,7 +11,7 @@ from watchparty.core.schemas import CamelModel, InputModel
 from watchparty.core.validators import Description, MediaUrl, Name, Title
 from watchparty.models import MemberRole, RoomVisibility
 from watchparty.movies.schemas import MovieSummary
-from watchparty.rooms import playlist
+from watchparty.rooms import chat_rules, playlist
 from watchparty.users.schemas import Email, UserPublic
 
 RoomPassword = Annotated[str, Field(min_length=4, max_length=128)]
@@ -79,6 +79,7 @@ class RoomRead(CamelModel):
     movie: MovieSummary | None
     open_control: bool = Field(description="every member may control playback, not only the host and moderators")
     guests_allowed: bool = Field(description="people with the link may join with only a name (as guests)")
+    slow_mode_seconds: int = Field(description="one chat message per this many seconds per member (0: off)")
     last_activity_at: datetime
     created_at: datetime
 
@@ -204,7 +205,9 @@ SanctionSeconds = Annotated[
     ),
 ]
 Reason = Annotated[str, Field(min_length=1, max_length=200, description="shown to the person and in the log")]
-ModerationAction = Literal["kick", "ban", "unban", "mute", "unmute", "role", "host", "readmit"]
+ModerationAction = Literal[
+    "kick", "ban", "unban", "mute", "unmute", "role", "host", "readmit", "delete", "clear", "restore", "rules"
+]
 
 
 class SanctionIn(InputModel):
@@ -244,3 +247,33 @@ class ModerationEntryRead(CamelModel):
     reverted_at: datetime | None
     reverted_by: UserPublic | None
     reversible: bool = Field(description="POST …/moderation-log/{id}/revert would undo it now")
+
+
+FilterWord = Annotated[str, Field(min_length=1, max_length=chat_rules.MAX_WORD_LENGTH)]
+
+
+class ChatRulesIn(InputModel):
+    """Send only what changes."""
+
+    slow_mode_seconds: Annotated[int, Field(ge=0, le=3600)] | None = Field(
+        default=None, description="one message per this many seconds per member; 0: off (host, moderators exempt)"
+    )
+    word_filter: Annotated[list[FilterWord], Field(max_length=chat_rules.MAX_WORDS)] | None = Field(
+        default=None, description="words or phrases, matched whole and in any case"
+    )
+    filter_mode: Literal["mask", "block"] | None = Field(default=None, description="mask the words, or refuse")
+
+
+class ChatRulesRead(CamelModel):
+    slow_mode_seconds: int
+    word_filter: list[str]
+    filter_mode: Literal["mask", "block"]
+
+
+class FilterTestIn(InputModel):
+    text: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class FilterTestRead(CamelModel):
+    verdict: Literal["clean", "masked", "blocked"]
+    text: str = Field(description="the text as it would be stored")

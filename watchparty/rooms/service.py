@@ -346,6 +346,7 @@ def room_json(row: RowMapping) -> dict[str, Any]:
         "movie": movie,
         "openControl": bool(row["open_control"]),
         "guestsAllowed": bool(row["guests_allowed"]),
+        "slowModeSeconds": int(row["slow_mode_seconds"]),
         "lastActivityAt": row["last_activity_at"],
         "createdAt": row["created_at"],
     }

@@ -100,6 +100,7 @@ class Report(_In):
 class ChatIn(_In):
     type: Literal["chat"]
     content: str = Field(min_length=1, max_length=MAX_CHAT_CHARS)
+    reply_to: int | None = Field(default=None, alias="replyTo", ge=1, le=2**31 - 1)
 
 
 class SetRoleIn(_In):
@@ -311,6 +312,7 @@ class Can(_Out):
     mute: bool
     moderation_log: bool = Field(alias="moderationLog")
     hand_over: bool = Field(alias="handOver")
+    moderate_chat: bool = Field(alias="moderateChat")
 
 
 class YouOut(_Out):
@@ -453,6 +455,18 @@ class ChatUser(_Out):
     avatar_url: str | None = Field(alias="avatarUrl")
 
 
+class ReplyOut(_Out):
+    id: int
+    author_name: str | None = Field(alias="authorName")
+    excerpt: str | None
+
+
+class ReactionOut(_Out):
+    emoji: str
+    count: int = Field(ge=1)
+    user_ids: list[int] = Field(alias="userIds")
+
+
 class ChatMessageOut(_Out):
     id: int
     room_id: int = Field(alias="roomId")
@@ -461,6 +475,44 @@ class ChatMessageOut(_Out):
     content: str
     video_position: float | None = Field(alias="videoPosition")
     created_at: str = Field(alias="createdAt")
+    reply_to: ReplyOut | None = Field(alias="replyTo")
+    reactions: list[ReactionOut]
+
+
+class ChatDeletedMsg(_Out):
+    type: Literal["chatDeleted"]
+    seq: int = Field(ge=1)
+    message_ids: list[int] = Field(alias="messageIds")
+    by: int
+
+
+class ChatClearedMsg(_Out):
+    type: Literal["chatCleared"]
+    seq: int = Field(ge=1)
+    by: int
+
+
+class ChatRestoredMsg(_Out):
+    type: Literal["chatRestored"]
+    seq: int = Field(ge=1)
+    by: int
+
+
+class ReactionMsg(_Out):
+    type: Literal["reaction"]
+    seq: int = Field(ge=1)
+    message_id: int = Field(alias="messageId")
+    emoji: str
+    user_id: int = Field(alias="userId")
+    on: bool
+    count: int = Field(ge=0)
+
+
+class ChatRulesMsg(_Out):
+    type: Literal["chatRules"]
+    seq: int = Field(ge=1)
+    slow_mode_seconds: int = Field(alias="slowModeSeconds", ge=0)
+    by: int
 
 
 class ChatMsg(_Out):
@@ -525,7 +577,17 @@ class SyncMsg(_Out):
 class ErrorMsg(_Out):
     type: Literal["error"]
     code: Literal[
-        "bad_json", "unknown_type", "invalid", "rate_limited", "not_a_member", "too_many", "muted", "kicked", "banned"
+        "bad_json",
+        "unknown_type",
+        "invalid",
+        "rate_limited",
+        "not_a_member",
+        "too_many",
+        "muted",
+        "kicked",
+        "banned",
+        "slow_mode",
+        "filtered",
     ]
     message: str
 
@@ -539,6 +601,11 @@ ServerMessage = Annotated[
     | WaitingMsg
     | WaitingEndedMsg
     | ChatMsg
+    | ChatDeletedMsg
+    | ChatClearedMsg
+    | ChatRestoredMsg
+    | ReactionMsg
+    | ChatRulesMsg
     | PresenceMsg
     | RoleMsg
     | ControlMsg

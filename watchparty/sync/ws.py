@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from watchparty.chat import service as chat_service
+from watchparty.chat.errors import Filtered, SlowMode
 from watchparty.chat.schemas import MessageCreate
 from watchparty.core.deps import Services
 from watchparty.core.errors import AppError
@@ -377,11 +378,12 @@ async def _handle(conn: Connection, message: Any, services: Services, hub: Hub, 
                     assert user is not None
                     # once anything has played; never before 0 (a play scheduled a moment ahead has not started)
                     position = playback.position_at(hub.clock()) if playback.version > 0 else None
-                    await chat_service.post_message(
-                        session, room_id, user, MessageCreate(content=message.content, video_position=position)
-                    )
-            except Muted as exc:
-                conn.send(protocol.error("muted", exc.detail_message))
+                    data = MessageCreate(content=message.content, video_position=position, reply_to=message.reply_to)
+                    await chat_service.post_message(session, services, room_id, user, data)
+            except ValidationError as exc:
+                conn.send(protocol.error("invalid", _first_error(exc)))
+            except (Muted, SlowMode, Filtered) as exc:  # their codes: muted, slow_mode, filtered
+                conn.send(protocol.error(exc.code, exc.detail_message))
             except AppError as exc:  # e.g. the membership ended between two messages
                 conn.send(protocol.error("not_a_member" if exc.status_code == 403 else "invalid", exc.detail_message))
         case protocol.Report():

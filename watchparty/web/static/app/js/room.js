@@ -1,6 +1,7 @@
 // The room page: the synchronized <video>, controls for those who have them, who is watching (with each one's
 // sync status), live chat with history, and invites.
 import { api, ApiError, saveSession } from "./api.js";
+import { chatPanel, chatRulesPanel } from "./chat.js";
 import { memberMenu, moderationLine, moderationLog, muteGuard } from "./moderation.js";
 import { playlistPanel } from "./playlist.js";
 import { RoomLink, VideoPlayer, localMs } from "./sync.js";
@@ -107,7 +108,6 @@ function renderJoin(room, navigate) {
 
 function renderWatch(room, memberList, me, navigate, view) {
   const people = new Map(memberList.map((m) => [m.user.id, { ...m.user, role: m.role, online: false, buffering: false, skew: null }]));
-  const chatIds = new Set();
   let movie = room.movie;
   let openControl = false;
   let waitingFor = [];
@@ -133,11 +133,11 @@ function renderWatch(room, memberList, me, navigate, view) {
     h("label", { class: "check" }, openToggle, " Everyone can control playback"));
   const peopleList = h("ul", { id: "people", class: "people" });
   const peopleTitle = h("h2", {}, "Watching");
-  const messages = h("ol", { id: "messages", class: "messages", "aria-live": "polite", "aria-label": "Chat messages", tabindex: "0" });
-  const chatInput = h("input", { id: "chat-input", name: "content", maxlength: 2000, autocomplete: "off", "aria-label": "Write a message", placeholder: "Say something…" });
-  const chatSend = h("button", { type: "submit" }, "Send");
-  const chatForm = h("form", { id: "chat-form", class: "chat-form" }, chatInput, chatSend);
-  const mute = muteGuard(chatInput, chatSend);
+  // the link is made below; the chat sends through it once it exists
+  const chat = chatPanel({ roomId: room.id, me, can, link: { send: (m) => link.send(m) }, seekTo });
+  const rules = chatRulesPanel({ roomId: room.id });
+  chat.setSlowMode(room.slowModeSeconds);
+  const mute = muteGuard(chat.input, chat.send);
   const modlog = moderationLog({ roomId: room.id });
   let removedWhy = null;  // a kick or ban says why just before the socket closes
   const inviteForm = h("form", { id: "invite-form", class: "invite-form", novalidate: true }, formAlert(),
@@ -153,10 +153,10 @@ function renderWatch(room, memberList, me, navigate, view) {
         h("div", {}, h("h1", { id: "room-title", tabindex: "-1" }, room.name), h("p", { class: "muted", id: "movie-title" })),
         h("div", { class: "status-pills" }, connection, mySync)),
       h("div", { class: "video-wrap" }, video, overlay, unmute),
-      controls, controlNote, hostPanel, modlog.panel),
+      controls, controlNote, hostPanel, modlog.panel, rules.panel),
     h("aside", { class: "side" },
       h("section", { class: "panel", "aria-labelledby": "people-title" }, Object.assign(peopleTitle, { id: "people-title" }), peopleList),
-      h("section", { class: "panel chat", "aria-labelledby": "chat-title" }, h("h2", { id: "chat-title" }, "Chat"), messages, chatForm),
+      chat.panel,
       h("section", { class: "panel", "aria-labelledby": "invite-title" }, h("h2", { id: "invite-title" }, "Invite"),
         h("p", { class: "muted small" }, room.visibility === "private" ? "Private room: only emailed invites let people in." : "Anyone with the link can join."),
         copyLink, me.isGuest ? null : inviteForm),
@@ -210,11 +210,16 @@ function renderWatch(room, memberList, me, navigate, view) {
       if (msg.userId === me.id && (msg.action === "mute" || msg.action === "unmute")) mute.set(msg.action === "mute" ? { until: msg.until } : null);
       if (msg.action === "kick" || msg.action === "ban") people.delete(msg.userId);
       if (msg.action === "readmit" || msg.action === "unban") refreshMembers();
-      addNotice(moderationLine(msg, (id) => (id === me.id ? null : people.get(id)?.username || lastNames.get(id) || `#${id}`)));
+      chat.notice(moderationLine(msg, (id) => (id === me.id ? null : people.get(id)?.username || lastNames.get(id) || `#${id}`)));
       renderPeople();
       modlog.refresh();
     },
-    chat: (msg) => addMessage(msg.message),
+    chat: (msg) => chat.onChat(msg),
+    chatDeleted: (msg) => chat.onDeleted(msg),
+    chatCleared: (msg) => chat.onCleared(msg),
+    chatRestored: (msg) => chat.onRestored(msg),
+    reaction: (msg) => chat.onReaction(msg),
+    chatRules: (msg) => chat.setSlowMode(msg.slowModeSeconds),
     presence: (msg) => {
       const known = people.has(msg.user.id);
       if (!known && msg.event === "leave") return;  // removed already (a kick): not a member to list
@@ -316,6 +321,7 @@ function renderWatch(room, memberList, me, navigate, view) {
     if (settings) loadMovieChoices();
     openToggle.checked = openControl;
     modlog.show(can("moderationLog"));
+    rules.show(can("moderateChat"));
   }
 
   function showOverlay() {
@@ -351,28 +357,6 @@ function renderWatch(room, memberList, me, navigate, view) {
     mySync.className = `pill ${mine[0]}`;
   }
 
-  function addNotice(text) {
-    messages.append(h("li", { class: "notice", role: "status" }, text));
-    messages.scrollTop = messages.scrollHeight;
-  }
-
-  function addMessage(m) {
-    if (chatIds.has(m.id)) return;
-    chatIds.add(m.id);
-    const at = m.videoPosition;
-    const item = h("li", { dataset: { id: m.id } },
-      h("span", { class: "author" }, m.user?.username || "someone"),
-      at !== null && at !== undefined
-        ? h("button", { type: "button", class: "at", title: "Seek to this moment", "aria-label": `Seek to ${clock(at)}`, onclick: () => seekTo(at) }, clock(at))
-        : null,
-      h("span", { class: "content" }, m.content));
-    // keep the list in id order: history arrives newest-first, live messages at the end
-    const after = [...messages.children].find((li) => Number(li.dataset.id) > m.id);
-    const stick = messages.scrollTop + messages.clientHeight >= messages.scrollHeight - 30;
-    messages.insertBefore(item, after || null);
-    if (stick || !after) messages.scrollTop = messages.scrollHeight;
-  }
-
   function seekTo(position) {
     if (!canControl()) { toast("Only the host and moderators can seek for the room.", "error"); return; }
     link.command("seek", { position });
@@ -400,17 +384,6 @@ function renderWatch(room, memberList, me, navigate, view) {
   openToggle.addEventListener("change", () => link.send({ type: "setOpenControl", open: openToggle.checked }));
   video.addEventListener("loadedmetadata", () => { scrub.max = Number.isFinite(video.duration) ? video.duration : 0; });
 
-  chatForm.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const content = chatInput.value.trim();
-    if (!content) return;
-    if (!link.send({ type: "chat", content })) {  // the socket is down: the REST API stores it just the same
-      try {
-        addMessage(await api(`/api/chat/${room.id}/messages`, { method: "POST", body: { content, videoPosition: video.currentTime || 0 } }));
-      } catch (error) { toast(error.message, "error"); return; }
-    }
-    chatInput.value = "";
-  });
   copyLink.addEventListener("click", async () => {
     const url = `${location.origin}/rooms/${room.id}`;
     try {
@@ -460,12 +433,7 @@ function renderWatch(room, memberList, me, navigate, view) {
   }, 250);
   const statusTimer = setInterval(renderPeople, STATUS_EVERY_MS);  // my own status is measured here, locally
 
-  (async () => {
-    try {
-      const page = await api(`/api/chat/${room.id}/messages?limit=50`);
-      for (const m of page) addMessage(m);
-    } catch (error) { toast(`Chat history: ${error.message}`, "error"); }
-  })();
+  chat.loadHistory();
   loadMedia(room.movie?.id ?? null);
   renderPeople();
   renderControls();

@@ -1,0 +1,191 @@
+// The room's chat (ADR 0016): messages as text only (links become links, @names are marked, nothing is ever HTML),
+// replies that quote, reactions of a fixed set that count live, deletion, and for the host and moderators the
+// chat rules (slow mode, the word filter with a test box) and clearing the chat.
+import { api } from "./api.js";
+import { clock, h, toast } from "./ui.js";
+
+export const REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🎉"];
+const LINK = /(https?:\/\/[^\s<>"']+)/g;
+const MENTION = /(@[\w.-]+)/g;
+
+// Text with its links as links and its @mentions marked; built from text nodes only.
+export function richText(text) {
+  const out = [];
+  for (const [i, part] of text.split(LINK).entries()) {
+    if (i % 2) {
+      out.push(h("a", { href: part, target: "_blank", rel: "noopener noreferrer nofollow" }, part));
+      continue;
+    }
+    for (const [j, piece] of part.split(MENTION).entries()) out.push(j % 2 ? h("span", { class: "mention" }, piece) : piece);
+  }
+  return out;
+}
+
+export function chatPanel({ roomId, me, can, link, seekTo }) {
+  const reactions = new Map();  // message id -> emoji -> Set of user ids
+  const ids = new Set();
+  let replyTo = null;
+  const messages = h("ol", { id: "messages", class: "messages", "aria-live": "polite", "aria-label": "Chat messages", tabindex: "0" });
+  const input = h("input", { id: "chat-input", name: "content", maxlength: 2000, autocomplete: "off", "aria-label": "Write a message", placeholder: "Say something…" });
+  const send = h("button", { type: "submit" }, "Send");
+  const replying = h("div", { id: "replying", class: "replying", hidden: true });
+  const slowNote = h("p", { id: "slow-note", class: "muted small", hidden: true });
+  const form = h("form", { id: "chat-form", class: "chat-form" }, input, send);
+  const panel = h("section", { class: "panel chat", "aria-labelledby": "chat-title" },
+    h("h2", { id: "chat-title" }, "Chat"), messages, replying, slowNote, form);
+
+  function mentionsMe(text) { return text.toLowerCase().includes(`@${me.username.toLowerCase()}`); }
+
+  function reactionRow(id) {
+    const mine = reactions.get(id) || new Map();
+    const counts = REACTIONS.filter((e) => mine.get(e)?.size).map((e) => {
+      const pressed = mine.get(e).has(me.id);
+      return h("button", { type: "button", class: "reaction", "aria-pressed": String(pressed), "aria-label": `${e} ${mine.get(e).size}${pressed ? ", yours" : ""}`, onclick: () => react(id, e, !pressed) }, `${e} ${mine.get(e).size}`);
+    });
+    const picker = h("details", { class: "react-picker" }, h("summary", { "aria-label": "React" }, "☺"),
+      h("div", { class: "menu", role: "group", "aria-label": "Reactions" }, REACTIONS.map((e) => h("button", { type: "button", onclick: (ev) => { ev.target.closest("details").open = false; react(id, e, !(mine.get(e)?.has(me.id))); } }, e))));
+    return h("div", { class: "reactions", dataset: { reactionsFor: id } }, counts, picker);
+  }
+
+  function render(m) {
+    const at = m.videoPosition;
+    const name = m.user?.username || m.authorName || "someone";
+    const mayDelete = m.user?.id === me.id || can("moderateChat");
+    const item = h("li", { dataset: { id: m.id }, class: mentionsMe(m.content) && m.user?.id !== me.id ? "mentioned" : "" },
+      m.replyTo ? h("blockquote", { class: "quote" }, h("span", { class: "author" }, m.replyTo.authorName || "someone"), " ", m.replyTo.excerpt ?? "(deleted)") : null,
+      h("span", { class: "author" }, name),
+      at !== null && at !== undefined
+        ? h("button", { type: "button", class: "at", title: "Seek to this moment", "aria-label": `Seek to ${clock(at)}`, onclick: () => seekTo(at) }, clock(at))
+        : null,
+      h("span", { class: "content" }, richText(m.content)),
+      h("span", { class: "msg-actions" },
+        h("button", { type: "button", class: "link small", "aria-label": `Reply to ${name}`, onclick: () => startReply(m, name) }, "Reply"),
+        mayDelete ? h("button", { type: "button", class: "link small danger", "aria-label": `Delete ${name}'s message`, onclick: () => remove(m.id) }, "Delete") : null),
+      reactionRow(m.id));
+    return item;
+  }
+
+  function add(m) {
+    if (ids.has(m.id)) return;
+    ids.add(m.id);
+    reactions.set(m.id, new Map((m.reactions || []).map((r) => [r.emoji, new Set(r.userIds)])));
+    const item = render(m);
+    const after = [...messages.querySelectorAll("li[data-id]")].find((li) => Number(li.dataset.id) > m.id);
+    const stick = messages.scrollTop + messages.clientHeight >= messages.scrollHeight - 30;
+    messages.insertBefore(item, after || null);
+    if (stick || !after) messages.scrollTop = messages.scrollHeight;
+  }
+
+  function notice(text) {
+    messages.append(h("li", { class: "notice", role: "status" }, text));
+    messages.scrollTop = messages.scrollHeight;
+  }
+
+  function startReply(m, name) {
+    replyTo = m.id;
+    replying.replaceChildren(h("span", {}, `Replying to ${name}: `, h("q", {}, m.content.slice(0, 80))),
+      h("button", { type: "button", class: "link small", "aria-label": "Cancel the reply", onclick: cancelReply }, "✕"));
+    replying.hidden = false;
+    input.focus();
+  }
+  function cancelReply() { replyTo = null; replying.hidden = true; }
+
+  async function react(id, emoji, on) {
+    try {
+      await api(`/api/chat/${roomId}/messages/${id}/reactions`, { method: "PUT", body: { emoji, on } });
+    } catch (error) { toast(error.message, "error"); }
+  }
+  async function remove(id) {
+    if (!window.confirm("Delete this message for everyone?")) return;
+    try { await api(`/api/chat/${roomId}/messages/${id}`, { method: "DELETE" }); } catch (error) { toast(error.message, "error"); }
+  }
+  function drop(id) { ids.delete(id); messages.querySelector(`li[data-id="${id}"]`)?.remove(); }
+
+  async function loadHistory() {
+    try {
+      const page = await api(`/api/chat/${roomId}/messages?limit=50`);
+      for (const li of messages.querySelectorAll("li[data-id]")) li.remove();
+      ids.clear();
+      for (const m of page) add(m);
+    } catch (error) { toast(`Chat history: ${error.message}`, "error"); }
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const content = input.value.trim();
+    if (!content) return;
+    const body = { content, ...(replyTo ? { replyTo } : {}) };
+    if (!link.send({ type: "chat", ...body })) {  // the socket is down: the REST API stores it just the same
+      try {
+        add(await api(`/api/chat/${roomId}/messages`, { method: "POST", body }));
+      } catch (error) { toast(error.message, "error"); return; }
+    }
+    input.value = "";
+    cancelReply();
+  });
+
+  function setSlowMode(seconds) {
+    slowNote.hidden = !seconds;
+    slowNote.textContent = seconds ? `Slow mode: one message every ${seconds} s.` : "";
+  }
+
+  return {
+    panel, input, send, notice, loadHistory, setSlowMode,
+    onChat: (msg) => add(msg.message),
+    onDeleted: (msg) => msg.messageIds.forEach(drop),
+    onCleared: () => { for (const id of [...ids]) drop(id); notice("The chat was cleared."); },
+    onRestored: () => loadHistory(),
+    onReaction: (msg) => {
+      const byEmoji = reactions.get(msg.messageId) || new Map();
+      const users = byEmoji.get(msg.emoji) || new Set();
+      if (msg.on) users.add(msg.userId); else users.delete(msg.userId);
+      byEmoji.set(msg.emoji, users);
+      reactions.set(msg.messageId, byEmoji);
+      messages.querySelector(`[data-reactions-for="${msg.messageId}"]`)?.replaceWith(reactionRow(msg.messageId));
+    },
+  };
+}
+
+// The chat rules, for the host and moderators: slow mode, the word filter and its test box, and clearing the chat.
+export function chatRulesPanel({ roomId }) {
+  const slow = h("select", { id: "slow-mode", "aria-label": "Slow mode" }, [[0, "Off"], [5, "5 s"], [10, "10 s"], [30, "30 s"], [60, "1 min"], [300, "5 min"]].map(([v, t]) => h("option", { value: v }, t)));
+  const words = h("textarea", { id: "filter-words", rows: 2, placeholder: "words or phrases, one per line" });
+  const mode = h("select", { id: "filter-mode", "aria-label": "What the filter does" }, h("option", { value: "mask" }, "Mask them (****)"), h("option", { value: "block" }, "Refuse the message"));
+  const save = h("button", { type: "button", id: "rules-save" }, "Save the rules");
+  const sample = h("input", { id: "filter-test", "aria-label": "Try a message against the saved filter", placeholder: "Try a message against the saved filter…" });
+  const verdict = h("p", { id: "filter-verdict", class: "muted small", role: "status" });
+  const clear = h("button", { type: "button", id: "clear-chat", class: "danger" }, "Clear the chat for everyone");
+  const panel = h("details", { class: "modlog-panel", id: "chat-rules-panel", hidden: true },
+    h("summary", {}, "Chat rules"),
+    h("div", { class: "field" }, h("label", { for: "slow-mode" }, "Slow mode (per member)"), slow),
+    h("div", { class: "field" }, h("label", { for: "filter-words" }, "Word filter"), words, mode),
+    save,
+    h("div", { class: "field" }, sample, h("button", { type: "button", id: "filter-try" , onclick: tryIt }, "Try it"), verdict),
+    clear);
+  async function load() {
+    try {
+      const rules = await api(`/api/rooms/${roomId}/chat-rules`);
+      slow.value = String(rules.slowModeSeconds);
+      if (!slow.value) slow.append(h("option", { value: rules.slowModeSeconds, selected: true }, `${rules.slowModeSeconds} s`));
+      words.value = rules.wordFilter.join("\n");
+      mode.value = rules.filterMode;
+    } catch (error) { toast(error.message, "error"); }
+  }
+  save.addEventListener("click", async () => {
+    const body = { slowModeSeconds: Number(slow.value), wordFilter: words.value.split("\n").map((w) => w.trim()).filter(Boolean), filterMode: mode.value };
+    try { await api(`/api/rooms/${roomId}/chat-rules`, { method: "PUT", body }); toast("The chat rules are saved.", "ok"); } catch (error) { toast(error.message, "error"); }
+  });
+  async function tryIt() {
+    if (!sample.value.trim()) return;
+    try {
+      const r = await api(`/api/rooms/${roomId}/chat-rules/test`, { method: "POST", body: { text: sample.value } });
+      verdict.textContent = { clean: "It passes as it is.", masked: `It is stored as: ${r.text}`, blocked: "It is refused." }[r.verdict];
+    } catch (error) { toast(error.message, "error"); }
+  }
+  clear.addEventListener("click", async () => {
+    if (!window.confirm("Clear the chat for everyone? You can undo it from the moderation log.")) return;
+    try { await api(`/api/chat/${roomId}/clear`, { method: "POST" }); } catch (error) { toast(error.message, "error"); }
+  });
+  panel.addEventListener("toggle", () => { if (panel.open) load(); });
+  return { panel, show(allowed) { panel.hidden = !allowed; } };
+}
