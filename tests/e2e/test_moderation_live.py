@@ -1,7 +1,8 @@
 """Moderation live (issue 15) on two real `watchparty serve` processes, one Redis and one PostgreSQL, with real
 WebSocket clients: a kick and a ban close every socket of the person on both processes within 1 s, telling them
-why first; a banned person gets no way back; a mute is honoured on both, over REST and the socket. Every frame
-received is checked against its definition (tests/e2e/live.py)."""
+why first; a banned person gets no way back (REST join, ticket, invite, a new guest identity); a mute is honoured
+on both, over REST and the socket; a flood is muted after 5 messages. Every frame received is checked against its
+definition (tests/e2e/live.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -18,6 +20,11 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.e2e.conftest import LiveServer
 from tests.e2e.live import connect, member, next_of, recv, user
+from watchparty.config import Settings
+from watchparty.core.clock import utcnow
+from watchparty.core.db import Database
+from watchparty.core.security import hash_token, new_opaque_token
+from watchparty.models import Invite
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +100,22 @@ async def test_a_kick_closes_the_persons_sockets_on_both_processes_within_a_seco
         assert (await http.post(f"/api/rooms/{room}/join", headers=target)).status_code == 200
 
 
-async def test_a_ban_closes_every_socket_and_leaves_no_way_back(two: tuple[LiveServer, LiveServer]) -> None:
+async def _invite(database_url: str, room: int, email: str) -> str:
+    """An invite as the invite email carries it (these servers send no mail): its token, with its hash stored."""
+    token = new_opaque_token()
+    db = Database(Settings(database_url=database_url))
+    try:
+        async with db.session() as session:
+            session.add(Invite(room_id=room, email=email, token_hash=hash_token(token),
+                               expires_at=utcnow() + timedelta(days=1)))  # fmt: skip
+    finally:
+        await db.dispose()
+    return token
+
+
+async def test_a_ban_closes_every_socket_and_leaves_no_way_back(
+    two: tuple[LiveServer, LiveServer], e2e_database_url: str
+) -> None:
     a, b = two
     body = {"reason": "too loud", "durationSeconds": 3600}
     elapsed, target, room, _ = await _removed_on_both(two, "ban", body | {"userId": 0}, "/bans")
@@ -104,6 +126,9 @@ async def test_a_ban_closes_every_socket_and_leaves_no_way_back(two: tuple[LiveS
             joined = await http.post(f"/api/rooms/{room}/join")
             assert joined.status_code == 403 and joined.json()["error"]["code"] == "banned", joined.text
             assert (await http.post(f"/api/rooms/{room}/ws-ticket")).status_code == 403
+            invite = {"inviteToken": await _invite(e2e_database_url, room, "tban@example.com")}
+            by_invite = await http.post(f"/api/rooms/{room}/join", json=invite)
+            assert by_invite.status_code == 403 and by_invite.json()["error"]["code"] == "banned", by_invite.text
 
 
 async def test_a_mute_is_honoured_on_both_processes_over_rest_and_the_socket(
