@@ -163,3 +163,10 @@ async def test_a_flood_mutes_the_sender_after_five(client: httpx.AsyncClient, bu
     mute = (await client.get(f"/api/rooms/{room_id}/moderation-log", headers=host.headers)).json()["data"][0]
     assert mute["action"] == "mute" and mute["actor"] is None and mute["details"]["reason"] == "flooding"
     assert len(await _history(client, room_id)) == 5
+
+
+async def test_the_host_and_moderators_are_not_muted_for_a_burst(client: httpx.AsyncClient) -> None:
+    host, mod, _, room_id = await _room(client)
+    for who in (host, mod):
+        answers = {(await _say(client, room_id, who, f"announcement {i}")).status_code for i in range(12)}
+        assert answers == {201}, answers

@@ -43,7 +43,7 @@ async def post_message(
 ) -> Envelope[MessageRead]:
     """Post a message (members only), within the room's chat rules: not while muted; in slow mode one per N seconds
     (the host and moderators are exempt); the word filter masks or blocks; more than 5 in a second mutes the sender
-    for 60 s. `replyTo` answers a message of the room."""
+    for 60 s (not the host or moderators). `replyTo` answers a message of the room."""
     return Envelope(data=await chat_service.post_message(session, services, room_id, user, data))
 
 

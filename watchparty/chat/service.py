@@ -96,13 +96,14 @@ async def post_message(
     session: AsyncSession, services: Services, room_id: int, user: User, data: MessageCreate
 ) -> MessageRead:
     """Store a message from a member who is not muted, within the room's chat rules (ADR 0016): a flood (more than
-    FLOOD_RULE) mutes the sender for FLOOD_MUTE_SECONDS; slow mode; the word filter. It also marks the room and the
-    member as active."""
+    FLOOD_RULE) mutes the sender for FLOOD_MUTE_SECONDS; slow mode (the host and moderators are exempt from both);
+    the word filter. It also marks the room and the member as active."""
     room, member = await rooms_service.member_room(session, room_id, user)
     await rooms_service.refuse_muted(session, room_id, user.id)
-    moderator = policy.allowed(member.role.value, "moderateChat")
+    moderator = policy.allowed(member.role.value, "moderateChat")  # the host and moderators: no flood or slow mode
     try:
-        await services.limiter.hit(FLOOD_RULE, "chat-flood", f"{room_id}:{user.id}")
+        if not moderator:
+            await services.limiter.hit(FLOOD_RULE, "chat-flood", f"{room_id}:{user.id}")
     except RateLimited:
         await moderation_flows.flood_mute(session, room_id, user.id, FLOOD_MUTE_SECONDS)
         raise Flooded(f"Too many messages at once: you are muted for {FLOOD_MUTE_SECONDS} s") from None
