@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from watchparty.core.cache import invalidate
-from watchparty.core.clock import epoch_ms, utcnow
+from watchparty.core.clock import epoch_ms, iso_z, utcnow
 from watchparty.core.realtime import MemberGone, RoleSet, live_change, room_event
 from watchparty.models import MemberRole, ModerationEntry, Room, RoomMember, RoomSanction, User, UserRole
 from watchparty.rooms import chat_rules, policy, repository, service
@@ -111,21 +111,39 @@ async def _sanction(
 ) -> tuple[ModerationEntry, RoomMember | None, datetime | None]:
     _, asker = await _asker(session, room_id, user, kind)
     target, member = await _target(session, room_id, asker, kind, data.user_id)
+    entry, until = await _impose(
+        session, room_id, target, kind, data.duration_seconds, data.reason, actor_id=user.id, member=member
+    )
+    return entry, member, until
+
+
+async def _impose(
+    session: AsyncSession,
+    room_id: int,
+    target: User,
+    kind: policy.Moderation,
+    seconds: int | None,
+    reason: str | None,
+    *,
+    actor_id: int | None,
+    member: RoomMember | None = None,
+) -> tuple[ModerationEntry, datetime | None]:
+    """Store a ban or mute (replacing one in force) and its log entry; `actor_id` None: the server itself."""
     now = utcnow()
-    until = now + timedelta(seconds=data.duration_seconds) if data.duration_seconds else None
-    await repository.lift_sanctions(session, room_id, data.user_id, kind, now)  # a new one replaces the old
-    sanction = RoomSanction(room_id=room_id, user_id=data.user_id, kind=kind, reason=data.reason, expires_at=until,
-                            created_by=user.id)  # fmt: skip
+    until = now + timedelta(seconds=seconds) if seconds else None
+    await repository.lift_sanctions(session, room_id, target.id, kind, now)  # a new one replaces the old
+    sanction = RoomSanction(room_id=room_id, user_id=target.id, kind=kind, reason=reason, expires_at=until,
+                            created_by=actor_id)  # fmt: skip
     if kind == "ban" and target.is_guest:  # a new guest identity from the same device or address is refused too
         sanction.device_hash, sanction.address = target.device_hash, target.guest_address
     session.add(sanction)
     await session.flush()
-    details: dict[str, Any] = {"sanctionId": sanction.id, "until": _iso(until), "reason": data.reason}
+    details: dict[str, Any] = {"sanctionId": sanction.id, "until": iso_z(until), "reason": reason}
     if member is not None:
         details["role"] = member.role.value
-    entry = service.record(session, room_id, user.id, kind, data.user_id, details)
+    entry = service.record(session, room_id, actor_id, kind, target.id, details)
     await session.flush()
-    return entry, member, until
+    return entry, until
 
 
 async def ban(session: AsyncSession, user: User, room_id: int, data: SanctionIn) -> ModerationEntryRead:
@@ -150,15 +168,9 @@ async def mute(session: AsyncSession, user: User, room_id: int, data: SanctionIn
 async def flood_mute(session: AsyncSession, room_id: int, user_id: int, seconds: int) -> None:
     """The server itself mutes a flooder (no actor in the log); the caller keeps this though it refuses the
     message that tipped it."""
-    now = utcnow()
-    until = now + timedelta(seconds=seconds)
-    await repository.lift_sanctions(session, room_id, user_id, "mute", now)
-    sanction = RoomSanction(room_id=room_id, user_id=user_id, kind="mute", reason="flooding", expires_at=until)
-    session.add(sanction)
-    await session.flush()
-    details = {"sanctionId": sanction.id, "until": _iso(until), "reason": "flooding"}
-    entry = service.record(session, room_id, None, "mute", user_id, details)
-    await session.flush()
+    target = await users_service.get_user(session, user_id)
+    assert target is not None  # the flooder is signed in
+    entry, until = await _impose(session, room_id, target, "mute", seconds, "flooding", actor_id=None)
     _announce(session, room_id, entry, until)
 
 
@@ -420,7 +432,3 @@ def _public(user_id: int | None, names: dict[int, tuple[str, dict[str, str] | No
         return None
     username, avatars = names[user_id]
     return users_service.to_public(user_id, username, avatars)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")

@@ -10,7 +10,7 @@ from sqlalchemy import Row, RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from watchparty.core.cache import invalidate
-from watchparty.core.clock import utcnow
+from watchparty.core.clock import iso_z, utcnow
 from watchparty.core.deps import Services
 from watchparty.core.responses import encode_json
 from watchparty.core.schemas import PageParams, pagination
@@ -384,8 +384,7 @@ def _until(text: str, sanction: RoomSanction) -> str:
 
 
 def _sanction_detail(sanction: RoomSanction) -> dict[str, Any]:
-    until = sanction.expires_at.isoformat().replace("+00:00", "Z") if sanction.expires_at else None
-    return {"until": until, "reason": sanction.reason}
+    return {"until": iso_z(sanction.expires_at), "reason": sanction.reason}
 
 
 def record(

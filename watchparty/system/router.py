@@ -14,7 +14,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import text
 
 from watchparty.auth.deps import AdminUser, Credentials
-from watchparty.core.clock import utcnow
+from watchparty.core.clock import iso_z, utcnow
 from watchparty.core.deps import AppServices
 from watchparty.core.redis import ping
 from watchparty.core.responses import ORJSONResponse
@@ -46,7 +46,7 @@ async def health(services: AppServices) -> ORJSONResponse:
         "message": "WatchParty API is running" if ok else "WatchParty API cannot reach its database",
         "redis": redis,  # without Redis the API still serves, more slowly: it is reported, not required
         "database": database,
-        "timestamp": utcnow().isoformat().replace("+00:00", "Z"),
+        "timestamp": iso_z(utcnow()),
     }
     return ORJSONResponse(body, status_code=200 if ok else 503, headers=None if ok else {"Retry-After": "5"})
 
