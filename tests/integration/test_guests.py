@@ -183,3 +183,17 @@ async def test_the_cleanup_removes_unseen_guests_and_their_messages_keep_the_nam
     history = (await client.get(f"/api/chat/{room['id']}/messages")).json()["data"]
     assert (history[0]["user"], history[0]["authorName"]) == (None, "Old guest")
     assert history[1]["user"]["username"] == "Recent guest"
+
+
+async def test_a_guest_does_not_host_while_someone_with_an_account_is_there(client: httpx.AsyncClient) -> None:
+    host = await register(client, "host")
+    room = await create_room(client, host)
+    early = await guest(client, "Early guest")
+    await join(client, early, room["id"])  # the longest-standing, but a guest
+    later = await register(client, "later")
+    await join(client, later, room["id"])
+    r = await client.put(f"/api/rooms/{room['id']}/host", json={"userId": early.id}, headers=host.headers)
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "cannot_moderate"), r.text
+    assert "sign up" in r.json()["error"]["message"]
+    assert (await client.post(f"/api/rooms/{room['id']}/leave", headers=host.headers)).status_code == 200
+    assert (await _roles(client, room["id"])) == {"Early guest": "guest", "later": "host"}

@@ -90,4 +90,5 @@ def test_the_host_role_is_handed_to_a_member_only() -> None:
     assert policy.may_hand_over("host", "moderator", itself=False) is None
     assert policy.may_hand_over("host", None, itself=False) == "only a member of the room can become its host"
     assert policy.may_hand_over("host", "host", itself=True) == "you are the host already"
+    assert policy.may_hand_over("host", "guest", itself=False) == "a guest cannot host a room; they can sign up first"
     assert not policy.allowed("moderator", "handOver")

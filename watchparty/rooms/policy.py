@@ -117,4 +117,6 @@ def may_hand_over(asker: Role | str | None, target: Role | str | None, *, itself
         return "you are the host already"
     if target is None:
         return "only a member of the room can become its host"
+    if target == "guest":
+        return "a guest cannot host a room; they can sign up first"
     return None

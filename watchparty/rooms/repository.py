@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Row, RowMapping, Select, bindparam, delete, func, literal, or_, select, update
+from sqlalchemy import Integer, Row, RowMapping, Select, bindparam, case, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from watchparty.models import (
     Invite,
+    MemberRole,
     Message,
     ModerationEntry,
     Movie,
@@ -160,11 +161,13 @@ async def list_members(session: AsyncSession, room_id: int) -> list[tuple[RoomMe
 
 
 async def get_successor(session: AsyncSession, room_id: int, leaving_user_id: int) -> RoomMember | None:
-    """The member who becomes host when the host leaves: the longest-standing moderator, else member."""
+    """The member who becomes host when the host leaves: the longest-standing moderator, else member, else (only
+    guests left) guest."""
+    rank = case((RoomMember.role == MemberRole.MODERATOR, 0), (RoomMember.role == MemberRole.MEMBER, 1), else_=2)
     stmt = (
         select(RoomMember)
         .where(RoomMember.room_id == room_id, RoomMember.user_id != leaving_user_id)
-        .order_by((RoomMember.role == "moderator").desc(), RoomMember.joined_at, RoomMember.user_id)
+        .order_by(rank, RoomMember.joined_at, RoomMember.user_id)
         .limit(1)
     )
     return await session.scalar(stmt)
