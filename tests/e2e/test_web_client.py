@@ -518,6 +518,9 @@ async def test_the_host_mutes_kicks_bans_and_undoes_it_from_the_log_each_seen_li
         await expect(host.locator("#modlog li").first).to_contain_text("nina: unban otto")
         await guest.reload()  # the undo gave the membership back: straight into the room
         await expect(guest.locator("#connection")).to_have_text("live")
+        guest.on("dialog", lambda dialog: dialog.accept())
+        await guest.get_by_role("button", name="Leave this room").click()  # gone from the host's list, not "away"
+        await expect(host.locator("#people li", has_text="otto")).to_have_count(0, timeout=15_000)
 
 
 LINK_TO_PLAYING_S = 5.0  # the bound, at p95, in a fresh browser context

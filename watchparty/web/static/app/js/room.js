@@ -224,7 +224,8 @@ function renderWatch(room, memberList, me, navigate, view) {
       const known = people.has(msg.user.id);
       if (!known && msg.event === "leave") return;  // removed already (a kick): not a member to list
       upsert(msg.user.id, { username: msg.user.username, online: msg.event === "join" });
-      if (!known) refreshMembers();  // a new member: their role and avatar come from the member list
+      // a new member: their role and avatar come from the member list; one who left it is listed no more
+      if (!known || msg.event === "leave") refreshMembers();
       renderPeople();
     },
     role: (msg) => { upsert(msg.userId, { role: msg.role }); renderPeople(); renderControls(); modlog.refresh(); },
@@ -256,7 +257,10 @@ function renderWatch(room, memberList, me, navigate, view) {
   function refreshMembers() {
     membersTimer ??= setTimeout(async () => {
       try {
-        for (const m of await api(`/api/rooms/${room.id}/members`)) upsert(m.user.id, { username: m.user.username, avatarUrl: m.user.avatarUrl, role: m.role });
+        const list = await api(`/api/rooms/${room.id}/members`);
+        for (const m of list) upsert(m.user.id, { username: m.user.username, avatarUrl: m.user.avatarUrl, role: m.role });
+        const members = new Set(list.map((m) => m.user.id));
+        for (const [id, p] of people) if (!members.has(id) && !p.online) people.delete(id);  // left the room
         renderPeople();
       } catch { /* the next presence event tries again */ }
       membersTimer = null;
