@@ -37,9 +37,12 @@ class SkewStats:
     spread_max_ms: float
     deviation_p50_ms: float
     deviation_p95_ms: float
+    # the latest any viewer of this process woke for a scheduled play, pause or seek of this change: the harness's
+    # own lateness (viewers that share busy cores), which a spread includes and the protocol cannot remove
+    harness_late_max_ms: float = 0.0
 
     @classmethod
-    def of(cls, spreads: list[float], deviations: list[float]) -> SkewStats:
+    def of(cls, spreads: list[float], deviations: list[float], harness_late_max_ms: float = 0.0) -> SkewStats:
         return cls(
             samples=len(spreads),
             spread_p50_ms=percentile(spreads, 0.5),
@@ -47,13 +50,14 @@ class SkewStats:
             spread_max_ms=max(spreads, default=0.0),
             deviation_p50_ms=percentile(deviations, 0.5),
             deviation_p95_ms=percentile(deviations, 0.95),
+            harness_late_max_ms=harness_late_max_ms,
         )
 
     def line(self) -> str:
         return (
             f"spread p50 {self.spread_p50_ms:.1f} ms, p95 {self.spread_p95_ms:.1f} ms, max {self.spread_max_ms:.1f} ms;"
             f" deviation from the room p50 {self.deviation_p50_ms:.1f} ms, p95 {self.deviation_p95_ms:.1f} ms"
-            f" ({self.samples} samples)"
+            f" ({self.samples} samples; the harness woke up to {self.harness_late_max_ms:.0f} ms late)"
         )
 
 
@@ -101,12 +105,24 @@ class Swarm:
             return []
         return [(m.player.true_position(t) - room) * 1000 for m in (members or self.connected)]
 
+    def marks(self, members: Sequence[SimViewer] | None = None) -> list[float]:
+        """Each member's device clock now (ms): where `measure` starts reading how late the harness woke."""
+        return [m.viewer.local_ms() for m in (members or self.connected)]
+
     async def measure(
-        self, seconds: float, *, every: float = 0.05, members: Sequence[SimViewer] | None = None
+        self,
+        seconds: float,
+        *,
+        every: float = 0.05,
+        members: Sequence[SimViewer] | None = None,
+        since: Sequence[float] | None = None,
     ) -> SkewStats:
-        """Sample every player at the same true instants for `seconds`."""
+        """Sample every player at the same true instants for `seconds`; the harness's lateness is read from
+        `since` (`marks()` taken before the change was asked for; default: now)."""
         spreads: list[float] = []
         deviations: list[float] = []
+        members = members or self.connected
+        marks = since if since is not None else self.marks(members)
         end = self.true_clock() + seconds
         while self.true_clock() < end:
             t = self.true_clock()
@@ -115,7 +131,15 @@ class Swarm:
                 spreads.append(max(devs) - min(devs))
                 deviations.extend(abs(d) for d in devs)
             await asyncio.sleep(every)
-        return SkewStats.of(spreads, deviations)
+        return SkewStats.of(spreads, deviations, self.harness_late_ms(members, marks))
+
+    @staticmethod
+    def harness_late_ms(members: Sequence[SimViewer], marks: Sequence[float]) -> float:
+        """The latest wake of any member's scheduled action since `marks` (each member's device clock, ms)."""
+        late = [
+            ms for m, mark in zip(members, marks, strict=True) for woke, ms in m.viewer.wake_lateness if woke >= mark
+        ]
+        return max(late, default=0.0)
 
     async def until_in_sync(
         self, member: SimViewer, within_ms: float, hold_s: float, give_up_s: float, start: float | None = None
@@ -241,10 +265,11 @@ async def scenario(
         ("pause", "pause", {}),
         ("play again", "play", {}),
     ):
+        since = swarm.marks()
         host.command(action, **fields)
         msg = await host.next_message("state")
         await asyncio.sleep(max(0.0, msg["executeAt"] / 1000 - swarm.true_clock()))
-        results[name] = await swarm.measure(hold_s)
+        results[name] = await swarm.measure(hold_s, since=since)
         say(f"after {name}: {results[name].line()}")
     return results
 

@@ -121,6 +121,9 @@ class Viewer:
         self._ping_id = 0
         self._pings: dict[int, float] = {}
         self._clock_ready = asyncio.Event()
+        # how late this process woke for each scheduled play, pause and seek: (local ms it woke, ms late). A
+        # harness that runs many viewers on busy cores reads it, to tell its own lateness from the protocol's
+        self.wake_lateness: deque[tuple[float, float]] = deque(maxlen=1000)
 
     # -- connecting --------------------------------------------------------------------------------------------
 
@@ -393,6 +396,8 @@ class Viewer:
 
     async def _sleep_until(self, local_ms: float) -> None:
         await asyncio.sleep(max(0.0, (local_ms - self.local_ms()) / 1000))
+        woke = self.local_ms()
+        self.wake_lateness.append((woke, max(0.0, woke - local_ms)))
 
     async def calibrate(self) -> None:
         """Measure how long the player takes to start moving after play, and after a seek while playing, with a
