@@ -28,7 +28,13 @@ $(UV):
 	@$(UV) sync --frozen --quiet
 	@touch $@
 
-run serve: .venv/.synced
+# The web client's libraries (hls.js; axe-core for the tests), exactly as package-lock.json pins them. Without
+# npm the server still runs; only HLS playback is off, and the page says so.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the web client's libraries are not installed (HLS playback is off)"; fi
+
+run serve: .venv/.synced node_modules/.installed
 	@$(UV) run --frozen --no-sync watchparty serve
 
 migrate: .venv/.synced
@@ -40,7 +46,7 @@ lint: .venv/.synced
 	$(UV) run --frozen --no-sync mypy
 	$(UV) run --frozen --no-sync lint-imports
 
-test check: lint
+test check: lint node_modules/.installed
 	$(UV) run --frozen --no-sync pytest
 	WATCHPARTY_TEST_DB=sqlite $(UV) run --frozen --no-sync pytest tests/unit tests/integration
 

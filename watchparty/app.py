@@ -129,11 +129,11 @@ def create_app(settings: Settings | None = None) -> WatchPartyAPI:
         app.add_exception_handler(unavailable, handle_unavailable)
     app.add_exception_handler(Exception, handle_unexpected)
     app.include_router(api_router)
+    app.include_router(web_router)  # before the mounts: /app/vendor/… is a route, the rest of /app/ files
     app.mount("/media", StaticWithHeaders(directory=settings.media_dir, check_dir=False, headers=MEDIA_HEADERS))
     app.mount("/admin", StaticWithHeaders(directory=STATIC_DIR / "admin", html=True, headers=PAGE_HEADERS))
     app.mount("/app", StaticWithHeaders(directory=STATIC_DIR / "app", headers=PAGE_HEADERS))
     app.mount("/sample", StaticWithHeaders(directory=STATIC_DIR / "sample", headers=SAMPLE_HEADERS))
-    app.include_router(web_router)
 
     # Our middleware, outermost first. They wrap FastAPI's own layers (error handling, exception handlers, routing),
     # so a cache HIT passes through exactly these and nothing else, and a MISS through these and then the app.

@@ -4,6 +4,7 @@ the client must cope with whatever the browser allows. Screenshots go to test-ar
 
 from __future__ import annotations
 
+import asyncio
 import io
 import math
 import re
@@ -19,6 +20,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.browser import chromium
 from tests.e2e.conftest import PROJECT, LiveServer, promote, server_env, start_server, stop_server
+from tests.media import make_hls, media_server
 from tests.smtp import Mailbox
 from watchparty.config import Settings
 
@@ -210,7 +212,9 @@ async def test_autoplay_refused_plays_muted_with_unmute(web: LiveServer) -> None
         await in_sync(host, guest)
 
 
-async def _room_with_two(browser: Browser, web: LiveServer, host_name: str, guest_name: str) -> tuple[Page, Page]:
+async def _room_with_two(
+    browser: Browser, web: LiveServer, host_name: str, guest_name: str, video_url: str = SAMPLE
+) -> tuple[Page, Page]:
     ctx_h = await browser.new_context(base_url=web.url)
     ctx_g = await browser.new_context(base_url=web.url)
     host, guest = await ctx_h.new_page(), await ctx_g.new_page()
@@ -220,7 +224,7 @@ async def _room_with_two(browser: Browser, web: LiveServer, host_name: str, gues
     await host.get_by_label("Name").fill(f"{host_name}'s room")
     await host.get_by_label("Movie").select_option("new")
     await host.get_by_label("Title").fill("Countdown")
-    await host.get_by_label("Video URL").fill(SAMPLE)
+    await host.get_by_label("Video URL").fill(video_url)
     await host.get_by_role("button", name="Create the room").click()
     await expect(host).to_have_url(re.compile(r"/rooms/\d+$"))
     room_path = host.url.removeprefix(web.url)
@@ -625,3 +629,81 @@ async def test_replies_reactions_mentions_links_and_deletion_are_seen_live(web: 
         await reply.get_by_role("button", name="Delete uma's message").click()  # the host may delete anyone's
         await expect(guest.locator("#messages li[data-id]")).to_have_count(1)
         await expect(host.locator("#messages li[data-id]")).to_have_count(1)
+
+
+HLS_SKEW_P95_MS = 100  # the issue's bound between two <video> elements playing one HLS stream
+
+
+async def positions_at(page: Page, instants: list[float]) -> list[dict[str, float]]:
+    """In one evaluation: at each instant (ms on the machine's clock, which both pages share) the video's position,
+    rate and the exact moment it was read."""
+    result: list[dict[str, float]] = await page.evaluate(
+        """async (instants) => {
+            const v = document.querySelector('video'), out = [];
+            const now = () => performance.timeOrigin + performance.now();
+            for (const t of instants) {
+                await new Promise((r) => setTimeout(r, Math.max(0, t - now())));
+                out.push({ at: now(), t: v.currentTime, rate: v.playbackRate, paused: v.paused });
+            }
+            return out;
+        }""",
+        instants,
+    )
+    return result
+
+
+async def skews_at_shared_instants(a: Page, b: Page, *, start_in_s: float, seconds: float) -> list[float]:
+    """A minus B at the same instants (every 100 ms for `seconds`, from `start_in_s` on), each page's reading
+    carried to the instant by its own rate: both pages read in one evaluation each, at once."""
+    t0 = time.time() * 1000 + start_in_s * 1000
+    instants = [t0 + i * 100 for i in range(int(seconds * 10))]
+    ra, rb = await asyncio.gather(positions_at(a, instants), positions_at(b, instants))
+    out = []
+    for t, sa, sb in zip(instants, ra, rb, strict=True):
+        pa = sa["t"] + (0 if sa["paused"] else (t - sa["at"]) / 1000 * sa["rate"])
+        pb = sb["t"] + (0 if sb["paused"] else (t - sb["at"]) / 1000 * sb["rate"])
+        out.append((pa - pb) * 1000)
+    return out
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(abs(v) for v in values)
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
+async def test_two_viewers_play_one_hls_stream_in_sync_and_each_picks_their_own_quality(
+    web: LiveServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Issue 20: an HLS VOD stream with two renditions (made here by ffmpeg, served from another origin with CORS)
+    plays through hls.js in two contexts; their <video> elements agree within 100 ms at p95 after play, seek and
+    a rate change; one viewer's rendition choice leaves the other's alone."""
+    master = make_hls(tmp_path_factory.mktemp("hls"), seconds=40)
+    with media_server(master.parent) as cdn:
+        async with chromium() as browser:
+            host, guest = await _room_with_two(browser, web, "hana", "hugo", video_url=f"{cdn.url}/master.m3u8")
+            for page in (host, guest):  # hls.js read the master playlist: Auto and both renditions
+                await expect(page.locator("#quality option")).to_have_count(3, timeout=15_000)
+            await expect(host.get_by_label("Quality (yours only)")).to_have_value("-1")
+
+            skews: dict[str, list[float]] = {}
+            await host.get_by_role("button", name="Play", exact=True).click()
+            await both_playing(host, guest)
+            skews["play"] = await skews_at_shared_instants(host, guest, start_in_s=1.5, seconds=3)
+            await host.evaluate("() => window.watchparty.link.command('seek', { position: 20 })")
+            await guest.wait_for_function("() => document.querySelector('video').currentTime >= 20", timeout=10_000)
+            skews["seek"] = await skews_at_shared_instants(host, guest, start_in_s=1.5, seconds=3)
+            await host.get_by_label("Playback speed").select_option("1.25")
+            await guest.wait_for_function("() => document.querySelector('video').playbackRate >= 1.2", timeout=10_000)
+            skews["rate"] = await skews_at_shared_instants(host, guest, start_in_s=1.5, seconds=3)
+            for name, values in skews.items():
+                assert p95(values) <= HLS_SKEW_P95_MS, f"after {name}: {[round(v) for v in values]} ms"
+            print({name: round(p95(values), 1) for name, values in skews.items()})  # the closing note's figures
+
+            # the guest pins the low rendition: theirs plays it, the host's stays automatic, and the room stays in sync
+            await guest.get_by_label("Quality (yours only)").select_option(label="180p")
+            await guest.wait_for_function("() => window.watchparty.player.current.playingQuality === 1", timeout=15_000)
+            assert await host.evaluate("() => window.watchparty.player.quality") == -1
+            assert await host.evaluate("() => window.watchparty.player.current.hls.autoLevelEnabled")
+            after = await skews_at_shared_instants(host, guest, start_in_s=1.0, seconds=2)
+            assert p95(after) <= HLS_SKEW_P95_MS, f"after the guest's switch: {[round(v) for v in after]} ms"
+            await shot(guest, "room-hls")

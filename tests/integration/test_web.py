@@ -20,7 +20,9 @@ async def test_every_client_path_serves_the_shell(client: httpx.AsyncClient, pat
     assert '<script type="module" src="/app/js/main.js">' in r.text
     csp = r.headers["content-security-policy"]
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
-    assert "media-src 'self' https: http:" in csp  # a movie added by its URL may live anywhere
+    assert "media-src 'self' https: http: blob:" in csp  # a movie added by its URL may live anywhere; HLS: MSE
+    assert "connect-src 'self' https: http:" in csp  # hls.js fetches an HLS stream's playlists and segments
+    assert "worker-src 'self'" in csp  # ... with its worker from this origin, never a blob
     assert "script-src" not in csp  # scripts: this origin only (default-src), never inline
     assert r.headers["x-frame-options"] == "DENY"
 
@@ -37,6 +39,18 @@ async def test_scripts_and_styles_are_served_with_their_types(client: httpx.Asyn
         r = await client.get(path)
         assert r.status_code == 200 and kind in r.headers["content-type"], path
         assert r.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_the_clients_npm_libraries_are_served_from_node_modules(client: httpx.AsyncClient) -> None:
+    """hls.js as package-lock.json pins it (make installs node_modules): the ES module and its worker."""
+    for path in ("/app/vendor/hls.mjs", "/app/vendor/hls.worker.js"):
+        r = await client.get(path)
+        assert r.status_code == 200, path
+        assert r.headers["content-type"].startswith("text/javascript")
+        assert r.headers["x-content-type-options"] == "nosniff"
+    assert "export" in (await client.get("/app/vendor/hls.mjs")).text[-2000:]  # the ES module build
+    r = await client.get("/app/vendor/anything.js")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"  # only what the client uses
 
 
 async def test_the_sample_clip_is_served_in_ranges(client: httpx.AsyncClient) -> None:

@@ -41,6 +41,7 @@ class Correction:
 
 NONE = Correction("none")
 NUDGE_MS_PER_UNIT = 500  # off by 50 ms: 10 % faster (before the cap); gone in about half a second
+STEP_SEEK_FROM_NUDGES = 4  # a player without a continuous rate seeks once 4 × nudge_from_ms (100 ms) off
 
 
 class Corrector:
@@ -49,7 +50,9 @@ class Corrector:
     Off by more than `seek_from_ms`: seek, aiming where the room will be once the seek has settled, and not
     again within `seek_cooldown_ms` (a second seek right after the first is the stutter users hate). Off by more
     than `nudge_from_ms`: play a little faster or slower (`rate × (1 ± min(max_nudge, off/500))`), until within
-    `nudge_until_ms`, so that a nudge does not stop with the error it started at."""
+    `nudge_until_ms`, so that a nudge does not stop with the error it started at. A player whose rates are steps
+    (`nudges=False`, e.g. an embedded player) cannot be nudged: it seeks once off by 4 × `nudge_from_ms` (at most
+    `seek_from_ms`), with the same cooldown."""
 
     def __init__(self, params: DriftParams) -> None:
         self.params = params
@@ -60,7 +63,15 @@ class Corrector:
         self.last_seek_ms = now_ms
 
     def decide(
-        self, expected: float, actual: float, room_rate: float, now_ms: float, *, paused: bool, seek_delay_ms: float
+        self,
+        expected: float,
+        actual: float,
+        room_rate: float,
+        now_ms: float,
+        *,
+        paused: bool,
+        seek_delay_ms: float,
+        nudges: bool = True,
     ) -> Correction:
         """expected/actual in seconds of media; now_ms on any monotonic clock."""
         p = self.params
@@ -72,10 +83,13 @@ class Corrector:
                 self.seeked(now_ms)
                 return Correction("seek", room_rate, expected)
             return NONE
-        if abs(off_ms) > p.seek_from_ms and cooled:
+        seek_from = p.seek_from_ms if nudges else min(p.seek_from_ms, p.nudge_from_ms * STEP_SEEK_FROM_NUDGES)
+        if abs(off_ms) > seek_from and cooled:
             self.seeked(now_ms)
             self.nudging = False
             return Correction("seek", room_rate, expected + seek_delay_ms / 1000 * room_rate)
+        if not nudges:
+            return NONE
         if abs(off_ms) > p.nudge_from_ms or (self.nudging and abs(off_ms) > p.nudge_until_ms):
             self.nudging = True
             nudge = min(p.max_nudge, abs(off_ms) / NUDGE_MS_PER_UNIT)

@@ -176,11 +176,18 @@ PAGE_HEADERS = {
     "Cache-Control": "no-cache",
 }
 # The web client's shell: as our other pages, but a room's video may come from any http(s) address (a movie is
-# added by its URL), posters likewise, and the socket is this origin's.
+# added by its URL), posters likewise. Each media kind widens it only as far as it needs (docs/adr/0017):
+# - a direct file: media-src http(s);
+# - HLS (hls.js): its playlists and segments are fetched by script (connect-src http(s)) and played from a
+#   MediaSource (media-src blob:), with its worker from this origin (worker-src 'self').
+# Scripts stay this origin's only, and the socket is this origin's.
 APP_PAGE_HEADERS = {
     **PAGE_HEADERS,
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: https: http:; media-src 'self' https: http:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: https: http:; "
+    "media-src 'self' https: http: blob:; connect-src 'self' https: http:; worker-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
 }
+# The client's npm libraries: their version changes only with package-lock.json, and they are scripts of ours.
+VENDOR_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 # The shipped sample clip: it may change between releases, so it is cached for a day, not for ever.
 SAMPLE_HEADERS = {"Cache-Control": "public, max-age=86400", "Content-Security-Policy": "default-src 'none'"}

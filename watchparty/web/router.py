@@ -6,8 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from watchparty.core.middleware import APP_PAGE_HEADERS
-from watchparty.web import STATIC_DIR
+from watchparty.core.errors import NotFound
+from watchparty.core.middleware import APP_PAGE_HEADERS, VENDOR_HEADERS
+from watchparty.web import STATIC_DIR, VENDOR_DIR
 
 router = APIRouter(include_in_schema=False)
 SHELL = STATIC_DIR / "app" / "index.html"
@@ -30,3 +31,18 @@ async def shell() -> FileResponse:
 
 for page in PAGES:
     router.add_api_route(page, shell, methods=["GET"])
+
+# The client's libraries, from the npm registry (package.json, pinned in package-lock.json; `make` runs `npm ci`),
+# served from node_modules as the package ships them: nothing is copied into the tree.
+VENDOR = {
+    "hls.mjs": "hls.js/dist/hls.min.mjs",
+    "hls.worker.js": "hls.js/dist/hls.worker.js",
+}
+
+
+@router.get("/app/vendor/{name}")
+async def vendor(name: str) -> FileResponse:
+    path = VENDOR_DIR / VENDOR[name] if name in VENDOR else None
+    if path is None or not path.is_file():
+        raise NotFound(f"{name} is not installed on this server (make installs the web client's libraries)")
+    return FileResponse(path, media_type="text/javascript; charset=utf-8", headers=VENDOR_HEADERS)

@@ -3,11 +3,12 @@
 // the catalogue or by URL, move (drag, buttons, or the keyboard: Alt+↑/↓ on an item), remove, vote, vote to skip,
 // shuffle, loop, previous and next. It also preloads the next item 10 s before the end of the current one.
 import { api, ApiError } from "./api.js";
+import { kindOf } from "./players.js";
 import { h, toast } from "./ui.js";
 
 const PRELOAD_S = 10;
 
-export function playlistPanel({ roomId, link, video, me }) {
+export function playlistPanel({ roomId, link, player, me }) {
   let list = null;  // GET /api/rooms/{id}/playlist, kept current
   let skip = null;  // {itemId, votes, voters, needed}
   let preloaded = null;
@@ -178,10 +179,11 @@ export function playlistPanel({ roomId, link, video, me }) {
   const preloadTimer = setInterval(() => {
     const pb = link.playback;
     if (!list || !pb || pb.paused || !pb.duration) return;
-    if ((video.currentTime || 0) < pb.duration - PRELOAD_S) return;
+    if ((player.position() || 0) < pb.duration - PRELOAD_S) return;
     const i = list.items.findIndex((item) => item.id === list.currentItemId);
     const after = list.loop === "one" ? list.items[i] : list.items[i + 1] ?? (list.loop === "all" ? list.items[0] : null);
-    if (after && after.movie.videoUrl !== preloaded) { preloaded = after.movie.videoUrl; preloader.src = preloaded; }
+    // a direct file is fetched ahead by a hidden <video>; an HLS stream starts from its first segments anyway
+    if (after && kindOf(after.movie) === "file" && after.movie.videoUrl !== preloaded) { preloaded = after.movie.videoUrl; preloader.src = preloaded; }
   }, 1000);
 
   return {

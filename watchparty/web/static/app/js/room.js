@@ -4,7 +4,8 @@ import { api, ApiError, saveSession } from "./api.js";
 import { chatPanel, chatRulesPanel } from "./chat.js";
 import { memberMenu, moderationLine, moderationLog, muteGuard } from "./moderation.js";
 import { playlistPanel } from "./playlist.js";
-import { RoomLink, VideoPlayer, localMs } from "./sync.js";
+import { RoomPlayer, kindOf } from "./players.js";
+import { RoomLink, localMs } from "./sync.js";
 import { $, avatar, busy, clock, field, formAlert, formData, h, showFormError, toast } from "./ui.js";
 
 const STATUS_EVERY_MS = 3000;
@@ -121,7 +122,9 @@ function renderWatch(room, memberList, me, navigate, view) {
   const scrub = h("input", { id: "scrub", type: "range", min: 0, max: 30, step: 0.1, value: 0, "aria-label": "Position" });
   const time = h("span", { id: "time", class: "time" }, "0:00 / 0:00");
   const rate = h("select", { id: "rate", "aria-label": "Playback speed" }, [0.5, 0.75, 1, 1.25, 1.5, 2].map((r) => h("option", { value: r, selected: r === 1 }, `${r}×`)));
-  const controls = h("div", { class: "controls", role: "group", "aria-label": "Playback controls" }, playButton, scrub, time, rate);
+  // each viewer's own choice (HLS renditions), never the room's: shown when the media has more than one
+  const quality = h("select", { id: "quality", "aria-label": "Quality (yours only)", hidden: true });
+  const controls = h("div", { class: "controls", role: "group", "aria-label": "Playback controls" }, playButton, scrub, time, rate, quality);
   const controlNote = h("p", { class: "muted small", id: "control-note" });
   const connection = h("span", { id: "connection", class: "pill", role: "status" }, "connecting…");
   const mySync = h("span", { id: "my-sync", class: "pill" });
@@ -163,7 +166,7 @@ function renderWatch(room, memberList, me, navigate, view) {
       h("p", {}, h("button", { type: "button", class: "link danger", id: "leave", onclick: leave }, "Leave this room")))));
 
   // -- the player and the link --
-  const player = new VideoPlayer(video, { onBlocked: () => { unmute.hidden = false; } });
+  const player = new RoomPlayer(video, { onBlocked: () => { unmute.hidden = false; } });
   let queue = null;  // the playlist panel, made once the link exists
   unmute.addEventListener("click", () => { video.muted = false; unmute.hidden = true; video.focus?.(); });
   video.addEventListener("volumechange", () => { if (!video.muted) unmute.hidden = true; });
@@ -243,7 +246,7 @@ function renderWatch(room, memberList, me, navigate, view) {
     },
   });
 
-  queue = playlistPanel({ roomId: room.id, link, video, me });
+  queue = playlistPanel({ roomId: room.id, link, player, me });
   $(".side", view).prepend(queue.panel);
 
   const lastNames = new Map();  // a removed person's name, for the line that says so
@@ -274,20 +277,29 @@ function renderWatch(room, memberList, me, navigate, view) {
     loadedMedia = id;
     if (id === null) {
       movie = null;
-      video.removeAttribute("src");
+      player.unload();
       $("#movie-title").textContent = "No movie yet. The host picks one in the host settings.";
       return;
     }
     try {
       movie = id === room.movie?.id ? room.movie : await api(`/api/movies/${id}`);
-      video.src = movie.videoUrl;
+      await player.load({ kind: kindOf(movie), url: movie.videoUrl });
       $("#movie-title").textContent = `▶ ${movie.title}`;
       movieSelect.value = String(id);
     } catch (error) {
       $("#movie-title").textContent = `The movie could not be loaded: ${error.message}`;
     }
   }
-  video.addEventListener("error", () => toast("This video cannot be played in this browser (is its URL right, and is it WebM or MP4?).", "error"));
+  player.on("error", (error) => toast(error.message, "error"));
+  player.on("qualities", (levels) => {
+    quality.hidden = !levels || levels.length < 2;
+    if (quality.hidden) return;
+    const chosen = player.quality;
+    const playing = levels.find((l) => l.current);
+    quality.replaceChildren(h("option", { value: -1, selected: chosen === -1 }, chosen === -1 && playing ? `Auto (${playing.label})` : "Auto"),
+      ...[...levels].reverse().map((l) => h("option", { value: l.index, selected: chosen === l.index }, l.label)));
+  });
+  quality.addEventListener("change", () => player.setQuality(Number(quality.value)));
 
   // what this viewer may do is the server's answer (welcome.you.can, then `you` messages), never a role set here
   function can(action) { return Boolean(link.you?.can?.[action]); }
@@ -373,7 +385,7 @@ function renderWatch(room, memberList, me, navigate, view) {
     if (paused) link.command("play", { position: link.expectedPosition() ?? 0 });
     else link.command("pause");
   });
-  scrub.addEventListener("input", () => { scrubbing = true; time.textContent = `${clock(Number(scrub.value))} / ${clock(video.duration)}`; });
+  scrub.addEventListener("input", () => { scrubbing = true; time.textContent = `${clock(Number(scrub.value))} / ${clock(player.duration)}`; });
   scrub.addEventListener("change", () => { scrubbing = false; link.command("seek", { position: Number(scrub.value) }); });
   rate.addEventListener("change", () => link.command("setRate", { rate: Number(rate.value) }));
   movieSelect.addEventListener("change", async () => {
@@ -386,7 +398,7 @@ function renderWatch(room, memberList, me, navigate, view) {
     if (hostPanel.open) { moviesLoaded = false; loadMovieChoices(); }
   });
   openToggle.addEventListener("change", () => link.send({ type: "setOpenControl", open: openToggle.checked }));
-  video.addEventListener("loadedmetadata", () => { scrub.max = Number.isFinite(video.duration) ? video.duration : 0; });
+  player.on("duration", (d) => { scrub.max = Number.isFinite(d) ? d : 0; });
 
   copyLink.addEventListener("click", async () => {
     const url = `${location.origin}/rooms/${room.id}`;
@@ -429,10 +441,10 @@ function renderWatch(room, memberList, me, navigate, view) {
 
   // -- keeping the page current --
   const tick = setInterval(() => {
-    const d = video.duration;
+    const at = player.position() || 0;
     if (!scrubbing) {
-      scrub.value = String(video.currentTime || 0);
-      time.textContent = `${clock(video.currentTime)} / ${clock(d)}`;
+      scrub.value = String(at);
+      time.textContent = `${clock(at)} / ${clock(player.duration)}`;
     }
   }, 250);
   const statusTimer = setInterval(renderPeople, STATUS_EVERY_MS);  // my own status is measured here, locally
@@ -445,7 +457,7 @@ function renderWatch(room, memberList, me, navigate, view) {
     connection.textContent = "disconnected";
     toast(`Could not connect to the room: ${error.message}`, "error");
   });
-  window.watchparty = { link, video, localMs };  // for the browser tests and the curious
+  window.watchparty = { link, video, player, localMs };  // for the browser tests and the curious
 
   return () => {
     clearInterval(tick);
@@ -454,8 +466,7 @@ function renderWatch(room, memberList, me, navigate, view) {
     document.removeEventListener("keydown", onKey);
     link.close();
     queue.close();
-    video.removeAttribute("src");
-    video.load();
+    player.unload();
     delete window.watchparty;
   };
 }

@@ -1,5 +1,5 @@
 // The sync protocol (docs/protocol.md) in the browser: clock sync, scheduled changes, drift correction and
-// reports, driving an HTML5 <video>. It follows watchparty/client (the Python client the tests and the
+// reports, driving a player through the contract in players.js (never a <video> directly). It follows watchparty/client (the Python client the tests and the
 // simulator use) rule for rule; a change to one is a change to both.
 import { api } from "./api.js";
 
@@ -11,6 +11,7 @@ const CORRECT_EVERY_MS = 100;
 const SETTLE_MS = 150;
 const SEEK_MARGIN = 1.3;  // a paused seek is given this much more than its learned start-up before playing on
 const NUDGE_MS_PER_UNIT = 500;
+const STEP_SEEK_FROM_NUDGES = 4;  // a player without a continuous rate seeks once 4 × nudgeFromMs (100 ms) off
 const BUFFERING_AFTER_MS = 500;  // a player that has waited for data this long tells the room
 const DEFAULT_PARAMS = {
   leadMs: 300, nudgeFromMs: 25, nudgeUntilMs: 5, maxNudge: 0.08, seekFromMs: 400, seekCooldownMs: 1500,
@@ -54,8 +55,9 @@ export class Corrector {
 
   seeked(nowMs) { this.lastSeekMs = nowMs; }
 
-  // expected/actual in seconds of media → {kind: "none" | "rate" | "seek", rate, position}
-  decide(expected, actual, roomRate, nowMs, { paused, seekDelayMs }) {
+  // expected/actual in seconds of media → {kind: "none" | "rate" | "seek", rate, position}. A player whose rates
+  // are steps (nudges: false) is corrected by seeking alone, from 4 × nudgeFromMs, with the same cooldown.
+  decide(expected, actual, roomRate, nowMs, { paused, seekDelayMs, nudges = true }) {
     const p = this.params;
     const offMs = (expected - actual) * 1000;  // positive: the player is behind
     const cooled = nowMs - this.lastSeekMs >= p.seekCooldownMs;
@@ -67,11 +69,13 @@ export class Corrector {
       }
       return { kind: "none" };
     }
-    if (Math.abs(offMs) > p.seekFromMs && cooled) {
+    const seekFrom = nudges ? p.seekFromMs : Math.min(p.seekFromMs, p.nudgeFromMs * STEP_SEEK_FROM_NUDGES);
+    if (Math.abs(offMs) > seekFrom && cooled) {
       this.seeked(nowMs);
       this.nudging = false;
       return { kind: "seek", rate: roomRate, position: expected + (seekDelayMs / 1000) * roomRate };
     }
+    if (!nudges) return { kind: "none" };
     if (Math.abs(offMs) > p.nudgeFromMs || (this.nudging && Math.abs(offMs) > p.nudgeUntilMs)) {
       this.nudging = true;
       const nudge = Math.min(p.maxNudge, Math.abs(offMs) / NUDGE_MS_PER_UNIT);
@@ -82,36 +86,6 @@ export class Corrector {
       return { kind: "rate", rate: roomRate };
     }
     return { kind: "none" };
-  }
-}
-
-// The five calls sync needs, on a <video>. A play() the browser refuses for want of a user gesture is retried
-// muted, and `onBlocked` lets the page offer an Unmute button.
-export class VideoPlayer {
-  constructor(video, { onBlocked = () => {} } = {}) {
-    this.video = video;
-    this.onBlocked = onBlocked;
-  }
-
-  get playing() { return !this.video.paused; }
-  position() { return this.video.currentTime; }
-  pause() { this.video.pause(); }
-  seek(seconds) {
-    const d = this.video.duration;
-    this.video.currentTime = Number.isFinite(d) ? Math.min(Math.max(0, seconds), d) : Math.max(0, seconds);
-  }
-  setRate(rate) { if (this.video.playbackRate !== rate) this.video.playbackRate = rate; }
-
-  play() {
-    const video = this.video;
-    const started = video.play();
-    if (!started) return;
-    started.catch((error) => {
-      if (error.name !== "NotAllowedError") return;  // AbortError: a pause or a new source came first
-      video.muted = true;
-      this.onBlocked();
-      video.play().catch(() => {});
-    });
   }
 }
 
@@ -144,10 +118,12 @@ export class RoomLink {
     this.stopped = false;
     this.clockReady = false;
     this.waitStarted = 0;
-    this.onVideoEvent = this.onVideoEvent.bind(this);
+    this.onStall = this.onStall.bind(this);
+    this.onReady = this.onReady.bind(this);
     this.reportDuration = this.reportDuration.bind(this);
-    for (const type of ["waiting", "playing", "canplay", "seeked"]) player.video.addEventListener(type, this.onVideoEvent);
-    player.video.addEventListener("loadedmetadata", this.reportDuration);
+    player.on("stall", this.onStall);
+    player.on("ready", this.onReady);
+    player.on("duration", this.reportDuration);
   }
 
   // -- connecting -------------------------------------------------------------------------------------------
@@ -205,8 +181,9 @@ export class RoomLink {
     this.stopped = true;
     this.applyGen++;
     this.stopTimers();
-    for (const type of ["waiting", "playing", "canplay", "seeked"]) this.player.video.removeEventListener(type, this.onVideoEvent);
-    this.player.video.removeEventListener("loadedmetadata", this.reportDuration);
+    this.player.off("stall", this.onStall);
+    this.player.off("ready", this.onReady);
+    this.player.off("duration", this.reportDuration);
     this.ws?.close(1000);
     this.ws = null;
   }
@@ -310,7 +287,7 @@ export class RoomLink {
   // The room stops at the end of its media; when the catalogue has no duration, the first player that knows it
   // tells the room (docs/protocol.md, "The end of the media").
   reportDuration() {
-    const d = this.player.video.duration;
+    const d = this.player.duration;
     const pb = this.playback;
     if (pb && pb.mediaId && (pb.duration === null || pb.duration === undefined) && Number.isFinite(d) && d > 0) {
       this.send({ type: "duration", mediaId: pb.mediaId, seconds: d });
@@ -406,22 +383,21 @@ export class RoomLink {
     const now = localMs();
     const pb = this.playback;
     const p = this.player;
-    const video = p.video;
-    if (!pb || !this.clockReady || this.buffering || now < this.settlingUntil || video.seeking) return;
-    if (video.readyState < 1) return;  // nothing loaded yet
+    if (!pb || !this.clockReady || this.buffering || now < this.settlingUntil) return;
+    if (!p.ready) return;  // nothing loaded yet, or a seek under way
     if (this.pendingLearnAt && now >= this.pendingLearnAt) {
       this.pendingLearnAt = 0;
       this.learn("seek");
     }
     const expected = this.expectedPosition(now);
-    const atEnd = Number.isFinite(video.duration) && expected >= video.duration - 0.05;
+    const atEnd = Number.isFinite(p.duration) && expected >= p.duration - 0.05;
     if (pb.paused || atEnd) {
       if (p.playing) p.pause();
     } else if (!p.playing) {
       p.play();
     }
     if (atEnd) return;
-    const c = this.corrector.decide(expected, p.position(), pb.rate, now, { paused: pb.paused, seekDelayMs: this.seekDelayMs });
+    const c = this.corrector.decide(expected, p.position(), pb.rate, now, { paused: pb.paused, seekDelayMs: this.seekDelayMs, nudges: p.rates.continuous });
     if (c.kind === "seek") {
       p.seek(c.position);
       if (!pb.paused) this.settlingUntil = this.pendingLearnAt = now + this.seekDelayMs + SETTLE_MS / 2;
@@ -432,25 +408,24 @@ export class RoomLink {
 
   // -- buffering --------------------------------------------------------------------------------------------
 
-  onVideoEvent(event) {
-    const video = this.player.video;
-    if (event.type === "waiting") {
-      const since = (this.waitStarted = localMs());
-      setTimeout(() => {
-        const roomPlays = this.playback && !this.playback.paused;
-        if (this.waitStarted === since && roomPlays && video.readyState < 3 && !this.buffering) {
-          this.buffering = true;
-          this.send({ type: "buffering" });
-          this.on.buffering?.(true);
-        }
-      }, BUFFERING_AFTER_MS);
-    } else if (video.readyState >= 3) {
-      this.waitStarted = 0;
-      if (this.buffering) {
-        this.buffering = false;
-        this.send({ type: "ready" });
-        this.on.buffering?.(false);
+  onStall() {
+    const since = (this.waitStarted = localMs());
+    setTimeout(() => {
+      const roomPlays = this.playback && !this.playback.paused;
+      if (this.waitStarted === since && roomPlays && !this.player.canPlayOn && !this.buffering) {
+        this.buffering = true;
+        this.send({ type: "buffering" });
+        this.on.buffering?.(true);
       }
+    }, BUFFERING_AFTER_MS);
+  }
+
+  onReady() {
+    this.waitStarted = 0;
+    if (this.buffering) {
+      this.buffering = false;
+      this.send({ type: "ready" });
+      this.on.buffering?.(false);
     }
   }
 }

@@ -1,0 +1,219 @@
+// The player contract the sync rules drive, and its adapters (docs/adr/0017-player-interface-and-media-probe.md).
+//
+// A player, whatever plays the media, offers:
+//   playing, position(), play(), pause(), seek(seconds), setRate(rate)   what sync does to it
+//   duration (NaN while unknown), ready (it can be read and moved: metadata loaded, no seek under way),
+//   canPlayOn (it has the data to move on: not stalled)                  what sync reads from it
+//   rates: { continuous: true, min, max } | { continuous: false, steps: [...] }
+//   on(type, fn) with "stall", "ready", "duration" and "error"          what it tells sync
+//   load(source), unload(), qualities(), quality, setQuality(index)      what the page does with it
+// Adapters implement it for one kind of media each: `file` (a direct WebM/MP4 on an HTML5 <video>) and `hls`
+// (hls.js on the same <video>, or the browser's own HLS where it has one). `RoomPlayer` is the one the page and
+// sync hold: it keeps the adapter of the loaded media's kind, and passes its events on.
+
+const HLS_MODULE = "/app/vendor/hls.mjs";
+const HLS_WORKER = "/app/vendor/hls.worker.js";
+
+class Emitter {
+  constructor() { this.handlers = new Map(); }
+  on(type, fn) {
+    if (!this.handlers.has(type)) this.handlers.set(type, new Set());
+    this.handlers.get(type).add(fn);
+  }
+  off(type, fn) { this.handlers.get(type)?.delete(fn); }
+  emit(type, detail) { for (const fn of this.handlers.get(type) || []) fn(detail); }
+}
+
+// What every adapter on an HTML5 media element shares: the calls, the events, and a play() the browser refuses
+// for want of a user gesture retried muted (`onBlocked` lets the page offer an Unmute button).
+class MediaElementAdapter extends Emitter {
+  constructor(video, { onBlocked = () => {} } = {}) {
+    super();
+    this.video = video;
+    this.onBlocked = onBlocked;
+    this.rates = { continuous: true, min: 0.25, max: 4 };
+    this.listeners = {
+      waiting: () => this.emit("stall"),
+      playing: () => this.video.readyState >= 3 && this.emit("ready"),
+      canplay: () => this.video.readyState >= 3 && this.emit("ready"),
+      seeked: () => this.video.readyState >= 3 && this.emit("ready"),
+      loadedmetadata: () => this.emit("duration", this.duration),
+      durationchange: () => this.emit("duration", this.duration),
+      error: () => this.emit("error", { message: mediaErrorText(this.video.error) }),
+    };
+  }
+
+  attach() { for (const [type, fn] of Object.entries(this.listeners)) this.video.addEventListener(type, fn); }
+  detach() { for (const [type, fn] of Object.entries(this.listeners)) this.video.removeEventListener(type, fn); }
+
+  get playing() { return !this.video.paused; }
+  get duration() { return Number.isFinite(this.video.duration) ? this.video.duration : NaN; }
+  get ready() { return this.video.readyState >= 1 && !this.video.seeking; }
+  get canPlayOn() { return this.video.readyState >= 3; }
+  position() { return this.video.currentTime; }
+  pause() { this.video.pause(); }
+  seek(seconds) {
+    const d = this.duration;
+    this.video.currentTime = Number.isFinite(d) ? Math.min(Math.max(0, seconds), d) : Math.max(0, seconds);
+  }
+  setRate(rate) { if (this.video.playbackRate !== rate) this.video.playbackRate = rate; }
+  play() {
+    const video = this.video;
+    const started = video.play();
+    if (!started) return;
+    started.catch((error) => {
+      if (error.name !== "NotAllowedError") return;  // AbortError: a pause or a new source came first
+      video.muted = true;
+      this.onBlocked();
+      video.play().catch(() => {});
+    });
+  }
+
+  qualities() { return []; }
+  get quality() { return -1; }
+  setQuality() {}
+
+  unload() {
+    this.video.removeAttribute("src");
+    this.video.load();
+  }
+}
+
+export class FileAdapter extends MediaElementAdapter {
+  async load(source) { this.video.src = source.url; }
+}
+
+// HLS through hls.js (MediaSource), served from this origin out of node_modules. Each viewer's quality is their
+// own: `setQuality(-1)` is automatic, any other index pins that rendition; nothing of it goes to the room.
+export class HlsAdapter extends MediaElementAdapter {
+  constructor(video, options) {
+    super(video, options);
+    this.hls = null;
+    this.levels = [];
+  }
+
+  async load(source) {
+    this.destroyHls();
+    let Hls = null;
+    try {
+      Hls = (await import(HLS_MODULE)).default;
+    } catch {
+      Hls = null;
+    }
+    if (Hls && Hls.isSupported()) {
+      const hls = new Hls({ workerPath: HLS_WORKER, enableWorker: true, capLevelToPlayerSize: false });
+      this.hls = hls;
+      hls.on(Hls.Events.MANIFEST_PARSED, (_event, data) => {
+        this.levels = data.levels.map((level, index) => ({ index, height: level.height, bitrate: level.bitrate }));
+        this.emit("qualities", this.qualities());
+      });
+      hls.on(Hls.Events.LEVEL_SWITCHED, () => this.emit("qualities", this.qualities()));
+      hls.on(Hls.Events.ERROR, (_event, data) => {
+        if (!data.fatal) return;
+        if (data.type === Hls.ErrorTypes.MEDIA_ERROR) { hls.recoverMediaError(); return; }
+        this.emit("error", { message: hlsErrorText(data) });
+      });
+      hls.loadSource(source.url);
+      hls.attachMedia(this.video);
+    } else if (this.video.canPlayType("application/vnd.apple.mpegurl")) {
+      this.video.src = source.url;  // the browser's own HLS (Safari): one quality, chosen by the browser
+    } else {
+      this.emit("error", { message: Hls ? "This browser cannot play HLS video." : "HLS playback is not installed on this server." });
+    }
+  }
+
+  qualities() {
+    const current = this.hls ? this.hls.currentLevel : -1;
+    return this.levels.map((l) => ({ ...l, label: l.height ? `${l.height}p` : `${Math.round(l.bitrate / 1000)} kb/s`, current: l.index === current }));
+  }
+  get quality() { return this.hls && !this.hls.autoLevelEnabled ? this.hls.currentLevel : -1; }
+  get playingQuality() { return this.hls ? this.hls.currentLevel : -1; }
+  setQuality(index) {
+    if (!this.hls) return;
+    this.hls.currentLevel = index;  // -1: automatic
+    this.emit("qualities", this.qualities());
+  }
+
+  destroyHls() {
+    if (this.hls) { this.hls.destroy(); this.hls = null; this.levels = []; }
+  }
+
+  unload() {
+    this.destroyHls();
+    super.unload();
+  }
+}
+
+export const ADAPTERS = { file: FileAdapter, hls: HlsAdapter };
+
+// A movie's kind: what the media check found (`mediaKind`), else what its URL says.
+export function kindOf(movie) {
+  if (movie.mediaKind && ADAPTERS[movie.mediaKind]) return movie.mediaKind;
+  try {
+    return /\.m3u8$/i.test(new URL(movie.videoUrl, location.href).pathname) ? "hls" : "file";
+  } catch {
+    return "file";
+  }
+}
+
+// The player the page and sync hold: the contract, forwarded to the adapter of the loaded media's kind.
+export class RoomPlayer extends Emitter {
+  constructor(video, options = {}) {
+    super();
+    this.video = video;
+    this.adapters = {};
+    for (const [kind, Adapter] of Object.entries(ADAPTERS)) this.adapters[kind] = new Adapter(video, options);
+    this.current = this.adapters.file;
+    this.forward = {};
+    for (const type of ["stall", "ready", "duration", "error", "qualities"]) this.forward[type] = (detail) => this.emit(type, detail);
+    this.use(this.current);
+  }
+
+  use(adapter) {
+    if (this.current) {
+      this.current.detach();
+      for (const [type, fn] of Object.entries(this.forward)) this.current.off(type, fn);
+    }
+    this.current = adapter;
+    adapter.attach();
+    for (const [type, fn] of Object.entries(this.forward)) adapter.on(type, fn);
+  }
+
+  get kind() { return Object.keys(this.adapters).find((k) => this.adapters[k] === this.current); }
+  get playing() { return this.current.playing; }
+  get duration() { return this.current.duration; }
+  get ready() { return this.current.ready; }
+  get canPlayOn() { return this.current.canPlayOn; }
+  get rates() { return this.current.rates; }
+  position() { return this.current.position(); }
+  play() { this.current.play(); }
+  pause() { this.current.pause(); }
+  seek(seconds) { this.current.seek(seconds); }
+  setRate(rate) { this.current.setRate(rate); }
+  qualities() { return this.current.qualities(); }
+  get quality() { return this.current.quality; }
+  setQuality(index) { this.current.setQuality(index); }
+
+  async load(source) {
+    this.current.unload();
+    const adapter = this.adapters[source.kind] || this.adapters.file;
+    if (adapter !== this.current) this.use(adapter);
+    await adapter.load(source);
+    this.emit("qualities", this.qualities());
+  }
+
+  unload() { this.current.unload(); }
+}
+
+function mediaErrorText(error) {
+  if (!error) return "This video cannot be played.";
+  if (error.code === 4) return "This video cannot be played in this browser (its address, its format or its codec).";
+  if (error.code === 2) return "The video stopped loading (a network error).";
+  if (error.code === 3) return "The video could not be decoded.";
+  return "This video cannot be played.";
+}
+
+function hlsErrorText(data) {
+  if (data.type === "networkError") return "The HLS stream could not be loaded (its server refused it, or does not allow other sites to play it).";
+  return `The HLS stream cannot be played (${data.details}).`;
+}
