@@ -91,6 +91,8 @@ def make_settings(database_url: str, tmp: Path, **overrides: object) -> Settings
         "job_backoff_ms": 50,
         "relay_interval_ms": 100,
         "cleanup_cron": "",
+        # the tests' media servers are on 127.0.0.1 (tests/media.py); the private-address test turns this off
+        "media_check_allow_private": True,
     }
     values.update(overrides)
     return Settings.model_validate(values)

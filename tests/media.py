@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,7 +56,11 @@ def make_hls(out: Path, seconds: int = 24) -> Path:
 
 
 class _Handler(SimpleHTTPRequestHandler):
+    """Files with byte ranges (one range a request, as players ask), CORS unless `cors` is off, and a few paths
+    that fail on purpose: /hang (never answers in time), /loop (redirects to itself), /bounce (to /loop)."""
+
     cors = True
+    ranges = True
 
     def end_headers(self) -> None:
         if self.cors:
@@ -67,8 +74,53 @@ class _Handler(SimpleHTTPRequestHandler):
             return "video/mp2t"
         return super().guess_type(path)
 
+    def translate_path(self, path: str) -> str:
+        if path.startswith("/clips/"):  # any name under /clips/ is the one clip: many catalogue URLs, one file
+            path = "/clip.mp4"
+        return super().translate_path(path)
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/hang"):
+            time.sleep(10)
+            return
+        if self.path.startswith(("/loop", "/bounce")):
+            self.send_response(302)
+            self.send_header("Location", "/loop")
+            self.end_headers()
+            return
+        match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+        path = Path(self.translate_path(self.path))
+        if not (self.ranges and match and path.is_file()):
+            super().do_GET()
+            return
+        size = path.stat().st_size
+        start = int(match.group(1))
+        end = min(int(match.group(2)) if match.group(2) else size - 1, size - 1)
+        if start >= size:
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.end_headers()
+            return
+        with path.open("rb") as f:
+            f.seek(start)
+            body = f.read(end - start + 1)
+        self.send_response(206)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that hangs up mid-file (a probe that has read enough) is not an error here
 
 
 @dataclass
@@ -78,11 +130,11 @@ class MediaServer:
 
 
 @contextmanager
-def media_server(root: Path, *, cors: bool = True) -> Iterator[MediaServer]:
+def media_server(root: Path, *, cors: bool = True, ranges: bool = True) -> Iterator[MediaServer]:
     """Files under `root` on 127.0.0.1, another origin than the app's, with CORS (`Access-Control-Allow-Origin:
-    *`) unless told not to."""
-    handler = type("Handler", (_Handler,), {"cors": cors})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
+    *`) and byte ranges unless told not to."""
+    handler = type("Handler", (_Handler,), {"cors": cors, "ranges": ranges})
+    server = _Server(("127.0.0.1", 0), partial(handler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -90,3 +142,40 @@ def media_server(root: Path, *, cors: bool = True) -> Iterator[MediaServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def make_clip(out: Path, *, seconds: int = 10, name: str = "clip.mp4", video: str = "libx264",
+              args: tuple[str, ...] = ("-movflags", "+faststart")) -> Path:  # fmt: skip
+    """A short clip (a test pattern and a tone) that browsers play: H.264 and AAC in MP4 unless told otherwise."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    if not path.exists():
+        audio = ["-c:a", "aac"] if name.endswith((".mp4", ".mov")) else ["-c:a", "libopus"]
+        source = f"testsrc2=size=320x180:rate=25:duration={seconds}"
+        tone = f"sine=frequency=440:duration={seconds}"
+        subprocess.run(
+            [need_ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", source, "-f", "lavfi", "-i", tone,
+             "-c:v", video, "-preset", "ultrafast", "-pix_fmt", "yuv420p", *audio, *args, str(path)],
+            check=True,
+        )  # fmt: skip
+    return path
+
+
+_LOCAL: MediaServer | None = None
+_LOCAL_LOCK = threading.Lock()
+_KEEP: list[object] = []  # the server's context, so that it is not collected (and closed) while in use
+
+
+def local_clip_url(name: str = "") -> str:
+    """The URL of a real, playable clip on a media server of this test process (started at first use, with CORS
+    and ranges), for tests whose movies must pass the media check but are not about it. `name` makes another
+    catalogue URL (`/clips/{name}.mp4`, titled `name`) for the same file."""
+    global _LOCAL
+    with _LOCAL_LOCK:
+        if _LOCAL is None:
+            root = Path(tempfile.mkdtemp(prefix="watchparty-media-"))
+            make_clip(root)
+            context = media_server(root)
+            _KEEP.append(context)
+            _LOCAL = context.__enter__()  # lives as long as the test process
+    return f"{_LOCAL.url}/clips/{name}.mp4" if name else f"{_LOCAL.url}/clip.mp4"

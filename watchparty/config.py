@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     avatar_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     avatar_max_pixels: int = Field(default=16_777_216, ge=1)
 
+    # The media check (ADR 0017): each URL added to the catalogue is probed by a job before it is offered. It never
+    # reaches a private, loopback or link-local address unless allowed (a LAN media server, the tests).
+    media_check_allow_private: bool = False
+    media_check_timeout_s: float = Field(default=2.5, ge=0.5, le=30)
+
     # Realtime sync (sent to clients in `welcome.params`; see docs/protocol.md)
     sync_lead_ms: int = Field(default=300, ge=50, le=5000)
     sync_wait_timeout_ms: int = Field(default=10_000, ge=500, le=120_000)

@@ -122,6 +122,7 @@ def server_env(settings: Settings, database_url: str, key_prefix: str, **extra: 
         "ARGON2_MEMORY_COST": "1024",
         "ARGON2_PARALLELISM": "1",
         "LOG_LEVEL": "WARNING",
+        "MEDIA_CHECK_ALLOW_PRIVATE": "true",  # the tests' media servers are on 127.0.0.1 (tests/media.py)
         **extra,
     }
 

@@ -17,10 +17,11 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.e2e.conftest import LiveServer
 from tests.e2e.live import connect, member, next_of, recv, user
+from tests.media import local_clip_url
 
 pytestmark = pytest.mark.slow
 
-URL = "https://media.example.com/live/{}.mp4"
+URL = local_clip_url("live-{}")
 
 
 async def _room(server: LiveServer, host: dict[str, str]) -> int:

@@ -21,6 +21,7 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.e2e.conftest import LiveServer, promote, running_pair, server_env, start_worker, stop_server
 from tests.e2e.live import connect, member, next_of, recv, ticket, user, ws_url
+from tests.media import local_clip_url
 from watchparty.client import Viewer
 from watchparty.client.api import Api
 from watchparty.client.player import SimulatedPlayer
@@ -56,7 +57,7 @@ async def room_with(server: LiveServer, host: dict[str, str], *, duration: int |
         if duration is not None:
             movie = {
                 "title": f"{duration} s",
-                "videoUrl": "https://media.example/clip.mp4",
+                "videoUrl": local_clip_url(f"{duration}s"),
                 "durationSeconds": duration,
             }
             r = await http.post("/api/movies", json=movie, headers=host)
@@ -307,7 +308,7 @@ async def test_changing_the_movie_is_one_call_and_takes_only_catalogue_movies(cl
     rejected = await next_of(host_conn, "rejected")
     assert rejected["reason"] == "invalid" and "movie" in rejected["message"].lower()
     async with httpx.AsyncClient(base_url=a.url) as http:
-        movie = {"title": "Other", "videoUrl": "https://media.example/other.webm", "durationSeconds": 90}
+        movie = {"title": "Other", "videoUrl": local_clip_url("other"), "durationSeconds": 90}
         other = (await http.post("/api/movies", json=movie, headers=host)).json()["data"]["id"]
         r = await http.put(f"/api/rooms/{room}", json={"movieId": other}, headers=host)
         assert r.status_code == 200, r.text

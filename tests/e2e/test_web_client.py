@@ -20,7 +20,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.browser import chromium
 from tests.e2e.conftest import PROJECT, LiveServer, promote, server_env, start_server, stop_server
-from tests.media import make_hls, media_server
+from tests.media import make_clip, make_hls, media_server
 from tests.smtp import Mailbox
 from watchparty.config import Settings
 
@@ -707,3 +707,44 @@ async def test_two_viewers_play_one_hls_stream_in_sync_and_each_picks_their_own_
             after = await skews_at_shared_instants(host, guest, start_in_s=1.0, seconds=2)
             assert p95(after) <= HLS_SKEW_P95_MS, f"after the guest's switch: {[round(v) for v in after]} ms"
             await shot(guest, "room-hls")
+
+
+async def test_a_new_movie_is_checked_before_the_room_plays_it_and_a_page_address_is_refused_in_words(
+    web: LiveServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Issue 20: the "New room" form checks a new movie's URL and says why one will not play; it preselects no
+    one else's movie, and a refused movie is never offered again."""
+    root = tmp_path_factory.mktemp("site")
+    (root / "watch.html").write_text("<!doctype html><title>Watch our film</title><video src=film.mp4></video>")
+    make_clip(root, seconds=6, name="film.mp4")
+    with media_server(root) as site:
+        async with chromium() as browser:
+            page = await (await browser.new_context(base_url=web.url)).new_page()
+            await page.goto("/signup")
+            await sign_up(page, "olga")
+            await page.goto("/rooms/new")
+            movie = page.get_by_label("Movie")
+            assert await movie.input_value() in ("", await _sample_id(page))  # nothing of anyone else's
+            await page.get_by_label("Name").fill("Olga's room")
+            await movie.select_option("new")
+            await page.get_by_label("Title").fill("The page")
+            await page.get_by_label("Video URL").fill(f"{site.url}/watch.html")
+            await page.get_by_role("button", name="Create the room").click()
+            await expect(page.locator(".form-alert")).to_contain_text("web page, not a video", timeout=15_000)
+            await expect(page).to_have_url(re.compile(r"/rooms/new$"))
+            await shot(page, "new-room-refused")
+
+            await page.get_by_label("Title").fill("The film")
+            await page.get_by_label("Video URL").fill(f"{site.url}/film.mp4")
+            await page.get_by_role("button", name="Create the room").click()
+            await expect(page).to_have_url(re.compile(r"/rooms/\d+$"), timeout=15_000)
+            await expect(page.locator("#movie-title")).to_have_text("▶ The film")
+
+            await page.goto("/rooms/new")  # the refused one is not offered; the checked one is
+            labels = await page.get_by_label("Movie").locator("option").all_inner_texts()
+            assert "The film" in labels and "The page" not in labels, labels
+
+
+async def _sample_id(page: Page) -> str:
+    movies = await page.evaluate("() => fetch('/api/movies?limit=100').then((r) => r.json())")
+    return next((str(m["id"]) for m in movies["data"] if m["videoUrl"] == SAMPLE), "")

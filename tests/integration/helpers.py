@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from tests.media import local_clip_url
+
 PASSWORD = "correct horse battery"
 
 
@@ -45,12 +47,27 @@ async def create_room(client: httpx.AsyncClient, host: Account, **fields: Any) -
     return room
 
 
-async def create_movie(client: httpx.AsyncClient, owner: Account, **fields: Any) -> dict[str, Any]:
-    body = {"title": "Big Buck Bunny", "videoUrl": "https://example.com/bbb.mp4", **fields}
+async def create_movie(
+    client: httpx.AsyncClient, owner: Account, *, checked: bool = True, **fields: Any
+) -> dict[str, Any]:
+    """A movie by the API: a real clip on the tests' media server unless `videoUrl` says otherwise; returned once
+    the media check has given its verdict (`checked`), so that no verdict lands in the middle of a test."""
+    body = {"title": "Big Buck Bunny", "videoUrl": local_clip_url(), **fields}
     r = await client.post("/api/movies", json=body, headers=owner.headers)
     assert r.status_code == 201, r.text
     movie: dict[str, Any] = r.json()["data"]
-    return movie
+    return await checked_movie(client, movie["id"]) if checked else movie
+
+
+async def checked_movie(client: httpx.AsyncClient, movie_id: int, timeout_s: float = 15) -> dict[str, Any]:
+    """The movie once its media check has a verdict (waited for, up to a deadline)."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            r = await client.get(f"/api/movies/{movie_id}")
+            movie: dict[str, Any] = r.json()["data"]
+            if movie["check"]["status"] != "checking":
+                return movie
+            await asyncio.sleep(0.02)
 
 
 async def join(client: httpx.AsyncClient, who: Account, room_id: int, **body: Any) -> httpx.Response:

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.integration.helpers import PASSWORD, Account, create_movie, create_room, join, register
+from tests.media import local_clip_url
 from watchparty.core.deps import Services
 from watchparty.jobs.queues import EMAIL, outbox_job_id, public_job_id
 from watchparty.models import MemberRole, OutboxJob, RoomMember, UserRole
@@ -29,7 +30,7 @@ from watchparty.rooms.schemas import SanctionIn
 from watchparty.users import service as users_service
 
 ROLES = ("anonymous", "user", "guest", "member", "moderator", "host", "admin")
-_URL = "https://media.example.com/clip.mp4"
+_URL = local_clip_url("queued")
 _BASED = {"baseVersion": "{qv}"}
 _MOVE = {"baseVersion": "{qv}", "index": 1}
 
@@ -67,7 +68,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, int, int, int, in
     (
         "POST",
         "/api/movies",
-        {"title": "T", "videoUrl": "https://example.com/v.mp4"},
+        {"title": "T", "videoUrl": local_clip_url("v")},
         (401, 201, 403, 201, 201, 201, 201),
     ),
     ("PUT", "/api/movies/{movie}", {"title": "changed"}, (401, 403, 403, 403, 403, 200, 200)),

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from tests.integration.helpers import Account, create_room, join, register, wait_job
+from tests.media import local_clip_url
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
 from watchparty.models import User, UserRole
@@ -56,11 +57,11 @@ async def test_a_guest_joins_by_link_with_a_name_and_chats_as_a_guest(client: ht
     ("method", "path", "body"),
     [
         ("POST", "/api/rooms", {"name": "mine"}),
-        ("POST", "/api/movies", {"title": "T", "videoUrl": "https://example.com/v.mp4"}),
+        ("POST", "/api/movies", {"title": "T", "videoUrl": local_clip_url("v")}),
         ("POST", "/api/rooms/{room}/invite", {"email": "friend@example.com"}),
         ("PUT", "/api/auth/profile", {"username": "newname"}),
         ("POST", "/api/auth/change-password", {"currentPassword": "x", "newPassword": "long enough pw"}),
-        ("POST", "/api/rooms/{room}/playlist/items", {"baseVersion": 0, "url": "https://example.com/a.mp4"}),
+        ("POST", "/api/rooms/{room}/playlist/items", {"baseVersion": 0, "url": local_clip_url("a")}),
     ],
 )
 async def test_what_a_guest_may_not_do_is_refused_in_words(

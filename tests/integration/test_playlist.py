@@ -9,9 +9,10 @@ from typing import Any
 
 import httpx
 
-from tests.integration.helpers import Account, create_movie, create_room, join, register
+from tests.integration.helpers import Account, checked_movie, create_movie, create_room, join, register
+from tests.media import local_clip_url
 
-URL = "https://media.example.com/{}.mp4"
+URL = local_clip_url("{}")
 
 
 async def _room(client: httpx.AsyncClient, **fields: Any) -> tuple[Account, Account, int]:
@@ -153,7 +154,8 @@ async def test_vote_mode_orders_what_is_to_come_by_votes_then_age(client: httpx.
 async def test_bad_input_gets_a_clear_error_and_changes_nothing(client: httpx.AsyncClient) -> None:
     host, _member, room_id = await _room(client)
     outsider = await register(client, "outsider")
-    await _add(client, host, room_id, 0, "a")
+    added = (await _add(client, host, room_id, 0, "a")).json()["data"]
+    await checked_movie(client, added["items"][0]["movie"]["id"])  # its verdict must not land mid-test
     before = await _get(client, room_id)
     base = f"/api/rooms/{room_id}/playlist"
     cases = [

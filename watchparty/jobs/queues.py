@@ -19,9 +19,10 @@ from watchparty.config import Settings
 EMAIL: Final = "email"
 IMAGE: Final = "imageProcessing"
 CLEANUP: Final = "roomCleanup"
-QUEUES: Final = (EMAIL, IMAGE, CLEANUP)
+MEDIA: Final = "mediaCheck"
+QUEUES: Final = (EMAIL, IMAGE, CLEANUP, MEDIA)
 # Short names used in public job ids such as "email-42": the queue, a dash, and bullmq's job id.
-_SHORT: Final = {EMAIL: "email", IMAGE: "image", CLEANUP: "cleanup"}
+_SHORT: Final = {EMAIL: "email", IMAGE: "image", CLEANUP: "cleanup", MEDIA: "media"}
 _LONG: Final = {v: k for k, v in _SHORT.items()}
 
 # bullmq runs lower numbers first. Every job gets a priority, because bullmq serves un-prioritised jobs

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from watchparty.core.db import Base
@@ -19,6 +21,11 @@ class Movie(Base):
     duration_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
     year: Mapped[int | None] = mapped_column(Integer, default=None)
     genres: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The media check (ADR 0017): "checking" until the job's verdict, then "ready" or "refused"; the verdict's
+    # facts (code, words, kind, content type, codecs, ranges, CORS, when) in media_check. A refused movie is
+    # never a default, never queued, never set on a room.
+    check_status: Mapped[str] = mapped_column(String(16), default="checking", server_default=text("'checking'"))
+    media_check: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]

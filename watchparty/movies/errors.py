@@ -1,4 +1,4 @@
-from watchparty.core.errors import Forbidden, NotFound
+from watchparty.core.errors import Forbidden, NotFound, ValidationFailed
 
 
 class MovieNotFound(NotFound):
@@ -9,3 +9,8 @@ class MovieNotFound(NotFound):
 class NotMovieOwner(Forbidden):
     code = "not_movie_owner"
     message = "Only the movie's creator or an administrator can change it"
+
+
+class MediaRefused(ValidationFailed):
+    code = "media_refused"
+    message = "The media check found that this movie will not play in a browser"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -37,3 +38,8 @@ async def by_video_urls(session: AsyncSession, urls: Sequence[str]) -> Sequence[
         return []
     stmt = select(Movie).where(Movie.video_url.in_(set(urls))).order_by(Movie.id)
     return (await session.scalars(stmt)).all()
+
+
+async def checking_since(session: AsyncSession, before: datetime, limit: int = 500) -> Sequence[Movie]:
+    stmt = select(Movie).where(Movie.check_status == "checking", Movie.updated_at < before).order_by(Movie.id)
+    return (await session.scalars(stmt.limit(limit))).all()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from watchparty.core.schemas import CamelModel, InputModel
 from watchparty.core.validators import Description, Genre, Title, Url
@@ -37,12 +37,44 @@ class MovieUpdate(InputModel):
     genres: Genres | None = None
 
 
+class MediaCheck(CamelModel):
+    """The media check's verdict (ADR 0017): `checking` until it comes, then `ready` or `refused`, with a code and
+    a sentence for people (`ok`, `ok_no_cors`, `no_ranges`, `no_cors`, `codec`, `web_page`, `not_found`,
+    `forbidden`, `http_error`, `timeout`, `unreachable`, `redirect_loop`, `private_address`, `live`,
+    `not_media`, `unreadable`, `bad_url`), and what it found."""
+
+    status: Literal["checking", "ready", "refused"]
+    code: str | None = None
+    message: str | None = None
+    kind: Literal["file", "hls"] | None = Field(default=None, description="how the web client plays it")
+    content_type: str | None = None
+    duration: float | None = Field(default=None, description="seconds")
+    codecs: list[str] = Field(default_factory=list)
+    ranges: bool | None = Field(default=None, description="its server answers range requests (a file needs them)")
+    cors: bool | None = Field(default=None, description="its server lets our origin's pages fetch it")
+    took_ms: float | None = None
+    checked_at: str | None = None
+
+    @classmethod
+    def of(cls, status: str, facts: dict[str, Any] | None) -> MediaCheck:
+        return cls.model_validate({**(facts or {}), "status": status})
+
+
 class MovieSummary(CamelModel):
     id: int
     title: str
     poster_url: str | None
     video_url: str
     duration_seconds: int | None
+    check: MediaCheck
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_of_row(cls, value: Any) -> Any:
+        if hasattr(value, "check_status"):  # a Movie row: its check from its two columns
+            fields = {k: getattr(value, k) for k in cls.model_fields if k != "check" and hasattr(value, k)}
+            return {**fields, "check": MediaCheck.of(value.check_status, value.media_check)}
+        return value
 
 
 class MovieRead(MovieSummary):

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from watchparty.core.cache import invalidate
+from watchparty.core.clock import iso_z, utcnow
 from watchparty.core.schemas import Page, PageParams
+from watchparty.jobs import outbox
+from watchparty.jobs.queues import HIGH_PRIORITY, MEDIA
 from watchparty.models import Movie, User, UserRole
 from watchparty.movies import repository
-from watchparty.movies.errors import MovieNotFound, NotMovieOwner
-from watchparty.movies.schemas import MovieCreate, MovieRead, MovieUpdate
+from watchparty.movies.errors import MediaRefused, MovieNotFound, NotMovieOwner
+from watchparty.movies.schemas import MediaCheck, MovieCreate, MovieRead, MovieUpdate
 
 _REQUIRED = {"title", "video_url"}
 
@@ -31,16 +38,76 @@ async def create_movie(session: AsyncSession, user: User, data: MovieCreate) -> 
     movie = Movie(**data.model_dump(), created_by=user.id)
     session.add(movie)
     await session.flush()
+    await ask_check(session, movie)
     invalidate(session, "movies")
     return movie
 
 
+# -- the media check (ADR 0017) ------------------------------------------------------------------------------------
+
+
+async def ask_check(session: AsyncSession, movie: Movie) -> None:
+    """Mark the movie as being checked and queue its check, in this transaction: the one place a check starts."""
+    movie.check_status, movie.media_check = "checking", None
+    await outbox.enqueue(
+        session, MEDIA, "check", {"movieId": movie.id, "url": movie.video_url}, priority=HIGH_PRIORITY,
+        owner_id=movie.created_by,
+    )  # fmt: skip
+
+
+async def apply_verdict(session: AsyncSession, movie_id: int, url: str, status: str, facts: dict[str, Any]) -> bool:
+    """The check's verdict on the movie, if it still has the URL that was checked (a newer URL has its own check).
+    A duration the catalogue lacks is taken from the check. Returns whether it was applied."""
+    movie = await repository.get_movie(session, movie_id)
+    if movie is None or movie.video_url != url:
+        return False
+    movie.check_status = status
+    movie.media_check = {**facts, "checkedAt": iso_z(utcnow())}
+    if movie.duration_seconds is None and facts.get("duration"):
+        movie.duration_seconds = max(1, round(facts["duration"]))
+    await session.flush()
+    invalidate(session, "movies", f"movie:{movie_id}", "catalog")
+    return True
+
+
+async def recheck_stale(session: AsyncSession, checking_since: datetime) -> int:
+    """Queue a new check for each movie still "checking" since before `checking_since` (its job was lost, or it
+    predates the check). The cleanup job calls it."""
+    movies = await repository.checking_since(session, checking_since)
+    for movie in movies:
+        await ask_check(session, movie)
+    return len(movies)
+
+
+def require_playable(movie: Movie) -> Movie:
+    """A refused movie is never set on a room or queued: the check's own words say why."""
+    if movie.check_status == "refused":
+        raise MediaRefused((movie.media_check or {}).get("message") or MediaRefused.message)
+    return movie
+
+
+def summary_json(row: RowMapping) -> dict[str, Any]:
+    """A movie as a room or a playlist item shows it (MovieSummary's wire form), from a row whose `movie_…`
+    columns the rooms repository selects: the one place that maps them."""
+    return {
+        "id": row["movie_id"],
+        "title": row["movie_title"],
+        "posterUrl": row["movie_poster_url"],
+        "videoUrl": row["movie_video_url"],
+        "durationSeconds": row["movie_duration_seconds"],
+        "check": MediaCheck.of(row["movie_check_status"], row["movie_media_check"]).model_dump(by_alias=True),
+    }
+
+
 async def update_movie(session: AsyncSession, user: User, movie_id: int, data: MovieUpdate) -> Movie:
     movie = await _owned_movie(session, user, movie_id)
+    old_url = movie.video_url
     for field, value in data.model_dump(exclude_unset=True).items():
         if value is None and field in _REQUIRED:
             continue  # required fields cannot be cleared
         setattr(movie, field, [] if field == "genres" and value is None else value)
+    if movie.video_url != old_url:
+        await ask_check(session, movie)
     await session.flush()
     invalidate(session, "movies", f"movie:{movie_id}", "catalog")
     return movie
@@ -66,14 +133,16 @@ async def catalogue_urls(session: AsyncSession, user: User, entries: list[tuple[
     known: dict[str, Movie] = {}
     for movie in await repository.by_video_urls(session, [url for url, _ in entries]):
         known.setdefault(movie.video_url, movie)
-    created = False
+    created = []
     for url, title in entries:
         if url not in known:
             known[url] = Movie(title=title, video_url=url, genres=[], created_by=user.id)
             session.add(known[url])
-            created = True
+            created.append(known[url])
     if created:
         await session.flush()
+        for movie in created:
+            await ask_check(session, movie)
         invalidate(session, "movies")
     return [known[url] for url, _ in entries]
 

@@ -24,6 +24,7 @@ class QueueStats(CamelModel):
     email: QueueCounts
     image_processing: QueueCounts
     room_cleanup: QueueCounts
+    media_check: QueueCounts
 
 
 class JobRead(CamelModel):

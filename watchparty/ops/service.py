@@ -20,6 +20,7 @@ async def stats(queues: Queues) -> QueueStats:
         email=QueueCounts(queue_name="email", **counts["email"]),
         image_processing=QueueCounts(queue_name="imageProcessing", **counts["imageProcessing"]),
         room_cleanup=QueueCounts(queue_name="roomCleanup", **counts["roomCleanup"]),
+        media_check=QueueCounts(queue_name="mediaCheck", **counts["mediaCheck"]),
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from watchparty.chat import service as chat_service
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
+from watchparty.movies import service as movies_service
 from watchparty.ops import repository
 from watchparty.rooms import flows as room_flows
 from watchparty.users import service as users_service
@@ -42,6 +43,7 @@ async def run_cleanup(services: Services, data: dict[str, Any], job_id: str) -> 
                 session, now - timedelta(days=settings.guest_retention_days)
             )
             outbox_rows = await repository.delete_sent_outbox_rows(session, now - timedelta(days=7))
+            rechecks = await movies_service.recheck_stale(session, now - timedelta(minutes=10))
             result = {
                 "daysInactive": days,
                 "roomsRemoved": len(rooms),
@@ -49,6 +51,7 @@ async def run_cleanup(services: Services, data: dict[str, Any], job_id: str) -> 
                 "roomsWithParticipantsRemoved": len(member_rooms),
                 "guestsRemoved": guests,
                 "outboxRowsRemoved": outbox_rows,
+                "mediaChecksSentAgain": rechecks,
                 "scheduled": bool(data.get("scheduled")),
             }
             report = await repository.add_report(session, "cleanup", now - timedelta(days=days), now, result)

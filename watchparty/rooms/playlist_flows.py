@@ -74,13 +74,7 @@ def _item_json(row: Any, voters: list[int]) -> dict[str, Any]:
         adder = users_service.public_json(row["added_by"], row["adder_username"], row["adder_avatar_urls"])
     return {
         "id": row["id"],
-        "movie": {
-            "id": row["movie_id"],
-            "title": row["movie_title"],
-            "posterUrl": row["movie_poster_url"],
-            "videoUrl": row["movie_video_url"],
-            "durationSeconds": row["movie_duration_seconds"],
-        },
+        "movie": movies_service.summary_json(row),
         "addedBy": adder,
         "addedAt": row["created_at"],
         "votes": len(voters),
@@ -271,6 +265,8 @@ async def _insert(
     session: AsyncSession, plist: _List, movies: list[Movie], where: playlist.Where, user: User
 ) -> list[PlaylistItem]:
     at = playlist.insert_index(plist.order, plist.current, where)
+    for movie in movies:  # a refused movie is never queued (ADR 0017); one still being checked may be
+        movies_service.require_playable(movie)
     new = [
         PlaylistItem(room_id=plist.room.id, movie_id=m.id, added_by=user.id, position=at + i)
         for i, m in enumerate(movies)

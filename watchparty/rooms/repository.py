@@ -56,6 +56,8 @@ _VIEW_COLUMNS: tuple[Any, ...] = (
     Movie.poster_url.label("movie_poster_url"),
     Movie.video_url.label("movie_video_url"),
     Movie.duration_seconds.label("movie_duration_seconds"),
+    Movie.check_status.label("movie_check_status"),
+    Movie.media_check.label("movie_media_check"),
     _participants,
 )
 
@@ -263,6 +265,8 @@ async def playlist_rows(session: AsyncSession, room_id: int) -> Sequence[RowMapp
             Movie.poster_url.label("movie_poster_url"),
             Movie.video_url.label("movie_video_url"),
             Movie.duration_seconds.label("movie_duration_seconds"),
+            Movie.check_status.label("movie_check_status"),
+            Movie.media_check.label("movie_media_check"),
         )
         .join(Movie, Movie.id == PlaylistItem.movie_id)
         .outerjoin(User, User.id == PlaylistItem.added_by)

@@ -66,7 +66,7 @@ async def get_room(session: AsyncSession, room_id: int, user: User | None) -> Ro
 
 async def create_room(session: AsyncSession, services: Services, user: User, data: RoomCreate) -> RoomRead:
     if data.movie_id is not None:
-        await movies_service.get_movie(session, data.movie_id)
+        movies_service.require_playable(await movies_service.get_movie(session, data.movie_id))
     room = Room(
         name=data.name,
         description=data.description,
@@ -325,15 +325,7 @@ def _to_read(row: Row[Any]) -> RoomRead:
 
 def room_json(row: RowMapping) -> dict[str, Any]:
     """A room view row (repository._VIEW) as RoomRead's wire form; the one place that maps the row to the shape."""
-    movie = None
-    if row["movie_id"] is not None:
-        movie = {
-            "id": row["movie_id"],
-            "title": row["movie_title"],
-            "posterUrl": row["movie_poster_url"],
-            "videoUrl": row["movie_video_url"],
-            "durationSeconds": row["movie_duration_seconds"],
-        }
+    movie = movies_service.summary_json(row) if row["movie_id"] is not None else None
     return {
         "id": row["id"],
         "name": row["name"],

@@ -369,12 +369,29 @@ class StateMsg(_Out):
     by: int | None
 
 
+class MediaCheck(_Out):
+    """The movie's media check, as the REST API's MediaCheck (docs/protocol.md, "The media check")."""
+
+    status: Literal["checking", "ready", "refused"]
+    code: str | None = None
+    message: str | None = None
+    kind: Literal["file", "hls"] | None = None
+    content_type: str | None = Field(default=None, alias="contentType")
+    duration: float | None = None
+    codecs: list[str] = Field(default_factory=list)
+    ranges: bool | None = None
+    cors: bool | None = None
+    took_ms: float | None = Field(default=None, alias="tookMs")
+    checked_at: str | None = Field(default=None, alias="checkedAt")
+
+
 class PlaylistMovie(_Out):
     id: int
     title: str
     poster_url: str | None = Field(alias="posterUrl")
     video_url: str = Field(alias="videoUrl")
     duration_seconds: int | None = Field(alias="durationSeconds")
+    check: MediaCheck
 
 
 class PlaylistAdder(_Out):

@@ -16,6 +16,7 @@ from watchparty.jobs.queues import (
     EMAIL,
     IMAGE,
     LOW_PRIORITY,
+    MEDIA,
     QUEUES,
     Queues,
     job_options,
@@ -24,6 +25,7 @@ from watchparty.jobs.queues import (
     redis_for_queues,
 )
 from watchparty.mail.tasks import send_email
+from watchparty.movies.tasks import check_media
 from watchparty.ops.tasks import run_cleanup, run_report
 from watchparty.users.tasks import process_avatar
 
@@ -49,6 +51,7 @@ def default_handlers() -> dict[tuple[str, str], Handler]:
     handlers[(IMAGE, "avatar")] = process_avatar
     handlers[(CLEANUP, "cleanup")] = run_cleanup
     handlers[(CLEANUP, "report")] = run_report
+    handlers[(MEDIA, "check")] = check_media
     for queue in QUEUES:
         handlers[(queue, "ping")] = _ping
     return handlers

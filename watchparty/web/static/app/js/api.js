@@ -82,3 +82,17 @@ export async function api(path, { method = "GET", body, form, whole = false, ret
   }
   return whole ? payload : payload?.data;
 }
+
+// A movie once the server's media check has a verdict (docs/protocol.md, "The media check"), saying "checking…"
+// meanwhile; after 15 s it is left checking (it may still be queued, and shows as checking).
+export async function checkedMovie(movie, say = () => {}) {
+  let current = movie;
+  const deadline = Date.now() + 15000;
+  while (current.check?.status === "checking" && Date.now() < deadline) {
+    say("Checking that the video plays…");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    current = await api(`/api/movies/${movie.id}`);
+  }
+  say(current.check?.status === "ready" ? "It plays." : current.check?.message || "");
+  return current;
+}

@@ -1,5 +1,5 @@
 // The web client: a router over the History API and the pages other than the room (room.js).
-import { api, ApiError, clearSession, saveSession, session, setUser } from "./api.js";
+import { api, ApiError, checkedMovie, clearSession, saveSession, session, setUser } from "./api.js";
 import { renderRoom } from "./room.js";
 import { $, avatar, busy, field, formAlert, formData, h, selectField, showFormError, toast } from "./ui.js";
 
@@ -245,12 +245,17 @@ async function renderRooms() {
 }
 
 async function renderNewRoom() {
-  const movies = await api("/api/movies?limit=100");
-  const movieOptions = [["", "No movie for now"], ...movies.map((m) => [m.id, m.title]), ["new", "A new movie, by its video URL…"]];
+  // refused movies are never offered; nothing is preselected but the sample clip the server ships (never
+  // someone else's newest movie, which may not play)
+  const movies = (await api("/api/movies?limit=100")).filter((m) => m.check?.status !== "refused");
+  const movieOptions = [["", "No movie for now"], ...movies.map((m) => [m.id, m.check?.status === "checking" ? `${m.title} (checking…)` : m.title]), ["new", "A new movie, by its video URL…"]];
+  const sample = movies.find((m) => m.videoUrl === "/sample/countdown.webm");
+  const checkNote = h("p", { class: "muted small", id: "check-note", role: "status" });
   const newMovie = h("fieldset", { class: "new-movie", hidden: true },
     h("legend", {}, "New movie"),
     field("Title", { name: "title", maxlength: 200 }),
-    field("Video URL (a file a browser can play: WebM or MP4)", { name: "videoUrl", type: "url", placeholder: "https://…/movie.webm" }));
+    field("Video URL (a WebM or MP4 file, or an HLS .m3u8 stream)", { name: "videoUrl", type: "url", placeholder: "https://…/movie.mp4" }),
+    checkNote);
   const form = h("form", { class: "card", novalidate: true },
     h("h1", { tabindex: "-1" }, "New room"),
     formAlert(),
@@ -258,7 +263,7 @@ async function renderNewRoom() {
     field("Description (optional)", { name: "description", type: "textarea", maxlength: 1000, rows: 2 }),
     selectField("Who can find and join it", "visibility", [["public", "Public: listed, anyone can join"], ["unlisted", "Unlisted: anyone with the link"], ["private", "Private: invited people only"]], "public"),
     field("Password (optional, at least 4 characters)", { name: "password", type: "password", autocomplete: "new-password" }),
-    selectField("Movie", "movieId", movieOptions, movies[0]?.id ?? ""),
+    selectField("Movie", "movieId", movieOptions, sample?.id ?? ""),
     newMovie,
     h("button", { type: "submit", class: "primary" }, "Create the room"));
   const movieSelect = form.querySelector("[name=movieId]");
@@ -272,6 +277,8 @@ async function renderNewRoom() {
         if (data.movieId === "new") {
           const movie = await api("/api/movies", { method: "POST", body: { title: data.title, videoUrl: data.videoUrl } });
           movieId = movie.id;
+          const verdict = await checkedMovie(movie, (text) => { checkNote.textContent = text; });
+          if (verdict.check.status === "refused") throw new ApiError(`That video cannot be played: ${verdict.check.message}`, 422);
         }
         const body = { name: data.name, visibility: data.visibility, movieId };
         if (data.description) body.description = data.description;

@@ -146,9 +146,10 @@ export class HlsAdapter extends MediaElementAdapter {
 
 export const ADAPTERS = { file: FileAdapter, hls: HlsAdapter };
 
-// A movie's kind: what the media check found (`mediaKind`), else what its URL says.
+// A movie's kind: what the media check found (`check.kind`), else what its URL says.
 export function kindOf(movie) {
-  if (movie.mediaKind && ADAPTERS[movie.mediaKind]) return movie.mediaKind;
+  const kind = movie.check?.kind;
+  if (kind && ADAPTERS[kind]) return kind;
   try {
     return /\.m3u8$/i.test(new URL(movie.videoUrl, location.href).pathname) ? "hls" : "file";
   } catch {

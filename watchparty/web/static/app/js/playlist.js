@@ -70,7 +70,18 @@ export function playlistPanel({ roomId, link, player, me }) {
     render();
   }
 
+  // a verdict changes no version: while an item is being checked, the list is read again now and then
+  let checkPolls = 0;
+  let checkTimer = null;
+  function watchChecks() {
+    const checking = list?.items.some((i) => i.movie.check?.status === "checking");
+    if (!checking) { checkPolls = 0; return; }
+    if (checkTimer || checkPolls >= 30) return;
+    checkTimer = setTimeout(async () => { checkTimer = null; checkPolls++; await refresh(); }, 1000);
+  }
+
   function render() {
+    watchChecks();
     const l = list;
     empty.hidden = Boolean(l?.items.length);
     const playing = l?.currentItemId ?? null;
@@ -85,7 +96,8 @@ export function playlistPanel({ roomId, link, player, me }) {
         "aria-current": current ? "true" : null,
         "aria-label": `${index + 1}. ${item.movie.title}${current ? ", playing" : ""}` },
         h("span", { class: "pl-title" }, current ? h("span", { class: "badge", id: "pl-playing" }, "Playing") : null, ` ${item.movie.title}`),
-        h("span", { class: "muted small" }, item.addedBy ? ` · ${item.addedBy.username}` : ""));
+        h("span", { class: "muted small" }, item.addedBy ? ` · ${item.addedBy.username}` : ""),
+        checkBadge(item.movie.check));
       const actions = h("span", { class: "pl-actions" });
       if (!manual && upcoming && can("vote")) {
         actions.append(h("button", { type: "button", class: "pl-vote", "aria-pressed": String(voted), "aria-label": `Vote for ${item.movie.title}`,
@@ -194,6 +206,13 @@ export function playlistPanel({ roomId, link, player, me }) {
     skipVotes(msg) { skip = msg; render(); },
     state() { render(); },
     render,
-    close() { clearInterval(preloadTimer); document.removeEventListener("visibilitychange", onVisibility); preloader.removeAttribute("src"); },
+    close() { clearTimeout(checkTimer); clearInterval(preloadTimer); document.removeEventListener("visibilitychange", onVisibility); preloader.removeAttribute("src"); },
   };
+}
+
+// What the media check said of an item's movie (docs/protocol.md, "The media check"): nothing when it plays.
+function checkBadge(check) {
+  if (!check || check.status === "ready") return null;
+  if (check.status === "checking") return h("span", { class: "badge check", role: "status" }, "checking…");
+  return h("span", { class: "badge check refused", title: check.message || "" }, `won't play: ${check.message || "refused"}`);
 }

@@ -1,6 +1,6 @@
 // The room page: the synchronized <video>, controls for those who have them, who is watching (with each one's
 // sync status), live chat with history, and invites.
-import { api, ApiError, saveSession } from "./api.js";
+import { api, ApiError, checkedMovie, saveSession } from "./api.js";
 import { chatPanel, chatRulesPanel } from "./chat.js";
 import { memberMenu, moderationLine, moderationLog, muteGuard } from "./moderation.js";
 import { playlistPanel } from "./playlist.js";
@@ -283,6 +283,16 @@ function renderWatch(room, memberList, me, navigate, view) {
     }
     try {
       movie = id === room.movie?.id ? room.movie : await api(`/api/movies/${id}`);
+      if (movie.check?.status === "checking") {  // queued before its verdict: say so, and wait for it
+        $("#movie-title").textContent = `▶ ${movie.title} (checking that it plays…)`;
+        movie = await checkedMovie(movie);
+        if (loadedMedia !== id) return;
+      }
+      if (movie.check?.status === "refused") {
+        player.unload();
+        $("#movie-title").textContent = `${movie.title} cannot be played: ${movie.check.message}`;
+        return;
+      }
       await player.load({ kind: kindOf(movie), url: movie.videoUrl });
       $("#movie-title").textContent = `▶ ${movie.title}`;
       movieSelect.value = String(id);
