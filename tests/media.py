@@ -179,3 +179,11 @@ def local_clip_url(name: str = "") -> str:
             _KEEP.append(context)
             _LOCAL = context.__enter__()  # lives as long as the test process
     return f"{_LOCAL.url}/clips/{name}.mp4" if name else f"{_LOCAL.url}/clip.mp4"
+
+
+def local_file_url(name: str, content: bytes) -> str:
+    """The URL of a file with this content on the same local media server as `local_clip_url`."""
+    base = local_clip_url().rsplit("/", 1)[0]
+    assert _LOCAL is not None
+    (_LOCAL.root / name).write_bytes(content)
+    return f"{base}/{name}"

@@ -38,6 +38,7 @@ from watchparty.core.responses import (
     handle_validation_error,
 )
 from watchparty.core.schemas import ErrorEnvelope
+from watchparty.movies.subtitles import MAX_SUBTITLE_BYTES
 from watchparty.sync.lifecycle import running_hub
 from watchparty.web import STATIC_DIR
 from watchparty.web.router import router as web_router
@@ -151,7 +152,10 @@ def create_app(settings: Settings | None = None) -> WatchPartyAPI:
             )
         )
     # the avatar upload may be larger than other bodies: the file's limit plus room for the multipart framing
-    upload_limit = {"/api/auth/upload-profile-picture": settings.avatar_max_bytes + 16 * 1024}
+    upload_limit = {
+        "/api/auth/upload-profile-picture": settings.avatar_max_bytes + 16 * 1024,
+        r"/api/movies/\d+/subtitles": MAX_SUBTITLE_BYTES + 16 * 1024,
+    }
     front.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=upload_limit))
     front.append(Middleware(HttpCacheMiddleware, routes=CACHED_ROUTES, authenticate=auth_service.authenticate))
     app.front_middleware = tuple(front)

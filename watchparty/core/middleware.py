@@ -74,12 +74,16 @@ class RequestContextMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over a limit with 413, by Content-Length or while the body streams in."""
+    """Refuses bodies over a limit with 413, by Content-Length or while the body streams in. `overrides` gives
+    upload routes their own limit, by a pattern the whole path must match."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.overrides = overrides or {}
+        self.overrides = [(re.compile(pattern), limit) for pattern, limit in (overrides or {}).items()]
+
+    def limit_for(self, path: str) -> int:
+        return next((limit for pattern, limit in self.overrides if pattern.fullmatch(path)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,7 +99,7 @@ class BodyLimitMiddleware:
         if length is None and not chunked:
             await self.app(scope, receive, send)  # no body (the usual GET): nothing to limit
             return
-        limit = self.overrides.get(scope["path"], self.max_bytes)
+        limit = self.limit_for(scope["path"])
         if length is not None:
             try:
                 too_big = int(length) > limit

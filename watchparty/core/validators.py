@@ -81,3 +81,11 @@ Description = Annotated[str, _bounded(0, 5000), AfterValidator(no_control_chars)
 Genre = Annotated[str, _bounded(1, 40), AfterValidator(single_line)]
 
 SearchText = Annotated[str, _bounded(0, 100), AfterValidator(single_line)]
+# A BCP 47 language tag as subtitles use it: "en", "pt-BR", "zh-Hant"
+Language = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+    ),
+]
+TrackLabel = Annotated[str, _bounded(1, 60), AfterValidator(single_line)]

@@ -12,6 +12,7 @@ from watchparty.models.playlist_item import PlaylistItem, PlaylistVote
 from watchparty.models.refresh_token import RefreshToken
 from watchparty.models.room import Room, RoomVisibility
 from watchparty.models.room_member import MemberRole, RoomMember
+from watchparty.models.subtitle import Subtitle
 from watchparty.models.user import User, UserRole
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "RoomMember",
     "RoomSanction",
     "RoomVisibility",
+    "Subtitle",
     "User",
     "UserRole",
 ]

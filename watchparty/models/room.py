@@ -67,6 +67,9 @@ class Room(Base):
     queue_cap: Mapped[int] = mapped_column(Integer, default=20, server_default=text("20"))
     # Guests may join by link with only a name (ADR 0016): on by default for public and unlisted rooms.
     guests_allowed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("false"))
+    # The room's default subtitle language (ADR 0018): a viewer who has chosen nothing sees the track in it, for
+    # whichever movie plays; each viewer's own choice stays theirs.
+    subtitle_language: Mapped[str | None] = mapped_column(String(16), default=None)
     # Chat rules (ADR 0016): one message per this many seconds per member (0: off; the host and moderators are
     # exempt), and a word filter that blocks or masks.
     slow_mode_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from watchparty.models import Movie
+from watchparty.models import Movie, Subtitle
 
 
 async def get_movie(session: AsyncSession, movie_id: int) -> Movie | None:
@@ -43,3 +43,19 @@ async def by_video_urls(session: AsyncSession, urls: Sequence[str]) -> Sequence[
 async def checking_since(session: AsyncSession, before: datetime, limit: int = 500) -> Sequence[Movie]:
     stmt = select(Movie).where(Movie.check_status == "checking", Movie.updated_at < before).order_by(Movie.id)
     return (await session.scalars(stmt.limit(limit))).all()
+
+
+async def subtitles_of(session: AsyncSession, movie_id: int) -> Sequence[Subtitle]:
+    stmt = select(Subtitle).where(Subtitle.movie_id == movie_id).order_by(Subtitle.label, Subtitle.id)
+    return (await session.scalars(stmt)).all()
+
+
+async def count_subtitles(session: AsyncSession, movie_id: int) -> int:
+    return int(
+        await session.scalar(select(func.count()).select_from(Subtitle).where(Subtitle.movie_id == movie_id)) or 0
+    )
+
+
+async def get_subtitle(session: AsyncSession, movie_id: int, subtitle_id: int) -> Subtitle | None:
+    track = await session.get(Subtitle, subtitle_id)
+    return track if track is not None and track.movie_id == movie_id else None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from watchparty.core.schemas import CamelModel, InputModel
-from watchparty.core.validators import Description, Genre, Title, Url
+from watchparty.core.validators import Description, Genre, Language, MediaUrl, Title, TrackLabel, Url
 
 Duration = Annotated[int, Field(ge=0, le=7 * 24 * 3600)]
 Year = Annotated[int, Field(ge=1870, le=2100)]
@@ -35,6 +36,14 @@ class MovieUpdate(InputModel):
     duration_seconds: Duration | None = None
     year: Year | None = None
     genres: Genres | None = None
+
+
+def _from_row(cls: type[CamelModel], value: Any, marker: str, computed: Callable[[Any], dict[str, Any]]) -> Any:
+    """An ORM row (it has `marker`) as a dict of the model's fields, with the fields computed from the row."""
+    if not hasattr(value, marker):
+        return value
+    extra = computed(value)
+    return {**{k: getattr(value, k) for k in cls.model_fields if k not in extra and hasattr(value, k)}, **extra}
 
 
 class MediaCheck(CamelModel):
@@ -70,11 +79,10 @@ class MovieSummary(CamelModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _check_of_row(cls, value: Any) -> Any:
-        if hasattr(value, "check_status"):  # a Movie row: its check from its two columns
-            fields = {k: getattr(value, k) for k in cls.model_fields if k != "check" and hasattr(value, k)}
-            return {**fields, "check": MediaCheck.of(value.check_status, value.media_check)}
-        return value
+    def _check_of_row(cls, value: Any) -> Any:  # a Movie row: its check from its two columns
+        return _from_row(
+            cls, value, "check_status", lambda row: {"check": MediaCheck.of(row.check_status, row.media_check)}
+        )
 
 
 class MovieRead(MovieSummary):
@@ -84,3 +92,31 @@ class MovieRead(MovieSummary):
     created_by: int | None
     created_at: datetime
     updated_at: datetime
+
+
+class SubtitleByUrl(InputModel):
+    url: MediaUrl = Field(
+        description="an SRT, WebVTT or ASS/SSA file; fetched once by the server, as the media check fetches"
+    )
+    label: TrackLabel
+    language: Language | None = None
+
+
+class SubtitleRead(CamelModel):
+    """A subtitle track, converted to WebVTT and served from this origin at `url`."""
+
+    id: int
+    movie_id: int
+    label: str
+    language: str | None
+    source_format: str = Field(description="SRT, WebVTT, ASS or SSA")
+    source_encoding: str = Field(description="utf-8, utf-16, cp1251 or latin-1, as the upload was read")
+    cues: int
+    url: str
+    created_by: int | None
+    created_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _url_of_row(cls, value: Any) -> Any:  # a Subtitle row: where its WebVTT is served
+        return _from_row(cls, value, "vtt", lambda row: {"url": f"/api/movies/{row.movie_id}/subtitles/{row.id}.vtt"})

@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
+import anyio
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from watchparty.config import Settings
 from watchparty.core.cache import invalidate
 from watchparty.core.clock import iso_z, utcnow
+from watchparty.core.errors import PayloadTooLarge
 from watchparty.core.schemas import Page, PageParams
 from watchparty.jobs import outbox
 from watchparty.jobs.queues import HIGH_PRIORITY, MEDIA
-from watchparty.models import Movie, User, UserRole
-from watchparty.movies import repository
-from watchparty.movies.errors import MediaRefused, MovieNotFound, NotMovieOwner
-from watchparty.movies.schemas import MediaCheck, MovieCreate, MovieRead, MovieUpdate
+from watchparty.models import Movie, Subtitle, User, UserRole
+from watchparty.movies import probe, repository, subtitles
+from watchparty.movies.errors import (
+    InvalidSubtitle,
+    MediaRefused,
+    MovieNotFound,
+    NotMovieOwner,
+    SubtitleNotFound,
+    TooManySubtitles,
+)
+from watchparty.movies.schemas import MediaCheck, MovieCreate, MovieRead, MovieUpdate, SubtitleRead
+from watchparty.movies.subtitles import MAX_SUBTITLE_BYTES
+
+MAX_TRACKS = 20  # subtitle tracks per movie
 
 _REQUIRED = {"title", "video_url"}
 
@@ -149,3 +163,72 @@ async def catalogue_urls(session: AsyncSession, user: User, entries: list[tuple[
 
 def to_read(movie: Movie) -> MovieRead:
     return MovieRead.model_validate(movie)
+
+
+# -- subtitles (ADR 0018) ------------------------------------------------------------------------------------------
+
+
+async def add_subtitle(
+    session: AsyncSession, user: User, movie_id: int, raw: bytes, *, label: str, language: str | None,
+    filename: str | None = None,
+) -> Subtitle:  # fmt: skip
+    """A subtitle file for a movie, converted to WebVTT off the event loop; refused in words if it cannot be."""
+    movie = await get_movie(session, movie_id)
+    if len(raw) > MAX_SUBTITLE_BYTES:
+        raise PayloadTooLarge(f"The subtitle file is over {MAX_SUBTITLE_BYTES // (1024 * 1024)} MiB")
+    try:
+        vtt, fmt, encoding, cues = await anyio.to_thread.run_sync(subtitles.to_vtt, raw, filename)
+    except subtitles.SubtitleRejected as exc:
+        raise InvalidSubtitle(str(exc)) from None
+    if await repository.count_subtitles(session, movie.id) >= MAX_TRACKS:
+        raise TooManySubtitles()
+    track = Subtitle(movie_id=movie.id, label=label, language=language, vtt=vtt, source_format=fmt,
+                     source_encoding=encoding, cues=cues, created_by=user.id)  # fmt: skip
+    session.add(track)
+    await session.flush()
+    return track
+
+
+async def fetch_subtitle(settings: Settings, url: str) -> bytes:
+    """A subtitle file by its URL, fetched as the media check fetches (no private address unless allowed, every
+    redirect checked, one deadline), and no more than the size limit."""
+
+    def get() -> bytes:
+        fetcher = probe.Fetcher(
+            allow_private=settings.media_check_allow_private, deadline=time.monotonic() + settings.media_check_timeout_s
+        )
+        try:
+            _, response, body = fetcher.get(url, limit=MAX_SUBTITLE_BYTES + 1)
+        except probe.Refused as exc:
+            raise InvalidSubtitle(f"The subtitle file could not be fetched: {exc.message}") from None
+        finally:
+            fetcher.close()
+        if response.status_code >= 400:
+            raise InvalidSubtitle(f"The subtitle file could not be fetched (its server says {response.status_code}).")
+        return body
+
+    return await anyio.to_thread.run_sync(get)
+
+
+async def list_subtitles(session: AsyncSession, movie_id: int) -> list[SubtitleRead]:
+    await get_movie(session, movie_id)
+    return [SubtitleRead.model_validate(t) for t in await repository.subtitles_of(session, movie_id)]
+
+
+async def subtitle_vtt(session: AsyncSession, movie_id: int, subtitle_id: int) -> str:
+    track = await repository.get_subtitle(session, movie_id, subtitle_id)
+    if track is None:
+        raise SubtitleNotFound()
+    return track.vtt
+
+
+async def delete_subtitle(session: AsyncSession, user: User, movie_id: int, subtitle_id: int) -> None:
+    """By whoever added it, the movie's creator, or an administrator."""
+    track = await repository.get_subtitle(session, movie_id, subtitle_id)
+    if track is None:
+        raise SubtitleNotFound()
+    movie = await get_movie(session, movie_id)
+    if user.id not in (track.created_by, movie.created_by) and user.role != UserRole.ADMIN:
+        raise NotMovieOwner("Only who added the track, the movie's creator or an administrator can remove it")
+    await session.delete(track)
+    await session.flush()

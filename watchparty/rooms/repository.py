@@ -45,6 +45,7 @@ _VIEW_COLUMNS: tuple[Any, ...] = (
     Room.capacity,
     Room.open_control,
     Room.guests_allowed,
+    Room.subtitle_language,
     Room.slow_mode_seconds,
     Room.last_activity_at,
     Room.created_at,

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from watchparty.core.schemas import CamelModel, InputModel
-from watchparty.core.validators import Description, MediaUrl, Name, Title
+from watchparty.core.validators import Description, Language, MediaUrl, Name, Title
 from watchparty.models import MemberRole, RoomVisibility
 from watchparty.movies.schemas import MovieSummary
 from watchparty.rooms import chat_rules, playlist
@@ -45,6 +45,9 @@ class RoomUpdate(InputModel):
     )
     open_control: bool | None = Field(default=None, description="let every member control playback")
     guests_allowed: bool | None = Field(default=None, description="people with the link may join with only a name")
+    subtitle_language: Language | None = Field(
+        default=None, description="the room's default subtitle language (BCP 47); `null` clears it (host)"
+    )
 
 
 class RoleIn(InputModel):
@@ -80,6 +83,9 @@ class RoomRead(CamelModel):
     open_control: bool = Field(description="every member may control playback, not only the host and moderators")
     guests_allowed: bool = Field(description="people with the link may join with only a name (as guests)")
     slow_mode_seconds: int = Field(description="one chat message per this many seconds per member (0: off)")
+    subtitle_language: str | None = Field(
+        description="the room's default subtitle language: viewers who chose nothing see the track in it"
+    )
     last_activity_at: datetime
     created_at: datetime
 

@@ -339,6 +339,7 @@ def room_json(row: RowMapping) -> dict[str, Any]:
         "openControl": bool(row["open_control"]),
         "guestsAllowed": bool(row["guests_allowed"]),
         "slowModeSeconds": int(row["slow_mode_seconds"]),
+        "subtitleLanguage": row["subtitle_language"],
         "lastActivityAt": row["last_activity_at"],
         "createdAt": row["created_at"],
     }

@@ -5,6 +5,7 @@ import { chatPanel, chatRulesPanel } from "./chat.js";
 import { memberMenu, moderationLine, moderationLog, muteGuard } from "./moderation.js";
 import { playlistPanel } from "./playlist.js";
 import { RoomPlayer, kindOf } from "./players.js";
+import { subtitlesControl, subtitleUpload } from "./subtitles.js";
 import { RoomLink, localMs } from "./sync.js";
 import { $, avatar, busy, clock, field, formAlert, formData, h, showFormError, toast } from "./ui.js";
 
@@ -124,16 +125,33 @@ function renderWatch(room, memberList, me, navigate, view) {
   const rate = h("select", { id: "rate", "aria-label": "Playback speed" }, [0.5, 0.75, 1, 1.25, 1.5, 2].map((r) => h("option", { value: r, selected: r === 1 }, `${r}×`)));
   // each viewer's own choice (HLS renditions), never the room's: shown when the media has more than one
   const quality = h("select", { id: "quality", "aria-label": "Quality (yours only)", hidden: true });
-  const controls = h("div", { class: "controls", role: "group", "aria-label": "Playback controls" }, playButton, scrub, time, rate, quality);
+  const subs = subtitlesControl({ video, roomDefault: () => room.subtitleLanguage });
+  // the room's controls (for those allowed), then each viewer's own: volume, fullscreen, theatre, picture in picture
+  const back10 = h("button", { id: "back10", type: "button", "aria-label": "−10: back 10 seconds (←)", title: "Back 10 s (←)" }, "−10");
+  const ahead10 = h("button", { id: "ahead10", type: "button", "aria-label": "+10: ahead 10 seconds (→)", title: "Ahead 10 s (→)" }, "+10");
+  const muteButton = h("button", { id: "mute", type: "button", "aria-label": "Mute (M)", "aria-pressed": "false", title: "Mute (M)" }, "🔊");
+  const volume = h("input", { id: "volume", type: "range", min: 0, max: 1, step: 0.05, value: 1, "aria-label": "Volume (yours only)" });
+  const resync = h("button", { id: "resync", type: "button", title: "Jump to where the room is" }, "Resync me");
+  const theatre = h("button", { id: "theatre", type: "button", "aria-pressed": "false", title: "Theatre mode: the video wide, the chat over it" }, "Theatre");
+  const fullscreen = h("button", { id: "fullscreen", type: "button", "aria-label": "Full screen (F)", title: "Full screen (F)" }, "Full screen");
+  const pip = document.pictureInPictureEnabled
+    ? h("button", { id: "pip", type: "button", "aria-label": "PiP: picture in picture", title: "Picture in picture" }, "PiP") : null;
+  const chatToggle = h("button", { id: "chat-toggle", type: "button", class: "chat-toggle", "aria-pressed": "true", title: "Show or hide the chat over the video" }, "Chat");
+  const controls = h("div", { class: "controls", role: "group", "aria-label": "Playback controls" },
+    playButton, back10, ahead10, scrub, time, rate,
+    h("span", { class: "own-controls", role: "group", "aria-label": "Your own player" }, muteButton, volume, quality, subs.element, resync, theatre, pip, fullscreen, chatToggle));
   const controlNote = h("p", { class: "muted small", id: "control-note" });
   const connection = h("span", { id: "connection", class: "pill", role: "status" }, "connecting…");
   const mySync = h("span", { id: "my-sync", class: "pill" });
   const movieSelect = h("select", { id: "movie-select", "aria-label": "Change the movie" });
   const openToggle = h("input", { id: "open-control", type: "checkbox" });
+  const subDefault = h("select", { id: "sub-default" });
   const hostPanel = h("details", { class: "host-panel", hidden: true },
     h("summary", {}, "Host settings"),
     h("div", { class: "field" }, h("label", { for: "movie-select" }, "Movie"), movieSelect),
-    h("label", { class: "check" }, openToggle, " Everyone can control playback"));
+    h("label", { class: "check" }, openToggle, " Everyone can control playback"),
+    h("div", { class: "field" }, h("label", { for: "sub-default" }, "Default subtitles for this room"), subDefault),
+    subtitleUpload({ movieId: () => movie?.id, onAdded: () => { subs.load(movie?.id); fillSubDefault(); } }));
   const peopleList = h("ul", { id: "people", class: "people" });
   const peopleTitle = h("h2", {}, "Watching");
   // the link is made below; the chat sends through it once it exists
@@ -278,6 +296,7 @@ function renderWatch(room, memberList, me, navigate, view) {
     if (id === null) {
       movie = null;
       player.unload();
+      subs.load(null);
       $("#movie-title").textContent = "No movie yet. The host picks one in the host settings.";
       return;
     }
@@ -295,6 +314,8 @@ function renderWatch(room, memberList, me, navigate, view) {
       }
       await player.load({ kind: kindOf(movie), url: movie.videoUrl });
       $("#movie-title").textContent = `▶ ${movie.title}`;
+      await subs.load(movie.id);
+      fillSubDefault();
       movieSelect.value = String(id);
     } catch (error) {
       $("#movie-title").textContent = `The movie could not be loaded: ${error.message}`;
@@ -332,7 +353,7 @@ function renderWatch(room, memberList, me, navigate, view) {
 
   function renderControls() {
     const allowed = canControl();
-    for (const el of [playButton, scrub, rate]) el.disabled = !allowed;
+    for (const el of [playButton, scrub, rate, back10, ahead10]) el.disabled = !allowed;
     const paused = link.playback ? link.playback.paused : true;
     playButton.textContent = paused ? "▶" : "❚❚";
     playButton.setAttribute("aria-label", paused ? "Play" : "Pause");
@@ -344,6 +365,7 @@ function renderWatch(room, memberList, me, navigate, view) {
     hostPanel.hidden = !settings;
     movieSelect.disabled = !can("changeMedia");
     openToggle.disabled = !can("openControl");
+    subDefault.disabled = !can("editRoom");
     if (settings) loadMovieChoices();
     openToggle.checked = openControl;
     modlog.show(can("moderationLog"));
@@ -388,6 +410,58 @@ function renderWatch(room, memberList, me, navigate, view) {
     link.command("seek", { position });
   }
 
+  // -- each viewer's own player: remembered in this browser, never sent to the room --
+  const VOLUME_KEY = "watchparty.volume";
+  try {
+    const v = JSON.parse(localStorage.getItem(VOLUME_KEY)) || {};
+    if (Number.isFinite(v.volume)) video.volume = Math.min(1, Math.max(0, v.volume));
+    if (v.muted) video.muted = true;
+  } catch { /* a fresh browser */ }
+  function showVolume() {
+    volume.value = String(video.volume);
+    muteButton.textContent = video.muted || video.volume === 0 ? "🔇" : "🔊";
+    muteButton.setAttribute("aria-pressed", String(video.muted));  // a toggle: one name, its state pressed or not
+  }
+  video.addEventListener("volumechange", () => {
+    showVolume();
+    if (unmute.hidden) localStorage.setItem(VOLUME_KEY, JSON.stringify({ volume: video.volume, muted: video.muted }));
+  });
+  volume.addEventListener("input", () => { video.volume = Number(volume.value); if (video.volume > 0) video.muted = false; });
+  muteButton.addEventListener("click", () => { video.muted = !video.muted; unmute.hidden = true; });
+  const roomEl = () => view.querySelector(".room");
+  theatre.addEventListener("click", () => {
+    const on = roomEl().classList.toggle("theatre");
+    theatre.setAttribute("aria-pressed", String(on));
+  });
+  chatToggle.addEventListener("click", () => {
+    const hidden = roomEl().classList.toggle("chat-hidden");
+    chatToggle.setAttribute("aria-pressed", String(!hidden));
+  });
+  // fullscreen is the whole room, so that the chat can stay over the video (and be hidden)
+  function toggleFullscreen() {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    else roomEl().requestFullscreen?.().catch((error) => toast(`Fullscreen is not available here (${error.message}).`, "error"));
+  }
+  fullscreen.addEventListener("click", toggleFullscreen);
+  const onFullscreen = () => roomEl()?.classList.toggle("fullscreen", document.fullscreenElement === roomEl());
+  document.addEventListener("fullscreenchange", onFullscreen);
+  pip?.addEventListener("click", async () => {
+    try {
+      if (document.pictureInPictureElement) await document.exitPictureInPicture();
+      else await video.requestPictureInPicture();
+    } catch (error) { toast(`Picture in picture is not available (${error.message}).`, "error"); }
+  });
+  resync.addEventListener("click", () => { link.resync(); toast("Back with the room.", "ok"); });
+  function skip(seconds) {
+    if (!canControl()) { toast("Only the host and moderators can seek for the room.", "error"); return; }
+    const at = link.expectedPosition() ?? 0;
+    const end = Number.isFinite(player.duration) ? player.duration : Infinity;
+    link.command("seek", { position: Math.max(0, Math.min(end, at + seconds)) });
+  }
+  back10.addEventListener("click", () => skip(-10));
+  ahead10.addEventListener("click", () => skip(10));
+  showVolume();
+
   // -- controls --
   playButton.addEventListener("click", () => {
     if (video.muted && !unmute.hidden) { video.muted = false; unmute.hidden = true; }  // this click is a gesture
@@ -408,6 +482,20 @@ function renderWatch(room, memberList, me, navigate, view) {
     if (hostPanel.open) { moviesLoaded = false; loadMovieChoices(); }
   });
   openToggle.addEventListener("change", () => link.send({ type: "setOpenControl", open: openToggle.checked }));
+  // the room's default subtitle language: the languages of the playing movie's tracks, or none
+  function fillSubDefault() {
+    const languages = [...new Set(subs.tracks.map((t) => t.language).filter(Boolean))];
+    if (room.subtitleLanguage && !languages.includes(room.subtitleLanguage)) languages.push(room.subtitleLanguage);
+    subDefault.replaceChildren(h("option", { value: "" }, "None"), ...languages.map((l) => h("option", { value: l, selected: l === room.subtitleLanguage }, l)));
+  }
+  subDefault.addEventListener("change", async () => {
+    try {
+      const updated = await api(`/api/rooms/${room.id}`, { method: "PUT", body: { subtitleLanguage: subDefault.value || null } });
+      room.subtitleLanguage = updated.subtitleLanguage;
+      subs.refresh();
+      toast(updated.subtitleLanguage ? `Viewers who chose nothing see ${updated.subtitleLanguage} subtitles.` : "No default subtitles.", "ok");
+    } catch (error) { toast(error.message, "error"); }
+  });
   player.on("duration", (d) => { scrub.max = Number.isFinite(d) ? d : 0; });
 
   copyLink.addEventListener("click", async () => {
@@ -438,13 +526,24 @@ function renderWatch(room, memberList, me, navigate, view) {
     } catch (error) { toast(error.message, "error"); }
   }
 
-  // Space or K plays and pauses, as in most players, unless the focus is where typing happens
+  // The usual player keys, unless the focus is where typing happens: Space or K plays and pauses, ← and → seek
+  // 10 s for the room (those allowed), F is fullscreen, M mutes, C turns this viewer's subtitles on and off
   function onKey(event) {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.target.closest?.("input, textarea, select, button, a, [contenteditable]")) return;
-    if (event.key === " " || event.key === "k") {
+    const keys = {
+      " ": () => { if (!playButton.disabled) playButton.click(); },
+      k: () => { if (!playButton.disabled) playButton.click(); },
+      ArrowLeft: () => { if (canControl()) skip(-10); },
+      ArrowRight: () => { if (canControl()) skip(10); },
+      f: toggleFullscreen,
+      m: () => muteButton.click(),
+      c: () => subs.toggle(),
+    };
+    const action = keys[event.key.length === 1 ? event.key.toLowerCase() : event.key];
+    if (action) {
       event.preventDefault();
-      if (!playButton.disabled) playButton.click();
+      action();
     }
   }
   document.addEventListener("keydown", onKey);
@@ -474,6 +573,7 @@ function renderWatch(room, memberList, me, navigate, view) {
     clearInterval(statusTimer);
     mute.close();
     document.removeEventListener("keydown", onKey);
+    document.removeEventListener("fullscreenchange", onFullscreen);
     link.close();
     queue.close();
     player.unload();

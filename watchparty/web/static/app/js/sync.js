@@ -368,6 +368,15 @@ export class RoomLink {
     }
   }
 
+  // "Resync me": meet the room where it is now, at once (a seek aimed past the player's start-up), whatever the
+  // corrector's cooldown; what the room does is not changed.
+  resync() {
+    if (!this.playback || !this.clockReady) return;
+    this.corrector.lastSeekMs = -Infinity;
+    this.settlingUntil = 0;
+    this.apply(this.playback, this.clock.serverMs(localMs()));
+  }
+
   // After a start, the player's lag from the room is mostly our error about its start-up delay.
   learn(what) {
     const expected = this.expectedPosition();
