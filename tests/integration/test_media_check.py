@@ -8,13 +8,19 @@ import http.server
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from tests.integration.helpers import checked_movie, create_movie, create_room, register
 from tests.media import MediaServer, make_clip, make_hls, media_server
+from watchparty.core.clock import utcnow
+from watchparty.core.deps import Services
+from watchparty.models import Movie
+from watchparty.movies import service as movies_service
 from watchparty.movies.probe import check
 
 ORIGIN = "http://watchparty.test"  # the tests' public origin, where the web client plays from
@@ -199,3 +205,24 @@ async def test_a_refused_movie_is_never_set_on_a_room_or_queued(client: httpx.As
     assert (await checked_movie(client, bad["id"]))["check"]["status"] == "ready"
     r = await client.put(f"/api/rooms/{room['id']}", json={"movieId": bad["id"]}, headers=host.headers)
     assert r.status_code == 200, r.text
+
+
+async def test_a_movie_left_checking_gets_a_new_check(
+    client: httpx.AsyncClient, services: Services, cdn: MediaServer
+) -> None:
+    """A check whose job was lost (or a movie from before the check) is sent again: by the worker at its start and
+    by the cleanup job, for movies "checking" for more than 10 minutes."""
+    async with services.db.session() as session:
+        movie = Movie(title="Old", video_url=f"{cdn.url}/clip.mp4?old", genres=[])
+        session.add(movie)
+        await session.flush()
+        movie_id = movie.id
+    long_ago = utcnow() - timedelta(hours=1)
+    async with services.db.session() as session:
+        await session.execute(update(Movie).where(Movie.id == movie_id).values(updated_at=long_ago))
+    async with services.db.session() as session:
+        assert await movies_service.recheck_stale(session, utcnow() - timedelta(minutes=10)) == 1
+    checked = await checked_movie(client, movie_id)
+    assert checked["check"]["status"] == "ready"
+    async with services.db.session() as session:  # nothing is left to send again
+        assert await movies_service.recheck_stale(session, utcnow() - timedelta(minutes=10)) == 0

@@ -6,10 +6,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from bullmq import Job, UnrecoverableError, Worker
 
+from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
 from watchparty.jobs.queues import (
     CLEANUP,
@@ -25,6 +27,7 @@ from watchparty.jobs.queues import (
     redis_for_queues,
 )
 from watchparty.mail.tasks import send_email
+from watchparty.movies import service as movies_service
 from watchparty.movies.tasks import check_media
 from watchparty.ops.tasks import run_cleanup, run_report
 from watchparty.users.tasks import process_avatar
@@ -102,7 +105,19 @@ class JobRunner:
             }
             self.workers.append(Worker(queue, self._processor(queue), opts))
         await self.schedule_cleanup()
+        await self.recheck_media()
         log.info("job worker started: queues %s, concurrency %d each", ", ".join(QUEUES), settings.worker_concurrency)
+
+    async def recheck_media(self) -> None:
+        """Movies still "checking" from before a restart (a lost job, a movie from before the check) get a check
+        now, not only at the next cleanup."""
+        try:
+            async with self.services.db.session() as session:
+                sent = await movies_service.recheck_stale(session, utcnow() - timedelta(minutes=10))
+            if sent:
+                log.info("media checks sent again: %d", sent)
+        except Exception as exc:  # the cleanup job does it again
+            log.warning("could not send the pending media checks: %s", exc)
 
     async def schedule_cleanup(self) -> None:
         settings = self.services.settings
