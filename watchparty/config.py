@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     # reaches a private, loopback or link-local address unless allowed (a LAN media server, the tests).
     media_check_allow_private: bool = False
     media_check_timeout_s: float = Field(default=2.5, ge=0.5, le=30)
+    # YouTube's IFrame Player API, loaded by the YouTube frame page only (ADR 0019). The tests point it at a local
+    # stand-in of the documented API (there is no internet in CI).
+    youtube_api_url: str = "https://www.youtube.com/iframe_api"
 
     # Realtime sync (sent to clients in `welcome.params`; see docs/protocol.md)
     sync_lead_ms: int = Field(default=300, ge=50, le=5000)

@@ -226,3 +226,15 @@ async def test_a_movie_left_checking_gets_a_new_check(
     assert checked["check"]["status"] == "ready"
     async with services.db.session() as session:  # nothing is left to send again
         assert await movies_service.recheck_stale(session, utcnow() - timedelta(minutes=10)) == 0
+
+
+async def test_a_youtube_link_is_ready_as_youtube_without_a_fetch(client: httpx.AsyncClient) -> None:
+    host = await register(client, "tuber")
+    movie = await create_movie(client, host, title="A song", videoUrl="https://youtu.be/dQw4w9WgXcQ?t=42")
+    assert (movie["check"]["status"], movie["check"]["kind"]) == ("ready", "youtube")
+    room = await create_room(client, host)
+    r = await client.post(f"/api/rooms/{room['id']}/playlist/items",
+                          json={"baseVersion": 0, "url": "https://www.youtube.com/shorts/aaaaaaaaaaa"},
+                          headers=host.headers)  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert r.json()["data"]["items"][0]["movie"]["title"] == "YouTube video aaaaaaaaaaa"

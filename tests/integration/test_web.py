@@ -70,3 +70,16 @@ async def test_the_demo_movie_is_added_once(services: Services, client: httpx.As
     assert not added_again and again.id == first.id
     movies = (await client.get("/api/movies")).json()["data"]
     assert [m["videoUrl"] for m in movies] == [SAMPLE_VIDEO_PATH]
+
+
+async def test_only_the_youtube_frame_lets_youtube_in(client: httpx.AsyncClient) -> None:
+    """ADR 0019: YouTube's API script loads in /app/youtube-frame alone, framed by our own pages only."""
+    r = await client.get("/app/youtube-frame")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self' https://www.youtube.com https://s.ytimg.com" in csp
+    assert "frame-src https://www.youtube.com https://www.youtube-nocookie.com" in csp
+    assert "frame-ancestors 'self'" in csp and "default-src 'none'" in csp
+    assert '<script src="https://www.youtube.com/iframe_api"></script>' in r.text
+    shell = (await client.get("/rooms/1")).headers["content-security-policy"]
+    assert "youtube" not in shell

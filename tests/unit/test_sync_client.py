@@ -65,14 +65,14 @@ def test_seeks_ahead_by_the_seek_delay_and_not_again_within_the_cooldown() -> No
 
 
 def test_a_player_with_only_fixed_rates_is_corrected_by_seeking_alone() -> None:
-    c = Corrector(DriftParams(nudge_from_ms=25, seek_from_ms=400, seek_cooldown_ms=1500))
-    # 60 ms off: a nudge for a player with any rate, nothing for one with steps (a seek costs more than it saves)
-    assert c.decide(10.0, 9.94, 1.0, 0, paused=False, seek_delay_ms=100, nudges=False).kind == "none"
-    # 150 ms off: a seek, aimed where the room will be once it has settled, and not again within the cooldown
-    fix = c.decide(10.0, 9.85, 1.0, 100, paused=False, seek_delay_ms=100, nudges=False)
+    c = Corrector(DriftParams(nudge_from_ms=25, step_seek_from_ms=250, step_seek_cooldown_ms=4000))
+    # 150 ms off: a nudge for a player with any rate; nothing for one with steps (a seek costs more than it saves)
+    assert c.decide(10.0, 9.85, 1.0, 0, paused=False, seek_delay_ms=100, nudges=False).kind == "none"
+    # 300 ms off: a seek, aimed where the room will be once it has settled, and not again within the cooldown
+    fix = c.decide(10.0, 9.7, 1.0, 100, paused=False, seek_delay_ms=100, nudges=False)
     assert fix.kind == "seek" and fix.position == pytest.approx(10.1)
-    assert c.decide(10.0, 9.85, 1.0, 1000, paused=False, seek_delay_ms=100, nudges=False).kind == "none"
-    assert c.decide(10.0, 9.85, 1.0, 1700, paused=False, seek_delay_ms=100, nudges=False).kind == "seek"
+    assert c.decide(10.0, 9.7, 1.0, 3000, paused=False, seek_delay_ms=100, nudges=False).kind == "none"
+    assert c.decide(10.0, 9.7, 1.0, 4200, paused=False, seek_delay_ms=100, nudges=False).kind == "seek"
     # a player with any rate, as far off, is nudged instead
     assert Corrector(DriftParams()).decide(10.0, 9.85, 1.0, 0, paused=False, seek_delay_ms=100).kind == "rate"
 

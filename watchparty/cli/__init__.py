@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     p_sim.add_argument("--hold", type=float, default=6, help="seconds measured after each change (default 6)")
     p_sim.add_argument("--delay-jitter", type=float, default=0.2, help="start-up delays vary by ± this (default 0.2)")
     p_sim.add_argument("--seed", type=int, default=1)
+    p_sim.add_argument("--player", choices=("file", "youtube"), default="file",
+                       help="HTML5 players (any rate), or YouTube's (fixed rates, slow to seek)")  # fmt: skip
     p_sim.add_argument("--json", action="store_true", help="end with the figures as one JSON line")
     p_sim.add_argument("--playlist", action="store_true", help="instead: a playlist played through; hand-over figures")
     p_sim.add_argument("--items", type=int, default=3, help="with --playlist: how many items (default 3)")

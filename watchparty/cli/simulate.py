@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
             delay_jitter=args.delay_jitter,
             seed=args.seed,
             connect=False,
+            kind=args.player,
         )
         await connect_all(swarm.members[: args.viewers], lambda line: print(line, flush=True))
         if args.playlist:

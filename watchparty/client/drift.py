@@ -14,6 +14,8 @@ class DriftParams:
     max_nudge: float = 0.08
     seek_from_ms: float = 400
     seek_cooldown_ms: float = 1500
+    step_seek_from_ms: float = 250
+    step_seek_cooldown_ms: float = 4000
     wait_timeout_ms: float = 10_000
     report_interval_ms: float = 3000
 
@@ -26,6 +28,8 @@ class DriftParams:
             "maxNudge": "max_nudge",
             "seekFromMs": "seek_from_ms",
             "seekCooldownMs": "seek_cooldown_ms",
+            "stepSeekFromMs": "step_seek_from_ms",
+            "stepSeekCooldownMs": "step_seek_cooldown_ms",
             "waitTimeoutMs": "wait_timeout_ms",
             "reportIntervalMs": "report_interval_ms",
         }
@@ -41,7 +45,6 @@ class Correction:
 
 NONE = Correction("none")
 NUDGE_MS_PER_UNIT = 500  # off by 50 ms: 10 % faster (before the cap); gone in about half a second
-STEP_SEEK_FROM_NUDGES = 4  # a player without a continuous rate seeks once 4 × nudge_from_ms (100 ms) off
 
 
 class Corrector:
@@ -51,8 +54,8 @@ class Corrector:
     again within `seek_cooldown_ms` (a second seek right after the first is the stutter users hate). Off by more
     than `nudge_from_ms`: play a little faster or slower (`rate × (1 ± min(max_nudge, off/500))`), until within
     `nudge_until_ms`, so that a nudge does not stop with the error it started at. A player whose rates are steps
-    (`nudges=False`, e.g. an embedded player) cannot be nudged: it seeks once off by 4 × `nudge_from_ms` (at most
-    `seek_from_ms`), with the same cooldown."""
+    (`nudges=False`, e.g. YouTube's) cannot be nudged: it seeks once off by `step_seek_from_ms`, and not again
+    within `step_seek_cooldown_ms`."""
 
     def __init__(self, params: DriftParams) -> None:
         self.params = params
@@ -76,14 +79,14 @@ class Corrector:
         """expected/actual in seconds of media; now_ms on any monotonic clock."""
         p = self.params
         off_ms = (expected - actual) * 1000  # positive: the player is behind
-        cooled = now_ms - self.last_seek_ms >= p.seek_cooldown_ms
+        cooled = now_ms - self.last_seek_ms >= (p.seek_cooldown_ms if nudges else p.step_seek_cooldown_ms)
         if paused:
             self.nudging = False
             if abs(off_ms) > p.nudge_until_ms and cooled:  # invisible while paused, so be exact
                 self.seeked(now_ms)
                 return Correction("seek", room_rate, expected)
             return NONE
-        seek_from = p.seek_from_ms if nudges else min(p.seek_from_ms, p.nudge_from_ms * STEP_SEEK_FROM_NUDGES)
+        seek_from = p.seek_from_ms if nudges else p.step_seek_from_ms
         if abs(off_ms) > seek_from and cooled:
             self.seeked(now_ms)
             self.nudging = False

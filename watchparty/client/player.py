@@ -50,6 +50,9 @@ class Switch:
     started_at: float | None = None
 
 
+YOUTUBE_RATES = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)  # what the IFrame API's getAvailablePlaybackRates gives
+
+
 @dataclass(frozen=True)
 class Imperfections:
     clock_offset_ms: float = 0.0  # the device clock minus the true clock
@@ -60,6 +63,7 @@ class Imperfections:
     delay_jitter: float = 0.0  # each start-up delay varies by up to this fraction
     load_delay_ms: float = 1500.0  # loading a media that was not preloaded (a preloaded one loads at once)
     preload_ms: float = 2000.0  # fetching a media ahead takes this long
+    rate_steps: tuple[float, ...] | None = None  # a player with only these rates (YouTube's); None: any rate
 
     @classmethod
     def random(
@@ -72,8 +76,10 @@ class Imperfections:
         play_delay_ms: tuple[float, float] = (20, 200),
         seek_delay_ms: tuple[float, float] = (50, 300),
         delay_jitter: float = 0.2,
+        rate_steps: tuple[float, ...] | None = None,
     ) -> Imperfections:
         return cls(
+            rate_steps=rate_steps,
             clock_offset_ms=rng.uniform(-max_offset_ms, max_offset_ms),
             clock_drift_ppm=rng.uniform(-max_drift_ppm, max_drift_ppm),
             rate_error=rng.uniform(-max_rate_error, max_rate_error),
@@ -175,9 +181,15 @@ class SimulatedPlayer:
         self.base_pos = max(0.0, position)
         self.frozen_until = now + self._delay(self.imp.seek_delay_ms)
 
+    @property
+    def continuous_rates(self) -> bool:
+        """Whether any rate can be set (an HTML5 <video>), or only a few steps (YouTube): the drift rules differ."""
+        return self.imp.rate_steps is None
+
     def set_rate(self, rate: float) -> None:
         self._rebase()
-        self.rate = rate
+        steps = self.imp.rate_steps
+        self.rate = rate if steps is None else min(steps, key=lambda s: abs(s - rate))  # the nearest it has
 
     def stall(self, seconds: float) -> None:
         """The network starves the player: it stops moving for `seconds` (a buffering viewer)."""

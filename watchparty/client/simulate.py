@@ -16,10 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from watchparty.client.api import Api
-from watchparty.client.player import Imperfections, SimulatedPlayer, Switch
+from watchparty.client.player import YOUTUBE_RATES, Imperfections, SimulatedPlayer, Switch
 from watchparty.client.viewer import Viewer
 
 PASSWORD = "simulated-viewer-1"  # noqa: S105 - throwaway accounts made by the simulator
+# the players the simulator models: an HTML5 <video> (any rate), and YouTube's IFrame player (eight fixed rates,
+# slower to start and to seek)
+PLAYERS: dict[str, dict[str, Any]] = {
+    "file": {},
+    "youtube": {"rate_steps": YOUTUBE_RATES, "play_delay_ms": (100, 400), "seek_delay_ms": (200, 600)},
+}
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -182,9 +188,10 @@ def make_viewer(
     max_offset_ms: float,
     delay_jitter: float = 0.2,
     true_clock: Callable[[], float] = time.time,
+    kind: str = "file",
 ) -> SimViewer:
     seed = rng.randrange(2**31)
-    imperfections = Imperfections.random(rng, max_offset_ms=max_offset_ms, delay_jitter=delay_jitter)
+    imperfections = Imperfections.random(rng, max_offset_ms=max_offset_ms, delay_jitter=delay_jitter, **PLAYERS[kind])
     player = SimulatedPlayer(true_clock, imperfections, seed=seed)
     assert api.token is not None
     viewer = Viewer(
@@ -204,6 +211,7 @@ async def build_swarm(
     delay_jitter: float = 0.2,
     seed: int = 1,
     connect: bool = True,
+    kind: str = "file",
     progress: Callable[[str], None] | None = None,
 ) -> Swarm:
     """Sign up `viewers` users, the first makes a room and the rest join; viewer i connects to urls[i % len]."""
@@ -227,7 +235,7 @@ async def build_swarm(
     await asyncio.gather(*(join(api) for api in apis[1:]))
     members = [
         make_viewer(urls[i % len(urls)], room_id, api, rng, latency_ms=latency_ms, jitter_ms=jitter_ms,
-                    max_offset_ms=max_offset_ms, delay_jitter=delay_jitter)
+                    max_offset_ms=max_offset_ms, delay_jitter=delay_jitter, kind=kind)
         for i, api in enumerate(apis)
     ]  # fmt: skip
     swarm = Swarm(room_id, members)

@@ -534,8 +534,9 @@ class Viewer:
             assert expected is not None
             self._maybe_preload(expected)
             c = self.corrector.decide(
-                expected, player.position(), pb["rate"], now, paused=pb["paused"], seek_delay_ms=self.seek_delay_ms
-            )
+                expected, player.position(), pb["rate"], now, paused=pb["paused"], seek_delay_ms=self.seek_delay_ms,
+                nudges=getattr(player, "continuous_rates", True),
+            )  # fmt: skip
             if c.kind == "seek":
                 player.seek(c.position)
                 if not pb["paused"]:  # look again once it has settled, and learn from it

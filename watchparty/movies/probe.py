@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import av
 import httpx
 
+from watchparty.movies import youtube
 from watchparty.movies.codecs import judge_codecs, judge_hls_codecs
 
 MAX_REDIRECTS = 5
@@ -37,7 +38,7 @@ class Verdict:
     status: Status
     code: str
     message: str
-    kind: Literal["file", "hls"] | None = None
+    kind: Literal["file", "hls", "youtube"] | None = None
     content_type: str | None = None
     duration: float | None = None
     codecs: list[str] = field(default_factory=list)
@@ -215,6 +216,10 @@ def check(url: str, *, origin: str | None, allow_private: bool = False, timeout_
     """The verdict on `url`, as a viewer at `origin` (None: our own origin, where CORS is not asked) would meet
     it. Never raises for what the URL does."""
     started = time.monotonic()
+    ref = youtube.parse(url)
+    if ref is not None:  # played by YouTube's own player: nothing of ours fetches it (its title and length come
+        # from the player once it loads; oEmbed would need the internet)
+        return Verdict("ready", "ok", "Ready to play (YouTube).", kind="youtube", content_type=None)
     fetcher = Fetcher(allow_private=allow_private, deadline=started + timeout_s, own_origin=own_origin)
     try:
         verdict = _check(fetcher, url, origin)

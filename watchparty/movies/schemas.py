@@ -55,7 +55,7 @@ class MediaCheck(CamelModel):
     status: Literal["checking", "ready", "refused"]
     code: str | None = None
     message: str | None = None
-    kind: Literal["file", "hls"] | None = Field(default=None, description="how the web client plays it")
+    kind: Literal["file", "hls", "youtube"] | None = Field(default=None, description="how the web client plays it")
     content_type: str | None = None
     duration: float | None = Field(default=None, description="seconds")
     codecs: list[str] = Field(default_factory=list)

@@ -24,6 +24,7 @@ from watchparty.core.realtime import LiveItem, MediaSet, QueueSet, live_change
 from watchparty.core.validators import MediaUrl
 from watchparty.models import Movie, PlaylistItem, Room, RoomMember, User
 from watchparty.movies import service as movies_service
+from watchparty.movies import youtube
 from watchparty.rooms import playlist, policy, repository, service
 from watchparty.rooms.errors import (
     ImportTooLong,
@@ -292,6 +293,9 @@ def _first_play(plist: _List) -> int | Literal[False] | None:
 
 
 def _title_of(url: str) -> str:
+    ref = youtube.parse(url)
+    if ref is not None:  # its real title comes from its player; oEmbed would need the internet
+        return f"YouTube video {ref.video_id}"
     parts = urlsplit(url)
     name = unquote(PurePosixPath(parts.path).stem).strip()
     return (name or parts.hostname or url)[:200]

@@ -42,6 +42,10 @@ class SyncParams:
     max_nudge: float = 0.08  # at most ±8% (watchparty.me nudges up to 10%, Syncplay slows to 0.95)
     seek_from_ms: int = 400  # off by more than this: seek (Jellyfin: 400 ms; OpenTogetherTube: 1 s)
     seek_cooldown_ms: int = 1500  # no second seek sooner: stops the stutter of over-eager correction
+    # a player with only a few fixed rates (YouTube) cannot be nudged: it seeks, from a wider band, less often
+    # (a YouTube seek costs a few hundred ms of buffering; OpenTogetherTube corrects from 1 s, CyTube from 2 s)
+    step_seek_from_ms: int = 250
+    step_seek_cooldown_ms: int = 4000
     wait_timeout_ms: int = 10_000  # a buffering viewer holds the room at most this long
     lag_grace_ms: int = 30_000  # after a timeout, that viewer's buffering does not stop the room again for this long
     report_interval_ms: int = 3000  # clients report position, RTT and offset this often

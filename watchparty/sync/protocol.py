@@ -237,6 +237,8 @@ def params(p: SyncParams) -> dict[str, Any]:
         "maxNudge": p.max_nudge,
         "seekFromMs": p.seek_from_ms,
         "seekCooldownMs": p.seek_cooldown_ms,
+        "stepSeekFromMs": p.step_seek_from_ms,
+        "stepSeekCooldownMs": p.step_seek_cooldown_ms,
         "waitTimeoutMs": p.wait_timeout_ms,
         "reportIntervalMs": p.report_interval_ms,
     }
@@ -285,6 +287,8 @@ class ParamsOut(_Out):
     max_nudge: float = Field(alias="maxNudge")
     seek_from_ms: int = Field(alias="seekFromMs")
     seek_cooldown_ms: int = Field(alias="seekCooldownMs")
+    step_seek_from_ms: int = Field(alias="stepSeekFromMs")
+    step_seek_cooldown_ms: int = Field(alias="stepSeekCooldownMs")
     wait_timeout_ms: int = Field(alias="waitTimeoutMs")
     report_interval_ms: int = Field(alias="reportIntervalMs")
 
@@ -375,7 +379,7 @@ class MediaCheck(_Out):
     status: Literal["checking", "ready", "refused"]
     code: str | None = None
     message: str | None = None
-    kind: Literal["file", "hls"] | None = None
+    kind: Literal["file", "hls", "youtube"] | None = None
     content_type: str | None = Field(default=None, alias="contentType")
     duration: float | None = None
     codecs: list[str] = Field(default_factory=list)

@@ -3,9 +3,13 @@ the page. Paths in emails (`/reset-password?token=â€¦`, `/invite/{token}?room=â€
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse
+import html
+from urllib.parse import urlsplit
 
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, HTMLResponse
+
+from watchparty.core.deps import AppServices
 from watchparty.core.errors import NotFound
 from watchparty.core.middleware import APP_PAGE_HEADERS, VENDOR_HEADERS
 from watchparty.web import STATIC_DIR, VENDOR_DIR
@@ -46,3 +50,33 @@ async def vendor(name: str) -> FileResponse:
     if path is None or not path.is_file():
         raise NotFound(f"{name} is not installed on this server (make installs the web client's libraries)")
     return FileResponse(path, media_type="text/javascript; charset=utf-8", headers=VENDOR_HEADERS)
+
+
+# The YouTube player's page (ADR 0019): the one page that loads YouTube's IFrame Player API, framed by the room page
+# (same origin), with a policy that lets in YouTube's script and frame and nothing else of theirs.
+YOUTUBE_FRAMES = "https://www.youtube.com https://www.youtube-nocookie.com"
+YOUTUBE_SCRIPTS = "https://www.youtube.com https://s.ytimg.com"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@router.get("/app/youtube-frame")
+async def youtube_frame(services: AppServices) -> HTMLResponse:
+    api = services.settings.youtube_api_url
+    scripts = " ".join(dict.fromkeys([*YOUTUBE_SCRIPTS.split(), _origin(api)]))
+    csp = (
+        f"default-src 'none'; script-src 'self' {scripts}; frame-src {YOUTUBE_FRAMES}; style-src 'self'; "
+        "img-src https://i.ytimg.com data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+    )
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>YouTube player</title>'
+        '<link rel="stylesheet" href="/app/youtube-frame.css"></head><body><div id="player"></div>'
+        '<script src="/app/js/youtube-frame.js"></script>'
+        f'<script src="{html.escape(api, quote=True)}"></script></body></html>'
+    )
+    headers = {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "origin",
+               "Cache-Control": "no-cache"}  # fmt: skip
+    return HTMLResponse(page, headers=headers)

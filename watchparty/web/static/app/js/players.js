@@ -144,12 +144,140 @@ export class HlsAdapter extends MediaElementAdapter {
   }
 }
 
-export const ADAPTERS = { file: FileAdapter, hls: HlsAdapter };
+// YouTube through its IFrame Player API, in a frame of our own origin (/app/youtube-frame), the one page whose CSP
+// lets YouTube's script in (ADR 0019). It has eight fixed rates, so the drift rules correct it by seeking only.
+// The page's volume controls act on the (hidden) <video>; its volume is passed on to YouTube's player.
+const YT_STATE = { UNSTARTED: -1, ENDED: 0, PLAYING: 1, PAUSED: 2, BUFFERING: 3, CUED: 5 };
+const YT_ERRORS = {
+  2: "This YouTube address names no video.",
+  5: "YouTube's player could not play this video here.",
+  100: "This YouTube video is unavailable (removed, or private).",
+  101: "The owner of this YouTube video does not allow it to be played on other sites.",
+  150: "The owner of this YouTube video does not allow it to be played on other sites.",
+};
+
+export function youtubeRef(url) {
+  try {
+    const u = new URL(url);
+    const host = u.hostname.toLowerCase().replace(/^(www|m|music)\./, "");
+    let id = null;
+    if (host === "youtu.be") id = u.pathname.split("/")[1];
+    else if (host === "youtube.com" || host === "youtube-nocookie.com") {
+      id = u.pathname === "/watch" ? u.searchParams.get("v") : (u.pathname.match(/^\/(?:shorts|embed|live|v|e)\/([^/]+)/) || [])[1];
+    }
+    if (!id || !/^[A-Za-z0-9_-]{11}$/.test(id)) return null;
+    const t = u.searchParams.get("t") || u.searchParams.get("start") || new URLSearchParams(u.hash.slice(1)).get("t") || "";
+    const m = t.match(/^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$/);
+    const start = m ? (Number(m[1] || 0) * 3600 + Number(m[2] || 0) * 60 + Number(m[3] || 0)) : 0;
+    return { id, start };
+  } catch {
+    return null;
+  }
+}
+
+export class YouTubeAdapter extends Emitter {
+  constructor(video) {
+    super();
+    this.video = video;
+    this.frame = null;
+    this.yt = null;  // the frame's window.watchpartyYT
+    this.player = null;
+    this.state = YT_STATE.UNSTARTED;
+    this.wanted = false;  // play() asked for, until pause()
+    this.rates = { continuous: false, steps: [0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2] };
+    this.onVolume = () => this.applyVolume();
+  }
+
+  attach() {
+    this.video.hidden = true;
+    this.video.addEventListener("volumechange", this.onVolume);
+    if (this.frame) this.frame.hidden = false;
+  }
+
+  detach() {
+    this.video.hidden = false;
+    this.video.removeEventListener("volumechange", this.onVolume);
+    if (this.frame) this.frame.hidden = true;
+  }
+
+  async ensureFrame() {
+    if (this.yt) return this.yt;
+    this.frame = document.createElement("iframe");
+    Object.assign(this.frame, { src: "/app/youtube-frame", title: "YouTube player", className: "yt-frame" });
+    this.frame.setAttribute("allow", "autoplay; encrypted-media; picture-in-picture");
+    this.video.after(this.frame);
+    await new Promise((resolve) => this.frame.addEventListener("load", resolve, { once: true }));
+    const yt = this.frame.contentWindow.watchpartyYT;
+    if (!yt) throw new Error("YouTube's player did not load (is youtube.com reachable?)");
+    this.player = await Promise.race([yt.ready, new Promise((_, reject) => setTimeout(() => reject(new Error("YouTube's player did not start in time")), 15000))]);
+    yt.events.addEventListener("state", (event) => this.onState(event.detail));
+    yt.events.addEventListener("error", (event) => {
+      this.emit("error", { message: YT_ERRORS[event.detail] || `YouTube's player refused this video (error ${event.detail}).` });
+      this.errored = true;
+      this.emit("stall");  // the room waits for this viewer (up to its timeout), then goes on without them
+    });
+    this.yt = yt;
+    this.applyVolume();
+    return yt;
+  }
+
+  onState(state) {
+    this.state = state;
+    if (state === YT_STATE.BUFFERING) this.emit("stall");  // an ad, or the network: the room may wait
+    else if (state === YT_STATE.PLAYING || state === YT_STATE.PAUSED || state === YT_STATE.CUED) {
+      this.emit("ready");
+      const d = this.duration;
+      if (Number.isFinite(d) && d !== this.lastDuration) { this.lastDuration = d; this.emit("duration", d); }
+    }
+  }
+
+  applyVolume() {
+    if (!this.player) return;
+    this.player.setVolume(Math.round(this.video.volume * 100));
+    if (this.video.muted) this.player.mute(); else this.player.unMute();
+  }
+
+  async load(source) {
+    const ref = youtubeRef(source.url);
+    if (!ref) { this.emit("error", { message: "That is not a YouTube video address." }); return; }
+    this.errored = false;
+    try {
+      await this.ensureFrame();
+    } catch (error) {
+      this.emit("error", { message: error.message });
+      return;
+    }
+    this.wanted = false;
+    this.player.cueVideoById({ videoId: ref.id, startSeconds: ref.start });
+  }
+
+  get playing() { return this.wanted; }
+  get duration() { const d = this.player?.getDuration?.(); return d > 0 ? d : NaN; }
+  get ready() { return Boolean(this.player) && !this.errored && this.state !== YT_STATE.UNSTARTED; }
+  get canPlayOn() { return !this.errored && this.state !== YT_STATE.BUFFERING; }
+  position() { return this.player ? this.player.getCurrentTime() : 0; }
+  play() { this.wanted = true; this.player?.playVideo(); }
+  pause() { this.wanted = false; this.player?.pauseVideo(); }
+  seek(seconds) { this.player?.seekTo(Math.max(0, seconds), true); }
+  setRate(rate) {
+    if (!this.player) return;
+    const steps = this.player.getAvailablePlaybackRates?.() || this.rates.steps;
+    const nearest = steps.reduce((a, b) => (Math.abs(b - rate) < Math.abs(a - rate) ? b : a), 1);
+    if (this.player.getPlaybackRate() !== nearest) this.player.setPlaybackRate(nearest);
+  }
+  qualities() { return []; }
+  get quality() { return -1; }
+  setQuality() {}
+  unload() { this.wanted = false; this.player?.stopVideo?.(); }
+}
+
+export const ADAPTERS = { file: FileAdapter, hls: HlsAdapter, youtube: YouTubeAdapter };
 
 // A movie's kind: what the media check found (`check.kind`), else what its URL says.
 export function kindOf(movie) {
   const kind = movie.check?.kind;
   if (kind && ADAPTERS[kind]) return kind;
+  if (youtubeRef(movie.videoUrl)) return "youtube";
   try {
     return /\.m3u8$/i.test(new URL(movie.videoUrl, location.href).pathname) ? "hls" : "file";
   } catch {

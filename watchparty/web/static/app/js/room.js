@@ -129,7 +129,7 @@ function renderWatch(room, memberList, me, navigate, view) {
   // the room's controls (for those allowed), then each viewer's own: volume, fullscreen, theatre, picture in picture
   const back10 = h("button", { id: "back10", type: "button", "aria-label": "−10: back 10 seconds (←)", title: "Back 10 s (←)" }, "−10");
   const ahead10 = h("button", { id: "ahead10", type: "button", "aria-label": "+10: ahead 10 seconds (→)", title: "Ahead 10 s (→)" }, "+10");
-  const muteButton = h("button", { id: "mute", type: "button", "aria-label": "Mute (M)", "aria-pressed": "false", title: "Mute (M)" }, "🔊");
+  const muteButton = h("button", { id: "mute", type: "button", "aria-label": "Mute (M)", "aria-pressed": "false", title: "Mute (M)" }, "Mute");
   const volume = h("input", { id: "volume", type: "range", min: 0, max: 1, step: 0.05, value: 1, "aria-label": "Volume (yours only)" });
   const resync = h("button", { id: "resync", type: "button", title: "Jump to where the room is" }, "Resync me");
   const theatre = h("button", { id: "theatre", type: "button", "aria-pressed": "false", title: "Theatre mode: the video wide, the chat over it" }, "Theatre");
@@ -419,7 +419,6 @@ function renderWatch(room, memberList, me, navigate, view) {
   } catch { /* a fresh browser */ }
   function showVolume() {
     volume.value = String(video.volume);
-    muteButton.textContent = video.muted || video.volume === 0 ? "🔇" : "🔊";
     muteButton.setAttribute("aria-pressed", String(video.muted));  // a toggle: one name, its state pressed or not
   }
   video.addEventListener("volumechange", () => {

@@ -11,10 +11,10 @@ const CORRECT_EVERY_MS = 100;
 const SETTLE_MS = 150;
 const SEEK_MARGIN = 1.3;  // a paused seek is given this much more than its learned start-up before playing on
 const NUDGE_MS_PER_UNIT = 500;
-const STEP_SEEK_FROM_NUDGES = 4;  // a player without a continuous rate seeks once 4 × nudgeFromMs (100 ms) off
 const BUFFERING_AFTER_MS = 500;  // a player that has waited for data this long tells the room
 const DEFAULT_PARAMS = {
   leadMs: 300, nudgeFromMs: 25, nudgeUntilMs: 5, maxNudge: 0.08, seekFromMs: 400, seekCooldownMs: 1500,
+  stepSeekFromMs: 250, stepSeekCooldownMs: 4000,
   waitTimeoutMs: 10000, reportIntervalMs: 3000,
 };
 // after these close codes the page must not reconnect by itself (docs/protocol.md, "Close codes")
@@ -56,11 +56,11 @@ export class Corrector {
   seeked(nowMs) { this.lastSeekMs = nowMs; }
 
   // expected/actual in seconds of media → {kind: "none" | "rate" | "seek", rate, position}. A player whose rates
-  // are steps (nudges: false) is corrected by seeking alone, from 4 × nudgeFromMs, with the same cooldown.
+  // are steps (nudges: false, YouTube) is corrected by seeking alone, from stepSeekFromMs, each stepSeekCooldownMs.
   decide(expected, actual, roomRate, nowMs, { paused, seekDelayMs, nudges = true }) {
     const p = this.params;
     const offMs = (expected - actual) * 1000;  // positive: the player is behind
-    const cooled = nowMs - this.lastSeekMs >= p.seekCooldownMs;
+    const cooled = nowMs - this.lastSeekMs >= (nudges ? p.seekCooldownMs : p.stepSeekCooldownMs);
     if (paused) {
       this.nudging = false;
       if (Math.abs(offMs) > p.nudgeUntilMs && cooled) {
@@ -69,7 +69,7 @@ export class Corrector {
       }
       return { kind: "none" };
     }
-    const seekFrom = nudges ? p.seekFromMs : Math.min(p.seekFromMs, p.nudgeFromMs * STEP_SEEK_FROM_NUDGES);
+    const seekFrom = nudges ? p.seekFromMs : p.stepSeekFromMs;
     if (Math.abs(offMs) > seekFrom && cooled) {
       this.seeked(nowMs);
       this.nudging = false;
