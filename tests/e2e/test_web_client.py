@@ -988,3 +988,53 @@ async def test_a_youtube_video_plays_in_sync_through_the_iframe_api_and_a_refuse
         await expect(guest.locator("#toast")).to_contain_text(
             "does not allow it to be played on other sites", timeout=10_000
         )
+
+
+async def test_everyone_plays_their_own_copy_of_a_local_file_and_a_different_one_is_refused(
+    web: LiveServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Issue 21, local-file mode: the host picks a file on their disk (it never leaves the machine: the room learns
+    its name, size, length and fingerprint); the guest picks their copy, it matches, and the two play in sync
+    within 100 ms at p95; a different film is refused with the reason, and the guest stays in the room."""
+    root = tmp_path_factory.mktemp("disk")
+    film = make_clip(root, seconds=20, name="film.mp4")
+    other = make_clip(root, seconds=8, name="other.mp4")
+    async with chromium() as browser:
+        ctx_h = await browser.new_context(base_url=web.url)
+        ctx_g = await browser.new_context(base_url=web.url)
+        host, guest = await ctx_h.new_page(), await ctx_g.new_page()
+        sent: list[int] = []  # the size of every request body the host's page sends
+        host.on("request", lambda request: sent.append(len(request.post_data_buffer or b"")))
+        await host.goto("/signup")
+        await sign_up(host, "yara")
+        await host.goto("/rooms/new")
+        await host.get_by_label("Name").fill("Yara's film night")
+        await host.get_by_label("Movie").select_option("local")
+        await host.get_by_label("Your video file").set_input_files(str(film))
+        await host.get_by_role("button", name="Create the room").click()
+        await expect(host).to_have_url(re.compile(r"/rooms/\d+$"), timeout=15_000)
+        await expect(host.locator("#movie-title")).to_contain_text("everyone plays their own copy")
+        # the file never left the host's machine: no request carried it (only the small JSON of its facts)
+        assert max(sent) < 10_000 < film.stat().st_size, sent
+        movie = (await (await host.request.get("/api/movies?limit=1")).json())["data"][0]
+        assert movie["check"]["kind"] == "local" and movie["check"]["localFile"]["size"] == film.stat().st_size
+        assert movie["durationSeconds"] == 20
+
+        room_path = host.url.removeprefix(web.url)
+        await guest.goto(f"/signup?next={room_path}")
+        await sign_up(guest, "zeno")
+        await guest.get_by_role("button", name="Join the room").click()
+        await expect(guest.locator("#local-label")).to_contain_text("Pick your copy of film.mp4")
+        await guest.get_by_label("Your copy of the film").set_input_files(str(other))
+        await expect(guest.locator("#local-why")).to_contain_text("not the same film")
+        await expect(guest.locator("#chat-input, [name=content]").first).to_be_visible()  # still in the room, with chat
+        await shot(guest, "room-local-refused")
+        await guest.get_by_label("Your copy of the film").set_input_files(str(film))
+        await expect(guest.locator(".local-card")).to_be_hidden(timeout=10_000)  # the same file: it plays
+
+        await host.get_by_role("button", name="Play", exact=True).click()
+        await both_playing(host, guest)
+        skews = await skews_at_shared_instants(host, guest, start_in_s=1.5, seconds=3)
+        assert p95(skews) <= HLS_SKEW_P95_MS, [round(s) for s in skews]
+        print({"local file skew p95 ms": round(p95(skews), 1)})
+        assert await guest.evaluate("document.querySelector('video').src.startsWith('blob:')")  # from their own disk

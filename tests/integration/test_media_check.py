@@ -238,3 +238,25 @@ async def test_a_youtube_link_is_ready_as_youtube_without_a_fetch(client: httpx.
                           headers=host.headers)  # fmt: skip
     assert r.status_code == 201, r.text
     assert r.json()["data"]["items"][0]["movie"]["title"] == "YouTube video aaaaaaaaaaa"
+
+
+async def test_a_local_file_is_described_not_fetched(client: httpx.AsyncClient) -> None:
+    """Local-file mode: the movie is the file's facts (its copies are checked in each viewer's browser)."""
+    host = await register(client, "localist")
+    facts = {"name": "film.mp4", "size": 1_234_567, "duration": 5400.4, "fingerprint": "ab" * 32}
+    r = await client.post("/api/movies", json={"title": "Film", "localFile": facts}, headers=host.headers)
+    assert r.status_code == 201, r.text
+    movie = r.json()["data"]
+    assert (movie["check"]["status"], movie["check"]["kind"]) == ("ready", "local")
+    assert movie["check"]["localFile"] == facts and movie["durationSeconds"] == 5400
+    assert movie["videoUrl"] == "local:" + "ab" * 32
+    room = await create_room(client, host, movieId=movie["id"])
+    assert room["movie"]["check"]["kind"] == "local"
+    for body in (
+        {"title": "Both", "localFile": facts, "videoUrl": "https://example.com/a.mp4"},
+        {"title": "Neither"},
+        {"title": "Bad print", "localFile": {**facts, "fingerprint": "xyz"}},
+        {"title": "No length", "localFile": {**facts, "duration": 0}},
+    ):
+        r = await client.post("/api/movies", json=body, headers=host.headers)
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "validation_error"), body

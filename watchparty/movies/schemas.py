@@ -16,14 +16,37 @@ Year = Annotated[int, Field(ge=1870, le=2100)]
 Genres = Annotated[list[Genre], Field(max_length=10)]
 
 
+class LocalFile(InputModel):
+    """A file on the host's own disk (issue 21's local-file mode): it never leaves their machine; the room learns
+    what each viewer's copy must match."""
+
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    size: Annotated[int, Field(ge=1, le=2**50)] = Field(description="bytes")
+    duration: Annotated[float, Field(gt=0, le=7 * 24 * 3600)] = Field(
+        description="seconds, as the host's browser read it"
+    )
+    fingerprint: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] = Field(
+        description="SHA-256 (hex) of the file's first MiB followed by its last MiB"
+    )
+
+
 class MovieCreate(InputModel):
+    """A movie by its URL (`videoUrl`), or a file everyone plays from their own disk (`localFile`): one of the two."""
+
     title: Title
-    video_url: Url
+    video_url: Url | None = None
+    local_file: LocalFile | None = None
     description: Description | None = None
     poster_url: Url | None = None
     duration_seconds: Duration | None = None
     year: Year | None = None
     genres: Genres = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MovieCreate:
+        if (self.video_url is None) == (self.local_file is None):
+            raise ValueError("give either videoUrl or localFile")
+        return self
 
 
 class MovieUpdate(InputModel):
@@ -55,7 +78,9 @@ class MediaCheck(CamelModel):
     status: Literal["checking", "ready", "refused"]
     code: str | None = None
     message: str | None = None
-    kind: Literal["file", "hls", "youtube"] | None = Field(default=None, description="how the web client plays it")
+    kind: Literal["file", "hls", "youtube", "local"] | None = Field(
+        default=None, description="how the web client plays it (`local`: each viewer plays their own copy)"
+    )
     content_type: str | None = None
     duration: float | None = Field(default=None, description="seconds")
     codecs: list[str] = Field(default_factory=list)
@@ -63,6 +88,7 @@ class MediaCheck(CamelModel):
     cors: bool | None = Field(default=None, description="its server lets our origin's pages fetch it")
     took_ms: float | None = None
     checked_at: str | None = None
+    local_file: LocalFile | None = Field(default=None, description="with `kind: local`: what each copy must match")
 
     @classmethod
     def of(cls, status: str, facts: dict[str, Any] | None) -> MediaCheck:

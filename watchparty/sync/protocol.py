@@ -373,13 +373,20 @@ class StateMsg(_Out):
     by: int | None
 
 
+class LocalFileOut(_Out):
+    name: str
+    size: int
+    duration: float
+    fingerprint: str
+
+
 class MediaCheck(_Out):
     """The movie's media check, as the REST API's MediaCheck (docs/protocol.md, "The media check")."""
 
     status: Literal["checking", "ready", "refused"]
     code: str | None = None
     message: str | None = None
-    kind: Literal["file", "hls", "youtube"] | None = None
+    kind: Literal["file", "hls", "youtube", "local"] | None = None
     content_type: str | None = Field(default=None, alias="contentType")
     duration: float | None = None
     codecs: list[str] = Field(default_factory=list)
@@ -387,6 +394,7 @@ class MediaCheck(_Out):
     cors: bool | None = None
     took_ms: float | None = Field(default=None, alias="tookMs")
     checked_at: str | None = Field(default=None, alias="checkedAt")
+    local_file: LocalFileOut | None = Field(default=None, alias="localFile")
 
 
 class PlaylistMovie(_Out):

@@ -1,6 +1,7 @@
 // The web client: a router over the History API and the pages other than the room (room.js).
 import { api, ApiError, checkedMovie, clearSession, saveSession, session, setUser } from "./api.js";
-import { renderRoom } from "./room.js";
+import { describe } from "./localfile.js";
+import { rememberLocalFile, renderRoom } from "./room.js";
 import { $, avatar, busy, field, formAlert, formData, h, selectField, showFormError, toast } from "./ui.js";
 
 const view = () => $("#view");
@@ -248,7 +249,8 @@ async function renderNewRoom() {
   // refused movies are never offered; nothing is preselected but the sample clip the server ships (never
   // someone else's newest movie, which may not play)
   const movies = (await api("/api/movies?limit=100")).filter((m) => m.check?.status !== "refused");
-  const movieOptions = [["", "No movie for now"], ...movies.map((m) => [m.id, m.check?.status === "checking" ? `${m.title} (checking…)` : m.title]), ["new", "A new movie, by its video URL…"]];
+  const movieOptions = [["", "No movie for now"], ...movies.map((m) => [m.id, m.check?.status === "checking" ? `${m.title} (checking…)` : m.title]),
+    ["new", "A new movie, by its video URL…"], ["local", "A file on my computer (everyone plays their own copy)…"]];
   const sample = movies.find((m) => m.videoUrl === "/sample/countdown.webm");
   const checkNote = h("p", { class: "muted small", id: "check-note", role: "status" });
   const newMovie = h("fieldset", { class: "new-movie", hidden: true },
@@ -256,6 +258,12 @@ async function renderNewRoom() {
     field("Title", { name: "title", maxlength: 200 }),
     field("Video URL (a WebM or MP4 file, or an HLS .m3u8 stream)", { name: "videoUrl", type: "url", placeholder: "https://…/movie.mp4" }),
     checkNote);
+  const localNote = h("p", { class: "muted small", id: "local-note", role: "status" },
+    "The file stays on your computer. Everyone in the room picks their own copy; the room checks that it is the same film.");
+  const localFile = h("fieldset", { class: "new-movie", hidden: true },
+    h("legend", {}, "A file on your computer"),
+    h("div", { class: "field" }, h("label", { for: "f-local" }, "Your video file"), h("input", { id: "f-local", name: "localFile", type: "file", accept: "video/*" })),
+    localNote);
   const form = h("form", { class: "card", novalidate: true },
     h("h1", { tabindex: "-1" }, "New room"),
     formAlert(),
@@ -265,15 +273,29 @@ async function renderNewRoom() {
     field("Password (optional, at least 4 characters)", { name: "password", type: "password", autocomplete: "new-password" }),
     selectField("Movie", "movieId", movieOptions, sample?.id ?? ""),
     newMovie,
+    localFile,
     h("button", { type: "submit", class: "primary" }, "Create the room"));
   const movieSelect = form.querySelector("[name=movieId]");
-  movieSelect.addEventListener("change", () => { newMovie.hidden = movieSelect.value !== "new"; });
+  movieSelect.addEventListener("change", () => {
+    newMovie.hidden = movieSelect.value !== "new";
+    localFile.hidden = movieSelect.value !== "local";
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = formData(form);
     try {
       const room = await busy(form, async () => {
-        let movieId = data.movieId ? Number(data.movieId) : null;
+        let movieId = data.movieId && data.movieId !== "local" ? Number(data.movieId) : null;
+        if (data.movieId === "local") {
+          const file = form.querySelector("#f-local").files[0];
+          if (!file) throw new ApiError("Pick the video file on your computer first.", 422);
+          localNote.textContent = "Reading the file…";
+          const facts = await describe(file);
+          if (!Number.isFinite(facts.duration)) throw new ApiError(`This browser cannot play ${file.name} (is it MP4 or WebM?).`, 422);
+          const movie = await api("/api/movies", { method: "POST", body: { title: file.name.replace(/\.[^.]+$/, "").slice(0, 200) || "My file", localFile: facts } });
+          movieId = movie.id;
+          rememberLocalFile(movie.id, file);
+        }
         if (data.movieId === "new") {
           const movie = await api("/api/movies", { method: "POST", body: { title: data.title, videoUrl: data.videoUrl } });
           movieId = movie.id;

@@ -276,6 +276,7 @@ export const ADAPTERS = { file: FileAdapter, hls: HlsAdapter, youtube: YouTubeAd
 // A movie's kind: what the media check found (`check.kind`), else what its URL says.
 export function kindOf(movie) {
   const kind = movie.check?.kind;
+  if (kind === "local" || movie.videoUrl.startsWith("local:")) return "local";  // each viewer's own copy (room.js)
   if (kind && ADAPTERS[kind]) return kind;
   if (youtubeRef(movie.videoUrl)) return "youtube";
   try {

@@ -3,11 +3,17 @@
 import { api, ApiError, checkedMovie, saveSession } from "./api.js";
 import { chatPanel, chatRulesPanel } from "./chat.js";
 import { memberMenu, moderationLine, moderationLog, muteGuard } from "./moderation.js";
+import { matches, describe as describeFile } from "./localfile.js";
 import { playlistPanel } from "./playlist.js";
 import { RoomPlayer, kindOf } from "./players.js";
 import { subtitlesControl, subtitleUpload } from "./subtitles.js";
 import { RoomLink, localMs } from "./sync.js";
 import { $, avatar, busy, clock, field, formAlert, formData, h, showFormError, toast } from "./ui.js";
+
+// Local-file mode: the File each viewer picked, by movie, for this page's life (a reload asks again: a page may not
+// keep a file of the disk)
+const localFiles = new Map();
+export function rememberLocalFile(movieId, file) { localFiles.set(movieId, file); }
 
 const STATUS_EVERY_MS = 3000;
 const DEVICE_KEY = "watchparty.device";
@@ -118,6 +124,9 @@ function renderWatch(room, memberList, me, navigate, view) {
   // -- the page --
   const video = h("video", { id: "video", playsinline: true, preload: "auto", "aria-label": "The room's video" });
   const unmute = h("button", { id: "unmute", type: "button", class: "unmute", hidden: true }, "Unmute");
+  const localPick = h("input", { id: "local-pick", type: "file", accept: "video/*", "aria-label": "Your copy of the film" });
+  const localWhy = h("p", { id: "local-why", role: "status" });
+  const localCard = h("div", { class: "local-card", hidden: true }, h("label", { for: "local-pick", id: "local-label" }, "Pick your copy"), localPick, localWhy);
   const overlay = h("div", { id: "overlay", class: "overlay", hidden: true, role: "status" });
   const playButton = h("button", { id: "play", type: "button", class: "primary", "aria-label": "Play" }, "▶");
   const scrub = h("input", { id: "scrub", type: "range", min: 0, max: 30, step: 0.1, value: 0, "aria-label": "Position" });
@@ -173,7 +182,7 @@ function renderWatch(room, memberList, me, navigate, view) {
       h("div", { class: "room-head" },
         h("div", {}, h("h1", { id: "room-title", tabindex: "-1" }, room.name), h("p", { class: "muted", id: "movie-title" })),
         h("div", { class: "status-pills" }, connection, mySync)),
-      h("div", { class: "video-wrap" }, video, overlay, unmute),
+      h("div", { class: "video-wrap" }, video, overlay, unmute, localCard),
       controls, controlNote, hostPanel, modlog.panel, rules.panel),
     h("aside", { class: "side" },
       h("section", { class: "panel", "aria-labelledby": "people-title" }, Object.assign(peopleTitle, { id: "people-title" }), peopleList),
@@ -312,6 +321,10 @@ function renderWatch(room, memberList, me, navigate, view) {
         $("#movie-title").textContent = `${movie.title} cannot be played: ${movie.check.message}`;
         return;
       }
+      if (movie.check?.kind === "local") {  // each viewer's own copy, checked here against the host's
+        await playLocal(movie, id);
+        return;
+      }
       await player.load({ kind: kindOf(movie), url: movie.videoUrl });
       $("#movie-title").textContent = `▶ ${movie.title}`;
       await subs.load(movie.id);
@@ -322,6 +335,34 @@ function renderWatch(room, memberList, me, navigate, view) {
     }
   }
   player.on("error", (error) => toast(error.message, "error"));
+
+  // Local-file mode: pick your copy; it plays from this browser (an object URL) once it matches the room's
+  let localObjectUrl = null;
+  async function useLocal(movie, file) {
+    const facts = movie.check.localFile;
+    localWhy.textContent = "Checking your file…";
+    const verdict = matches(facts, await describeFile(file));
+    localWhy.textContent = verdict.why;
+    localCard.classList.toggle("refused", !verdict.ok);
+    if (!verdict.ok) return;
+    localFiles.set(movie.id, file);
+    if (localObjectUrl) URL.revokeObjectURL(localObjectUrl);
+    localObjectUrl = URL.createObjectURL(file);
+    await player.load({ kind: "file", url: localObjectUrl });
+    localCard.hidden = verdict.same;
+  }
+  async function playLocal(movie, id) {
+    const facts = movie.check.localFile;
+    player.unload();
+    $("#movie-title").textContent = `▶ ${movie.title} (everyone plays their own copy)`;
+    $("#local-label").textContent = `Pick your copy of ${facts.name} to watch`;
+    localWhy.textContent = "The film plays from your own disk; only positions travel. Until you pick it, you are in the room and the chat, but not watching.";
+    localCard.classList.remove("refused");
+    localCard.hidden = false;
+    localPick.onchange = () => { if (localPick.files[0] && loadedMedia === id) useLocal(movie, localPick.files[0]); };
+    const known = localFiles.get(movie.id);
+    if (known) await useLocal(movie, known);
+  }
   player.on("qualities", (levels) => {
     quality.hidden = !levels || levels.length < 2;
     if (quality.hidden) return;
