@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import orjson
+import pytest
 
 from tests.conftest import flush_prefix
 from watchparty.config import Settings
@@ -15,11 +17,11 @@ from watchparty.sync import engine
 from watchparty.sync.hub import Hub
 
 
-def hub_for(settings: Settings) -> Hub:
+def hub_for(settings: Settings, clock: Callable[[], float] = time.time) -> Hub:
     url = settings.effective_redis_url
     assert url is not None
     return Hub(
-        make_client(url, settings, timeout_ms=2000), f"{settings.key_prefix}:hubtest", engine.SyncParams(), time.time
+        make_client(url, settings, timeout_ms=2000), f"{settings.key_prefix}:hubtest", engine.SyncParams(), clock
     )
 
 
@@ -69,6 +71,30 @@ async def test_chat_and_presence_are_numbered_without_touching_the_room_state(se
         assert seq == 51 and not state.playback.paused  # the command's event follows the chat, in one numbering
         replay = await hub.missed(room, 49, state.epoch)
         assert replay is not None and [orjson.loads(r)["seq"] for r in replay] == [50, 51]
+    finally:
+        await hub.redis.aclose()
+        await flush_prefix(settings)
+
+
+async def test_the_lead_grows_with_the_slowest_players_reported_start_up(settings: Settings) -> None:
+    """A change is scheduled far enough ahead for every viewer that reported lately to start on time: its
+    start-up plus half its RTT plus 100 ms, from the default 300 ms up to 1.5 s."""
+    hub = hub_for(settings, clock=lambda: 1_000_000.0)  # a clock that stands still: the schedule is exact
+    room = 4444
+    try:
+        await hub.apply(room, engine.Join(1, "host"))
+        await hub.apply(room, engine.Join(2, "member"))
+        assert (await hub.params_for(room)).lead_ms == 300  # nobody has reported
+        hub.record_skew(room, 1, 3.0, 40.0, buffering=False, startup_ms=120.0)  # needs 240: the default holds
+        hub.record_skew(room, 2, -8.0, 300.0, buffering=False, startup_ms=700.0)  # a slow player: 700 + 150 + 100
+        await hub.flush_skews()
+        assert (await hub.params_for(room)).lead_ms == 950
+        events = await hub.apply(room, engine.Command(1, "play", 0))
+        changed = next(e for e in events if isinstance(e, engine.StateChanged))
+        assert changed.execute_at == pytest.approx(1_000_000.95)  # scheduled with that lead
+        hub.record_skew(room, 2, 0.0, 300.0, buffering=False, startup_ms=5000.0)
+        await hub.flush_skews()
+        assert (await hub.params_for(room)).lead_ms == 1500  # never more
     finally:
         await hub.redis.aclose()
         await flush_prefix(settings)

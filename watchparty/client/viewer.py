@@ -558,5 +558,6 @@ class Viewer:
                     "offset": self.clock.offset_ms,
                     "paused": not self.player.playing,
                     "buffering": self.buffering,
+                    "startupMs": round(max(self.play_delay_ms, self.seek_delay_ms * SEEK_MARGIN), 1),
                 }
             )

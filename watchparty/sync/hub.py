@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import secrets
@@ -36,6 +37,7 @@ from watchparty.core.realtime import (
 )
 from watchparty.sync import engine, protocol
 
+MAX_LEAD_MS = 1500  # a change is never scheduled further ahead than this, however slow a player
 log = logging.getLogger("watchparty.sync")
 
 STREAM_MAXLEN = 1000
@@ -391,8 +393,10 @@ class Hub:
         result: list[engine.Event] = []
         extra = notices or []
 
+        params = await self.params_for(room_id) if isinstance(message, engine.Command) else self.params
+
         def change(state: engine.RoomState) -> tuple[engine.RoomState, list[dict[str, Any]]] | None:
-            new, events = engine.step(state, message, self.clock(), self.params)
+            new, events = engine.step(state, message, self.clock(), params)
             result[:] = events
             if new == state and not events and not extra:
                 return None
@@ -542,13 +546,36 @@ class Hub:
 
     # -- telemetry ---------------------------------------------------------------------------------------------
 
-    def record_skew(self, room_id: int, user_id: int, skew_ms: float, rtt_ms: float, *, buffering: bool) -> None:
-        """The latest skew per viewer (and its RTT), for the telemetry and the viewers' sync status; written
-        within a second."""
+    def record_skew(
+        self, room_id: int, user_id: int, skew_ms: float, rtt_ms: float, *, buffering: bool,
+        startup_ms: float | None = None,
+    ) -> None:  # fmt: skip
+        """The latest skew per viewer (and its RTT, and what its player needs to start on time: its start-up
+        and the one-way trip), for the telemetry, the viewers' sync status and the room's lead; written within a
+        second."""
+        need = None if startup_ms is None else round(startup_ms + rtt_ms / 2, 1)
         figures = orjson.dumps(
-            {"skewMs": round(skew_ms, 1), "rttMs": round(rtt_ms, 1), "buffering": buffering, "at": self.clock()}
-        )
+            {"skewMs": round(skew_ms, 1), "rttMs": round(rtt_ms, 1), "buffering": buffering, "at": self.clock(),
+             "needMs": need}
+        )  # fmt: skip
         self._skews.setdefault(room_id, {})[str(user_id)] = figures
+
+    async def params_for(self, room_id: int) -> engine.SyncParams:
+        """The room's lead grows with its slowest player (ADR 0019): a change is scheduled far enough ahead for
+        every viewer that reported in the last 10 s to start on time (its start-up plus its one-way trip, and
+        100 ms to spare), from `lead_ms` up to MAX_LEAD_MS. Without reports (or Redis), the default."""
+        try:
+            stored = await self.redis.hgetall(self.key(room_id, "skew"))
+        except Exception:  # a slower start for some; never a refused command
+            stored = {}
+        figures = [*stored.values(), *self._skews.get(room_id, {}).values()]
+        now, needs = self.clock(), []
+        for raw in figures:
+            f = orjson.loads(raw)
+            if f.get("needMs") is not None and now - float(f.get("at", 0)) <= 10:
+                needs.append(float(f["needMs"]))
+        lead = min(MAX_LEAD_MS, max([self.params.lead_ms, *(round(n) + 100 for n in needs)]))
+        return self.params if lead == self.params.lead_ms else dataclasses.replace(self.params, lead_ms=lead)
 
     async def flush_skews(self) -> None:
         pending, self._skews = self._skews, {}

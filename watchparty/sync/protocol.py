@@ -95,6 +95,10 @@ class Report(_In):
     offset: float = Field(ge=-86_400_000, le=86_400_000)
     paused: bool
     buffering: bool = False
+    startup_ms: float | None = Field(
+        default=None, alias="startupMs", ge=0, le=10_000,
+        description="how long this player takes to start after a play or a seek, as the client learned it",
+    )  # fmt: skip
 
 
 class ChatIn(_In):

@@ -391,7 +391,9 @@ async def _handle(conn: Connection, message: Any, services: Services, hub: Hub, 
             if not playback.paused and message.server_time / 1000 < playback.anchor > hub.clock():
                 return  # a change is pending (the next item starts at its executeAt): nothing to compare it with yet
             skew = engine.skew_ms(playback, message.position, message.server_time / 1000)
-            hub.record_skew(room_id, user_id, skew, message.rtt, buffering=message.buffering)
+            hub.record_skew(
+                room_id, user_id, skew, message.rtt, buffering=message.buffering, startup_ms=message.startup_ms
+            )
         case protocol.PlaylistIn():
             await _playlist(conn, hub, services, room_id, user_id, message)
         case protocol.VoteSkipIn():

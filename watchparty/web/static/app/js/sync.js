@@ -236,6 +236,7 @@ export class RoomLink {
       offset: this.clock.offsetMs,
       paused: !this.player.playing,
       buffering: this.buffering,
+      startupMs: Math.round(Math.max(this.playDelayMs, this.seekDelayMs * SEEK_MARGIN)),
     });
   }
 
