@@ -23,6 +23,12 @@ def _check_url(value: str) -> str:
     raise ValueError("Must be an http(s) URL or a path starting with /")
 
 
+def origin_of(url: str) -> str:
+    """The scheme and host (with port) of an absolute URL, as CORS and CSP name an origin."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def check_media_url(value: str) -> str:
     """A media URL from a person (a playlist item, an import line): absolute http(s) with a host, no spaces."""
     value = value.strip()

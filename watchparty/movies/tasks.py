@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import anyio
 
 from watchparty.core.deps import Services
+from watchparty.core.validators import origin_of
 from watchparty.movies import probe, service
 
 log = logging.getLogger("watchparty.movies")
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 async def check_media(services: Services, data: dict[str, Any], job_id: str) -> dict[str, Any]:
@@ -24,9 +20,9 @@ async def check_media(services: Services, data: dict[str, Any], job_id: str) -> 
     movie_id, url = int(data["movieId"]), str(data["url"])
     # The web client plays it from our public origin: that is the origin CORS must allow. A path of our own
     # (the sample clip) is checked at our own address, where no CORS is asked.
-    ours = _origin(settings.base_url)
+    ours = origin_of(settings.base_url)
     absolute = urljoin(settings.base_url + "/", url)
-    origin = None if _origin(absolute) == ours else ours
+    origin = None if origin_of(absolute) == ours else ours
     verdict = await anyio.to_thread.run_sync(
         lambda: probe.check(
             absolute, origin=origin, allow_private=settings.media_check_allow_private,

@@ -4,7 +4,6 @@ the page. Paths in emails (`/reset-password?token=â€¦`, `/invite/{token}?room=â€
 from __future__ import annotations
 
 import html
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse
@@ -12,6 +11,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from watchparty.core.deps import AppServices
 from watchparty.core.errors import NotFound
 from watchparty.core.middleware import APP_PAGE_HEADERS, VENDOR_HEADERS
+from watchparty.core.validators import origin_of
 from watchparty.web import STATIC_DIR, VENDOR_DIR
 
 router = APIRouter(include_in_schema=False)
@@ -58,15 +58,10 @@ YOUTUBE_FRAMES = "https://www.youtube.com https://www.youtube-nocookie.com"
 YOUTUBE_SCRIPTS = "https://www.youtube.com https://s.ytimg.com"
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 @router.get("/app/youtube-frame")
 async def youtube_frame(services: AppServices) -> HTMLResponse:
     api = services.settings.youtube_api_url
-    scripts = " ".join(dict.fromkeys([*YOUTUBE_SCRIPTS.split(), _origin(api)]))
+    scripts = " ".join(dict.fromkeys([*YOUTUBE_SCRIPTS.split(), origin_of(api)]))
     csp = (
         f"default-src 'none'; script-src 'self' {scripts}; frame-src {YOUTUBE_FRAMES}; style-src 'self'; "
         "img-src https://i.ytimg.com data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"

@@ -95,7 +95,6 @@ export function subtitlesControl({ video, roomDefault = () => null }) {
       select.value = select.value === "off" ? String(last.meta.id) : "off";
       select.dispatchEvent(new Event("change"));
     },
-    nudge(deltaS) { offset.value = (offsetS() + deltaS).toFixed(2); offset.dispatchEvent(new Event("change")); },
   };
 }
 
