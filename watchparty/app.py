@@ -25,6 +25,7 @@ from watchparty.core.middleware import (
     PAGE_HEADERS,
     SAMPLE_HEADERS,
     BodyLimitMiddleware,
+    HlsFiles,
     RequestContextMiddleware,
     StaticWithHeaders,
 )
@@ -131,6 +132,8 @@ def create_app(settings: Settings | None = None) -> WatchPartyAPI:
     app.add_exception_handler(Exception, handle_unexpected)
     app.include_router(api_router)
     app.include_router(web_router)  # before the mounts: /app/vendor/… is a route, the rest of /app/ files
+    # before /media: the HLS of uploads, whose playlists grow while they are made (never cached)
+    app.mount("/media/hls", HlsFiles(directory=settings.media_dir / "hls", check_dir=False, headers=MEDIA_HEADERS))
     app.mount("/media", StaticWithHeaders(directory=settings.media_dir, check_dir=False, headers=MEDIA_HEADERS))
     app.mount("/admin", StaticWithHeaders(directory=STATIC_DIR / "admin", html=True, headers=PAGE_HEADERS))
     app.mount("/app", StaticWithHeaders(directory=STATIC_DIR / "app", headers=PAGE_HEADERS))
@@ -151,10 +154,11 @@ def create_app(settings: Settings | None = None) -> WatchPartyAPI:
                 max_age=600,
             )
         )
-    # the avatar upload may be larger than other bodies: the file's limit plus room for the multipart framing
+    # uploads may be larger than other bodies: the file's limit plus room for the multipart framing
     upload_limit = {
         "/api/auth/upload-profile-picture": settings.avatar_max_bytes + 16 * 1024,
         r"/api/movies/\d+/subtitles": MAX_SUBTITLE_BYTES + 16 * 1024,
+        r"/api/uploads/\d+": settings.upload_chunk_bytes,  # a chunk of a video (ADR 0021), as the raw body
     }
     front.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=upload_limit))
     front.append(Middleware(HttpCacheMiddleware, routes=CACHED_ROUTES, authenticate=auth_service.authenticate))

@@ -98,6 +98,17 @@ class Settings(BaseSettings):
     avatar_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     avatar_max_pixels: int = Field(default=16_777_216, ge=1)
 
+    # Video uploads (ADR 0021): sent in chunks of at most UPLOAD_CHUNK_BYTES, resumable; a file at most
+    # UPLOAD_MAX_BYTES, and each person's uploads together at most UPLOAD_QUOTA_BYTES (the sizes of the files they
+    # uploaded that still exist). A transcode job makes HLS of each; TRANSCODE_CONCURRENCY at a time per worker.
+    upload_max_bytes: int = Field(default=4 * 1024**3, ge=1024)
+    upload_quota_bytes: int = Field(default=20 * 1024**3, ge=1024)
+    upload_chunk_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
+    upload_max_duration_s: int = Field(default=6 * 3600, ge=10)
+    upload_stale_hours: int = Field(default=24, ge=1, le=24 * 30)  # an upload not finished by then is removed
+    transcode_concurrency: int = Field(default=1, ge=1, le=16)
+    transcode_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "veryfast"
+
     # The media check (ADR 0017): each URL added to the catalogue is probed by a job before it is offered. It never
     # reaches a private, loopback or link-local address unless allowed (a LAN media server, the tests).
     media_check_allow_private: bool = False

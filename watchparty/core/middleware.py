@@ -6,7 +6,7 @@ import itertools
 import os
 import re
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from fastapi import HTTPException
@@ -164,6 +164,22 @@ class StaticWithHeaders(StaticFiles):
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
         response.headers.update(self.extra_headers)
+        return response
+
+
+class HlsFiles(StaticWithHeaders):
+    """The HLS made of uploads (ADR 0021), with byte ranges as every static file here: a playlist grows while its
+    transcode runs, so it is never cached; a segment, once its name exists, never changes."""
+
+    TYPES: ClassVar[dict[str, str]] = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t"}
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        suffix = path[path.rfind(".") :] if "." in path else ""
+        if response.status_code < 400 and suffix in self.TYPES:
+            response.headers["Content-Type"] = self.TYPES[suffix]
+        if suffix == ".m3u8":
+            response.headers["Cache-Control"] = "no-cache"
         return response
 
 

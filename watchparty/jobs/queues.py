@@ -1,4 +1,4 @@
-"""The three queues, their job options, and read access for the queue API (bullmq on the main Redis)."""
+"""The queues, their job options, and read access for the queue API (bullmq on the main Redis)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,10 @@ EMAIL: Final = "email"
 IMAGE: Final = "imageProcessing"
 CLEANUP: Final = "roomCleanup"
 MEDIA: Final = "mediaCheck"
-QUEUES: Final = (EMAIL, IMAGE, CLEANUP, MEDIA)
+TRANSCODE: Final = "transcode"
+QUEUES: Final = (EMAIL, IMAGE, CLEANUP, MEDIA, TRANSCODE)
 # Short names used in public job ids such as "email-42": the queue, a dash, and bullmq's job id.
-_SHORT: Final = {EMAIL: "email", IMAGE: "image", CLEANUP: "cleanup", MEDIA: "media"}
+_SHORT: Final = {EMAIL: "email", IMAGE: "image", CLEANUP: "cleanup", MEDIA: "media", TRANSCODE: "transcode"}
 _LONG: Final = {v: k for k, v in _SHORT.items()}
 
 # bullmq runs lower numbers first. Every job gets a priority, because bullmq serves un-prioritised jobs
@@ -118,6 +119,7 @@ class JobView:
     priority: int
     attempts_made: int
     failed_reason: str | None
+    progress: Any
     result: Any
     owner_id: int | None
     timestamp: int
@@ -135,6 +137,7 @@ class JobView:
             priority=int(job.opts.get("priority", 0) or 0) if isinstance(job.opts, dict) else 0,
             attempts_made=int(job.attemptsMade or 0),
             failed_reason=job.failedReason or None,
+            progress=job.progress,
             result=job.returnvalue,
             owner_id=owner if isinstance(owner, int) else None,
             timestamp=int(job.timestamp or 0),
@@ -143,7 +146,7 @@ class JobView:
 
 
 class Queues:
-    """Producer-side handles on the three queues, shared by the relay and the queue API."""
+    """Producer-side handles on the queues, shared by the relay and the queue API."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -3,6 +3,7 @@
 from watchparty.core.db import Base
 from watchparty.models.activity_report import ActivityReport
 from watchparty.models.invite import Invite
+from watchparty.models.media_upload import MediaUpload
 from watchparty.models.message import Message, MessageReaction
 from watchparty.models.moderation import ModerationEntry, RoomSanction
 from watchparty.models.movie import Movie
@@ -19,6 +20,7 @@ __all__ = [
     "ActivityReport",
     "Base",
     "Invite",
+    "MediaUpload",
     "MemberRole",
     "Message",
     "MessageReaction",

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from watchparty.models import Movie, Subtitle
+from watchparty.models import MediaUpload, Movie, Subtitle
 
 
 async def get_movie(session: AsyncSession, movie_id: int) -> Movie | None:
@@ -59,3 +59,37 @@ async def count_subtitles(session: AsyncSession, movie_id: int) -> int:
 async def get_subtitle(session: AsyncSession, movie_id: int, subtitle_id: int) -> Subtitle | None:
     track = await session.get(Subtitle, subtitle_id)
     return track if track is not None and track.movie_id == movie_id else None
+
+
+async def get_upload(session: AsyncSession, upload_id: int, *, for_update: bool = False) -> MediaUpload | None:
+    """The upload; `for_update` holds its row (two chunks of one upload never interleave) and reads it afresh."""
+    if not for_update:
+        return await session.get(MediaUpload, upload_id)
+    stmt = select(MediaUpload).where(MediaUpload.id == upload_id).with_for_update()
+    return await session.scalar(stmt.execution_options(populate_existing=True))
+
+
+async def uploads_of(session: AsyncSession, owner_id: int, limit: int = 50) -> Sequence[MediaUpload]:
+    stmt = select(MediaUpload).where(MediaUpload.owner_id == owner_id)
+    return (await session.scalars(stmt.order_by(MediaUpload.id.desc()).limit(limit))).all()
+
+
+async def quota_used(session: AsyncSession, owner_id: int) -> int:
+    """Bytes counted against the owner's quota: the sizes of their uploads that have not failed."""
+    stmt = select(func.coalesce(func.sum(MediaUpload.size), 0)).where(
+        MediaUpload.owner_id == owner_id, MediaUpload.status != "failed"
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+async def removable_uploads(session: AsyncSession, stale_before: datetime, limit: int = 500) -> Sequence[MediaUpload]:
+    """Uploads whose files can go: finished ones that no catalogue entry refers to any more (rooms and playlists
+    refer to the catalogue entry), failed ones, and unfinished ones not touched since `stale_before`."""
+    gone = MediaUpload.status.in_(("ready", "failed")) & MediaUpload.movie_id.is_(None)
+    stale = (MediaUpload.status == "receiving") & (MediaUpload.updated_at < stale_before)
+    stmt = select(MediaUpload).where(gone | stale).order_by(MediaUpload.id).limit(limit)
+    return (await session.scalars(stmt)).all()
+
+
+async def upload_tokens(session: AsyncSession) -> set[str]:
+    return set((await session.scalars(select(MediaUpload.token))).all())

@@ -146,3 +146,37 @@ class SubtitleRead(CamelModel):
     @classmethod
     def _url_of_row(cls, value: Any) -> Any:  # a Subtitle row: where its WebVTT is served
         return _from_row(cls, value, "vtt", lambda row: {"url": f"/api/movies/{row.movie_id}/subtitles/{row.id}.vtt"})
+
+
+class UploadCreate(InputModel):
+    """The start of an upload: what the file is; its bytes follow in chunks (`PUT /api/uploads/{id}`)."""
+
+    title: Title
+    filename: Annotated[str, Field(min_length=1, max_length=255)]
+    size: Annotated[int, Field(ge=1, le=2**50)] = Field(description="bytes, exactly")
+
+
+class UploadError(CamelModel):
+    code: str = Field(description="not_media, no_video, codec, unreadable, truncated, frame_too_large, too_long, "
+                                  "failed")  # fmt: skip
+    message: str
+
+
+class UploadRead(CamelModel):
+    """An upload and its transcode (ADR 0021): `receiving` until `received == size`, then `processing` (with
+    `progress` 0–1; `movieId` appears once the first segments play), then `ready` or `failed` with `error`."""
+
+    id: int
+    title: str
+    filename: str
+    size: int
+    received: int = Field(description="bytes the server holds: the next chunk starts here")
+    chunk_bytes: int = Field(description="the largest chunk the server takes")
+    status: Literal["receiving", "processing", "ready", "failed"]
+    progress: float = Field(description="the transcode, 0 to 1")
+    error: UploadError | None
+    movie_id: int | None = Field(description="the catalogue entry, once viewers can start")
+    source: dict[str, Any] | None = Field(description="what the file is: duration, width, height, fps, codecs")
+    renditions: list[dict[str, Any]] = Field(description="name, width, height and bitrate of each HLS rendition")
+    created_at: datetime
+    updated_at: datetime

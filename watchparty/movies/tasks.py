@@ -1,16 +1,20 @@
-"""The media check job: probe the URL off the event loop (movies/probe.py), then store the verdict."""
+"""The movie jobs: the media check (probe the URL off the event loop, movies/probe.py, then store the verdict), and
+the transcode of an upload (movies/transcode.py)."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import time
+from typing import Any, NoReturn
 from urllib.parse import urljoin
 
 import anyio
+from bullmq import UnrecoverableError
 
 from watchparty.core.deps import Services
 from watchparty.core.validators import origin_of
-from watchparty.movies import probe, service
+from watchparty.jobs.hooks import crash_point, report_progress, running_job
+from watchparty.movies import probe, repository, service, transcode, uploads
 
 log = logging.getLogger("watchparty.movies")
 
@@ -34,3 +38,79 @@ async def check_media(services: Services, data: dict[str, Any], job_id: str) -> 
     log.info("media check %s: movie %d %s (%s) in %.0f ms", job_id, movie_id, verdict.status, verdict.code,
              verdict.took_ms)  # fmt: skip
     return {"movieId": movie_id, "status": verdict.status, "code": verdict.code, "applied": applied}
+
+
+async def transcode_upload(services: Services, data: dict[str, Any], job_id: str) -> dict[str, Any]:
+    """An upload made into HLS (ADR 0021). Idempotent: a finished upload is left alone, and a run cut short (a
+    killed worker: bullmq hands the stalled job to another) starts the output again from nothing. A file that
+    cannot be played fails the upload in words, once, without retries."""
+    settings, db, job = services.settings, services.db, running_job.get()
+    upload_id = int(data["uploadId"])
+    async with db.session() as session:
+        upload = await repository.get_upload(session, upload_id)
+        if upload is None or upload.status != "processing":
+            return {"uploadId": upload_id, "skipped": upload.status if upload else "gone"}
+        token = upload.token
+    staged, out = uploads.staged_path(settings, token), uploads.output_dir(settings, token)
+
+    async def failed(code: str, message: str) -> NoReturn:
+        async with db.session() as session:
+            await uploads.fail(session, upload_id, code, message)
+        await anyio.to_thread.run_sync(uploads.remove_files, settings, token)
+        log.info("transcode %s: upload %d refused (%s): %s", job_id, upload_id, code, message)
+        raise UnrecoverableError(f"{code}: {message}")
+
+    try:
+        info = await anyio.to_thread.run_sync(
+            lambda: transcode.inspect(staged, max_duration_s=settings.upload_max_duration_s)
+        )
+    except transcode.Rejected as exc:
+        await failed(exc.code, exc.message)
+    async with db.session() as session:
+        await uploads.set_source(session, upload_id, info.to_json())
+
+    last = 0.0
+
+    def on_progress(value: float) -> None:  # in the transcode's thread
+        nonlocal last
+        crash_point(settings, "transcode.progress")
+        if time.monotonic() - last < 1:
+            return
+        last = time.monotonic()
+        if not anyio.from_thread.run(progress, value):
+            raise _Gone()
+
+    async def progress(value: float) -> bool:
+        await report_progress(job, value)
+        async with db.session() as session:
+            return await uploads.record_progress(session, upload_id, value)
+
+    async def first_segments() -> None:
+        async with db.session() as session:
+            movie_id = await uploads.publish(session, upload_id, info.to_json())
+        log.info("transcode %s: upload %d playable as movie %s", job_id, upload_id, movie_id)
+
+    try:
+        output = await anyio.to_thread.run_sync(
+            lambda: transcode.transcode(
+                staged, out, info, preset=settings.transcode_preset, on_progress=on_progress,
+                on_first_segments=lambda: anyio.from_thread.run(first_segments),
+            )
+        )  # fmt: skip
+    except transcode.Rejected as exc:
+        await failed(exc.code, exc.message)
+    except _Gone:
+        await anyio.to_thread.run_sync(uploads.remove_files, settings, token)
+        return {"uploadId": upload_id, "skipped": "deleted while it was made"}
+    async with db.session() as session:
+        if not await uploads.finish(session, upload_id, output):
+            await anyio.to_thread.run_sync(uploads.remove_files, settings, token)
+            return {"uploadId": upload_id, "skipped": "deleted while it was made"}
+    staged.unlink(missing_ok=True)
+    await report_progress(job, 1.0)
+    log.info("transcode %s: upload %d ready in %.1f s", job_id, upload_id, output["seconds"])
+    return {"uploadId": upload_id, "status": "ready", **output}
+
+
+class _Gone(Exception):
+    """The upload was deleted while it was being made."""

@@ -25,6 +25,7 @@ class QueueStats(CamelModel):
     image_processing: QueueCounts
     room_cleanup: QueueCounts
     media_check: QueueCounts
+    transcode: QueueCounts
 
 
 class JobRead(CamelModel):
@@ -34,6 +35,7 @@ class JobRead(CamelModel):
     state: str = Field(description="pending (in the outbox), waiting, prioritized, delayed, active, completed, failed")
     attempts_made: int = 0
     failed_reason: str | None = None
+    progress: Any = Field(default=0, description="what a long job reports as it goes (a transcode: 0 to 1)")
     result: Any = None
     created_at: datetime | None = None
     finished_at: datetime | None = None

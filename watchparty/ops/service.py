@@ -21,6 +21,7 @@ async def stats(queues: Queues) -> QueueStats:
         image_processing=QueueCounts(queue_name="imageProcessing", **counts["imageProcessing"]),
         room_cleanup=QueueCounts(queue_name="roomCleanup", **counts["roomCleanup"]),
         media_check=QueueCounts(queue_name="mediaCheck", **counts["mediaCheck"]),
+        transcode=QueueCounts(queue_name="transcode", **counts["transcode"]),
     )
 
 
@@ -85,6 +86,7 @@ def _read(view: JobView) -> JobRead:
         state=view.state,
         attempts_made=view.attempts_made,
         failed_reason=view.failed_reason,
+        progress=view.progress,
         result=view.result,
         created_at=_ms(view.timestamp),
         finished_at=_ms(view.finished_on),

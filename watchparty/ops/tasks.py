@@ -10,6 +10,7 @@ from watchparty.chat import service as chat_service
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
 from watchparty.movies import service as movies_service
+from watchparty.movies import uploads as movie_uploads
 from watchparty.ops import repository
 from watchparty.rooms import flows as room_flows
 from watchparty.users import service as users_service
@@ -44,6 +45,9 @@ async def run_cleanup(services: Services, data: dict[str, Any], job_id: str) -> 
             )
             outbox_rows = await repository.delete_sent_outbox_rows(session, now - timedelta(days=7))
             rechecks = await movies_service.recheck_stale(session, now - timedelta(minutes=10))
+            uploads_removed = await movie_uploads.remove_unreferenced(
+                session, settings, now - timedelta(hours=settings.upload_stale_hours)
+            )
             result = {
                 "daysInactive": days,
                 "roomsRemoved": len(rooms),
@@ -52,6 +56,7 @@ async def run_cleanup(services: Services, data: dict[str, Any], job_id: str) -> 
                 "guestsRemoved": guests,
                 "outboxRowsRemoved": outbox_rows,
                 "mediaChecksSentAgain": rechecks,
+                "uploadsRemoved": uploads_removed,
                 "scheduled": bool(data.get("scheduled")),
             }
             report = await repository.add_report(session, "cleanup", now - timedelta(days=days), now, result)

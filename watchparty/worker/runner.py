@@ -13,6 +13,7 @@ from bullmq import Job, UnrecoverableError, Worker
 
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
+from watchparty.jobs.hooks import running_job
 from watchparty.jobs.queues import (
     CLEANUP,
     EMAIL,
@@ -20,6 +21,7 @@ from watchparty.jobs.queues import (
     LOW_PRIORITY,
     MEDIA,
     QUEUES,
+    TRANSCODE,
     Queues,
     job_options,
     key_prefix,
@@ -28,7 +30,7 @@ from watchparty.jobs.queues import (
 )
 from watchparty.mail.tasks import send_email
 from watchparty.movies import service as movies_service
-from watchparty.movies.tasks import check_media
+from watchparty.movies.tasks import check_media, transcode_upload
 from watchparty.ops.tasks import run_cleanup, run_report
 from watchparty.users.tasks import process_avatar
 
@@ -55,6 +57,7 @@ def default_handlers() -> dict[tuple[str, str], Handler]:
     handlers[(CLEANUP, "cleanup")] = run_cleanup
     handlers[(CLEANUP, "report")] = run_report
     handlers[(MEDIA, "check")] = check_media
+    handlers[(TRANSCODE, "transcode")] = transcode_upload
     for queue in QUEUES:
         handlers[(queue, "ping")] = _ping
     return handlers
@@ -78,6 +81,7 @@ class JobRunner:
             if handler is None:
                 raise UnrecoverableError(f"no handler for job {job.name!r} on queue {queue!r}")
             started = time.perf_counter()
+            running_job.set(job)  # this task's own context: only this job's handler sees it
             try:
                 result = await handler(self.services, dict(job.data or {}), job_id)
             except Exception as exc:
@@ -94,7 +98,8 @@ class JobRunner:
             opts: Any = {
                 "connection": redis_for_queues(settings, blocking=True),
                 "prefix": key_prefix(settings),
-                "concurrency": settings.worker_concurrency,
+                # a transcode takes every core it is given: a few at a time, not worker_concurrency
+                "concurrency": settings.transcode_concurrency if queue == TRANSCODE else settings.worker_concurrency,
                 "lockDuration": settings.job_lock_ms,
                 "stalledInterval": settings.job_stalled_interval_ms,
                 "maxStalledCount": 2,
