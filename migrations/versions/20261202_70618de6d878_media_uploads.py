@@ -33,6 +33,7 @@ def upgrade() -> None:
     sa.Column('error_message', sa.String(length=300), nullable=True),
     sa.Column('source', sa.JSON(), nullable=True),
     sa.Column('output', sa.JSON(), nullable=True),
+    sa.Column('job_id', sa.String(length=64), nullable=True),
     sa.Column('movie_id', sa.Integer(), nullable=True),
     sa.Column('created_at', watchparty.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', watchparty.core.db.UTCDateTime(timezone=True), nullable=False),

@@ -1,25 +1,32 @@
 """Kill tests: a real `watchparty worker` process is SIGKILLed inside a job (after its side effect, before
-the queue hears of it) or inside the relay (after the commit, before the enqueue); another worker finishes."""
+the queue hears of it), inside the relay (after the commit, before the enqueue), or in the middle of a transcode;
+another worker finishes."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import av
 import pytest
 
 from tests.conftest import fresh_database, make_settings, smtp_settings
 from tests.e2e.conftest import start_worker, stop_server
 from tests.images import png
+from tests.media import make_clip
 from tests.smtp import Mailbox
 from watchparty.config import Settings
 from watchparty.core.db import Database
 from watchparty.jobs.queues import Queues, parse_job_id
 from watchparty.mail import service as mail_service
 from watchparty.mail import templates
-from watchparty.models import User
+from watchparty.models import MediaUpload, User
+from watchparty.movies import uploads
+from watchparty.movies.schemas import UploadCreate
 from watchparty.users import service as users_service
 
 pytestmark = pytest.mark.slow
@@ -163,3 +170,72 @@ async def test_worker_killed_after_the_avatar_was_saved_applies_it_once(
     files = sorted(p.name for p in (s.media_dir / "avatars").iterdir())
     assert files == sorted(Path(final[k]).name for k in users_service.AVATAR_KEYS)
     assert not list((s.media_dir / "uploads").glob("*"))
+
+
+def _listed(playlist: Path) -> list[str]:
+    return [line for line in playlist.read_text().splitlines() if line and not line.startswith("#")]
+
+
+async def test_worker_killed_mid_transcode_starts_it_again_and_leaves_no_partial_output(
+    kill_settings: Settings, tmp_path: Path
+) -> None:
+    """kill -9 while the HLS is being made (its first segments already offered): another worker takes the stalled
+    job over, makes the whole output again from nothing, and what is served in the end is complete."""
+    s = kill_settings
+    clip = make_clip(tmp_path / "src", seconds=40, name="forty.mp4")
+    data = clip.read_bytes()
+    db = Database(s)
+    try:
+        async with db.session() as session:
+            owner = await users_service.create_user(session, email="tom@example.com", username="tom", password_hash="x")
+            upload = await uploads.start(session, s, owner, UploadCreate(title="Forty", filename=clip.name,
+                                                                         size=len(data)))  # fmt: skip
+            await uploads.put_chunk(session, s, owner, upload.id, 0, data)
+        token = upload.token
+        out = uploads.output_dir(s, token)
+
+        first, first_log = start_worker(tmp_path, worker_env(s))
+        try:
+            async with asyncio.timeout(60):  # the first segments are out: the movie is offered
+                while True:
+                    async with db.session() as session:
+                        row = await session.get(MediaUpload, upload.id)
+                        assert row is not None and row.status == "processing", first_log.read_text()
+                        if row.movie_id is not None:
+                            break
+                    await asyncio.sleep(0.02)
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(timeout=10)
+        finally:
+            stop_server(first)
+        partial = _listed(out / "v0" / "index.m3u8")
+        assert "#EXT-X-ENDLIST" not in (out / "v0" / "index.m3u8").read_text(), "killed before the end"
+        movie_id = row.movie_id
+
+        second, _ = start_worker(tmp_path, worker_env(s))
+        try:
+            async with asyncio.timeout(90):
+                while True:
+                    async with db.session() as session:
+                        row = await session.get(MediaUpload, upload.id)
+                        assert row is not None and row.status != "failed", row and row.error_message
+                        if row.status == "ready":
+                            break
+                    await asyncio.sleep(0.1)
+        finally:
+            stop_server(second)
+        assert row.movie_id == movie_id, "the re-run kept the movie it had offered"
+        assert row.progress == 1 and row.output is not None
+    finally:
+        await db.dispose()
+    for variant in ("v0", "v1"):
+        playlist = out / variant / "index.m3u8"
+        assert playlist.read_text().rstrip().endswith("#EXT-X-ENDLIST")
+        listed = _listed(playlist)
+        assert len(listed) == 10, listed  # 40 s in 4 s segments
+        on_disk = sorted(p.name for p in (out / variant).iterdir() if p.name != "index.m3u8")
+        assert on_disk == sorted(listed), "every segment listed exists, and nothing else (no .tmp, no leftovers)"
+    assert len(partial) < 10
+    assert not uploads.staged_path(s, token).exists()
+    with av.open(str(out / "master.m3u8")) as hls:
+        assert float(hls.duration or 0) / av.time_base == pytest.approx(40, abs=0.5)

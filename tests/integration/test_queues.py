@@ -55,7 +55,7 @@ async def test_stats_have_the_original_shape(client: httpx.AsyncClient, services
     await mailbox.wait_for(lambda ms: len(ms) == 2)  # two welcome mails
     await asyncio.sleep(0.2)
     stats = (await client.get("/api/queues/stats", headers=admin.headers)).json()["data"]
-    assert set(stats) == {"email", "imageProcessing", "roomCleanup", "mediaCheck"}
+    assert set(stats) == {"email", "imageProcessing", "roomCleanup", "mediaCheck", "transcode"}
     for name, counts in stats.items():
         assert set(counts) == {"queueName", "waiting", "active", "completed", "failed", "delayed", "total"}
         assert counts["queueName"] == name

@@ -136,9 +136,12 @@ async def test_an_upload_in_chunks_resumes_where_the_server_stands_and_becomes_h
     assert not any(p.name.endswith(".tmp") for p in out.rglob("*")), "no half-written file is left"
     assert not uploads.staged_path(settings, out.name).exists(), "the staged upload is gone once made"
 
-    # the job reported its progress on the queue too
-    jobs = (await client.get("/api/uploads", headers=ada.headers)).json()["data"]
-    assert [u["id"] for u in jobs] == [upload["id"]]
+    # the job reported its progress on the queue too, where its owner reads it
+    job = (await client.get(f"/api/queues/jobs/{ready['jobId']}", headers=ada.headers)).json()["data"]
+    assert (job["queue"], job["state"], job["progress"]) == ("transcode", "completed", 1)
+    assert job["result"]["status"] == "ready" and job["result"]["bytes"] > 0
+    mine = (await client.get("/api/uploads", headers=ada.headers)).json()["data"]
+    assert [u["id"] for u in mine] == [upload["id"]]
 
 
 @pytest.mark.parametrize(

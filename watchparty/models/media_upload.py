@@ -31,6 +31,7 @@ class MediaUpload(Base):
     error_message: Mapped[str | None] = mapped_column(String(300), default=None)
     source: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     output: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    job_id: Mapped[str | None] = mapped_column(String(64), default=None)  # the transcode's public job id
     movie_id: Mapped[int | None] = mapped_column(ForeignKey("movie.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]

@@ -174,6 +174,7 @@ class UploadRead(CamelModel):
     chunk_bytes: int = Field(description="the largest chunk the server takes")
     status: Literal["receiving", "processing", "ready", "failed"]
     progress: float = Field(description="the transcode, 0 to 1")
+    job_id: str | None = Field(description="the transcode job, once queued: `GET /api/queues/jobs/{jobId}`")
     error: UploadError | None
     movie_id: int | None = Field(description="the catalogue entry, once viewers can start")
     source: dict[str, Any] | None = Field(description="what the file is: duration, width, height, fps, codecs")

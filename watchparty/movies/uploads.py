@@ -46,8 +46,8 @@ def to_read(settings: Settings, upload: MediaUpload) -> UploadRead:
     error = UploadError(code=upload.error_code, message=upload.error_message or "") if upload.error_code else None
     return UploadRead(
         id=upload.id, title=upload.title, filename=upload.filename, size=upload.size, received=upload.received,
-        chunk_bytes=settings.upload_chunk_bytes, status=upload.status,
-        progress=round(upload.progress, 4), error=error, movie_id=upload.movie_id, source=upload.source,
+        chunk_bytes=settings.upload_chunk_bytes, status=upload.status, progress=round(upload.progress, 4),
+        job_id=upload.job_id, error=error, movie_id=upload.movie_id, source=upload.source,
         renditions=(upload.output or {}).get("renditions", []), created_at=upload.created_at,
         updated_at=upload.updated_at,
     )  # fmt: skip
@@ -95,8 +95,10 @@ async def put_chunk(
     upload.updated_at = utcnow()
     if upload.received == upload.size:
         upload.status = "processing"
-        await outbox.enqueue(session, TRANSCODE, "transcode", {"uploadId": upload.id}, priority=NORMAL_PRIORITY,
-                             owner_id=upload.owner_id)  # fmt: skip
+        upload.job_id = await outbox.enqueue(
+            session, TRANSCODE, "transcode", {"uploadId": upload.id, "ownerId": upload.owner_id},
+            priority=NORMAL_PRIORITY, owner_id=upload.owner_id,
+        )  # fmt: skip
     await session.flush()
     return upload
 

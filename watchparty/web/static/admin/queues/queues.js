@@ -3,7 +3,7 @@
 // localStorage), the same token refresh and the same readable errors.
 import { api, clearSession, saveSession, session } from "/app/js/api.js";
 
-const QUEUE_LABELS = { email: "Email", imageProcessing: "Images", roomCleanup: "Cleanup", mediaCheck: "Media checks" };
+const QUEUE_LABELS = { email: "Email", imageProcessing: "Images", roomCleanup: "Cleanup", mediaCheck: "Media checks", transcode: "Transcodes" };
 const $ = (id) => document.getElementById(id);
 let timer = null;
 let keepBannerUntil = 0;  // an action's outcome stays up a while, through the refreshes that follow it
