@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import cache, jobs, playlist, rooms_uncached, sync
+from bench import cache, jobs, playlist, rooms_uncached, sync, uploads
 
 BENCHES = {
     "rooms-uncached": rooms_uncached.main,
@@ -13,6 +13,7 @@ BENCHES = {
     "sync": sync.main,
     "sync-fanout": sync.fanout_main,
     "playlist": playlist.main,
+    "uploads": uploads.main,
 }
 
 

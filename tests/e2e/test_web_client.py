@@ -47,6 +47,7 @@ def web(
             SMTP_HOST="127.0.0.1",
             SMTP_PORT=str(smtp_server.port),
             YOUTUBE_API_URL=f"{youtube.url}/iframe_api.js",
+            UPLOAD_CHUNK_BYTES=str(256 * 1024),  # small chunks: a test upload of a few MB is many of them
             **limits,
         )
         proc, server = start_server(tmp_path_factory.mktemp("web"), env)
@@ -1038,3 +1039,75 @@ async def test_everyone_plays_their_own_copy_of_a_local_file_and_a_different_one
         assert p95(skews) <= HLS_SKEW_P95_MS, [round(s) for s in skews]
         print({"local file skew p95 ms": round(p95(skews), 1)})
         assert await guest.evaluate("document.querySelector('video').src.startsWith('blob:')")  # from their own disk
+
+
+async def test_an_uploaded_file_is_sent_in_chunks_through_a_dropped_one_and_two_viewers_play_its_hls_in_sync(
+    web: LiveServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Issue 21, upload: the host picks a video file; the page sends it in 256 KiB chunks with a progress bar,
+    gets over a chunk whose connection drops (it asks the server where it stands and goes on), and the room opens
+    once the server's HLS has its first segments; two viewers play it in sync within 100 ms at p95."""
+    film = make_clip(tmp_path_factory.mktemp("up"), seconds=60, name="holiday.mp4")
+    assert film.stat().st_size > 4 * 256 * 1024
+    async with chromium() as browser:
+        ctx_h = await browser.new_context(base_url=web.url)
+        host = await ctx_h.new_page()
+        chunks: list[str] = []
+        dropped: list[str] = []
+
+        async def drop_the_third(route: Any) -> None:
+            chunks.append(route.request.url)
+            if len(chunks) == 3 and not dropped:
+                dropped.append(route.request.url)
+                await route.abort("connectionreset")
+            else:
+                await route.continue_()
+
+        await host.route(re.compile(r"/api/uploads/\d+\?offset="), drop_the_third)
+        progress: list[float] = []
+        await host.goto("/signup")
+        await sign_up(host, "anya")
+        await host.goto("/rooms/new")
+        await host.get_by_label("Name").fill("Anya's holiday film")
+        await host.get_by_label("Movie").select_option("upload")
+        await host.get_by_label("File to upload").set_input_files(str(film))
+        await host.get_by_role("button", name="Create the room").click()
+        while "/rooms/new" in host.url and len(progress) < 200:  # the bar moves while the file goes up
+            try:
+                progress.append(float(await host.locator("#upload-progress").get_attribute("value", timeout=500) or 0))
+            except Exception:
+                break
+            await asyncio.sleep(0.05)
+        await expect(host).to_have_url(re.compile(r"/rooms/\d+$"), timeout=60_000)
+        assert dropped, "a chunk's connection was dropped"
+        offsets = [int(u.rsplit("=", 1)[1]) for u in chunks]
+        assert offsets == sorted(offsets) and offsets.count(int(dropped[0].rsplit("=", 1)[1])) == 2, offsets
+        assert len(set(offsets)) == -(-film.stat().st_size // (256 * 1024)), "every chunk once, the dropped one twice"
+        assert any(0 < p < 1 for p in progress), progress
+        mine = (await (await host.request.get("/api/uploads", headers=await _bearer(host))).json())["data"][0]
+        assert mine["received"] == film.stat().st_size and mine["movieId"] is not None
+        await expect(host.locator("#movie-title")).to_contain_text("holiday")
+
+        ctx_g = await browser.new_context(base_url=web.url)
+        guest = await ctx_g.new_page()
+        await guest.goto(f"/signup?next={host.url.removeprefix(web.url)}")
+        await sign_up(guest, "boris")
+        await guest.get_by_role("button", name="Join the room").click()
+        await expect(guest.locator("#connection")).to_have_text("live")
+        for page in (host, guest):  # hls.js plays it, with both renditions to choose from
+            await expect(page.locator("#quality option")).to_have_count(3, timeout=15_000)
+        await host.get_by_role("button", name="Play", exact=True).click()
+        await both_playing(host, guest)
+        skews = await skews_at_shared_instants(host, guest, start_in_s=1.5, seconds=3)
+        assert p95(skews) <= HLS_SKEW_P95_MS, [round(s) for s in skews]
+        await host.evaluate("() => window.watchparty.link.command('seek', { position: 30 })")
+        await guest.wait_for_function("() => document.querySelector('video').currentTime >= 30", timeout=10_000)
+        after_seek = await skews_at_shared_instants(host, guest, start_in_s=1.5, seconds=3)
+        assert p95(after_seek) <= HLS_SKEW_P95_MS, [round(s) for s in after_seek]
+        print({"upload hls skew p95 ms": round(p95(skews), 1), "after seek": round(p95(after_seek), 1)})
+        await shot(guest, "room-uploaded")
+
+
+async def _bearer(page: Page) -> dict[str, str]:
+    token = await page.evaluate("() => JSON.parse(localStorage.getItem('watchparty.session')).token")
+    return {"Authorization": f"Bearer {token}"}

@@ -58,21 +58,23 @@ function explain(status, body) {
 }
 
 // api("/api/rooms", { method: "POST", body: {...} }) → the envelope's data (or the whole body with `whole`).
-export async function api(path, { method = "GET", body, form, whole = false, retried = false } = {}) {
+// `raw` sends a Blob as the body itself (a chunk of an upload).
+export async function api(path, { method = "GET", body, form, raw, whole = false, retried = false } = {}) {
   const s = session();
   const headers = {};
   if (s?.token) headers.Authorization = `Bearer ${s.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (raw !== undefined) headers["Content-Type"] = "application/octet-stream";
   let response;
   try {
-    response = await fetch(path, { method, headers, body: form ?? (body === undefined ? undefined : JSON.stringify(body)) });
+    response = await fetch(path, { method, headers, body: raw ?? form ?? (body === undefined ? undefined : JSON.stringify(body)) });
   } catch {
     throw new ApiError(explain(0), 0, "network");
   }
   let payload = null;
   try { payload = await response.json(); } catch { /* not JSON */ }
   if (response.status === 401 && s?.refreshToken && !retried && !path.startsWith("/api/auth/login")) {
-    if (await refresh(s)) return api(path, { method, body, form, whole, retried: true });
+    if (await refresh(s)) return api(path, { method, body, form, raw, whole, retried: true });
   }
   if (!response.ok) {
     let message = explain(response.status, payload);

@@ -1,6 +1,7 @@
 // The web client: a router over the History API and the pages other than the room (room.js).
 import { api, ApiError, checkedMovie, clearSession, saveSession, session, setUser } from "./api.js";
 import { describe } from "./localfile.js";
+import * as uploads from "./uploads.js";
 import { rememberLocalFile, renderRoom } from "./room.js";
 import { $, avatar, busy, field, formAlert, formData, h, selectField, showFormError, toast } from "./ui.js";
 
@@ -250,7 +251,8 @@ async function renderNewRoom() {
   // someone else's newest movie, which may not play)
   const movies = (await api("/api/movies?limit=100")).filter((m) => m.check?.status !== "refused");
   const movieOptions = [["", "No movie for now"], ...movies.map((m) => [m.id, m.check?.status === "checking" ? `${m.title} (checking…)` : m.title]),
-    ["new", "A new movie, by its video URL…"], ["local", "A file on my computer (everyone plays their own copy)…"]];
+    ["new", "A new movie, by its video URL…"], ["local", "A file on my computer (everyone plays their own copy)…"],
+    ["upload", "Upload a video file (the server streams it to everyone)…"]];
   const sample = movies.find((m) => m.videoUrl === "/sample/countdown.webm");
   const checkNote = h("p", { class: "muted small", id: "check-note", role: "status" });
   const newMovie = h("fieldset", { class: "new-movie", hidden: true },
@@ -264,6 +266,13 @@ async function renderNewRoom() {
     h("legend", {}, "A file on your computer"),
     h("div", { class: "field" }, h("label", { for: "f-local" }, "Your video file"), h("input", { id: "f-local", name: "localFile", type: "file", accept: "video/*" })),
     localNote);
+  const uploadBar = h("progress", { id: "upload-progress", max: 1, value: 0, "aria-label": "Upload progress" });
+  const uploadNote = h("p", { class: "muted small", id: "upload-note", role: "status" },
+    "Any video file FFmpeg reads (MP4, MKV, MOV, WebM, AVI…). It is uploaded once; the server makes it streamable in two qualities, and the room can start after the first seconds are ready.");
+  const uploadFile = h("fieldset", { class: "new-movie", hidden: true },
+    h("legend", {}, "Upload a video"),
+    h("div", { class: "field" }, h("label", { for: "f-upload" }, "File to upload"), h("input", { id: "f-upload", type: "file", accept: "video/*,.mkv,.avi" })),
+    uploadBar, uploadNote);
   const form = h("form", { class: "card", novalidate: true },
     h("h1", { tabindex: "-1" }, "New room"),
     formAlert(),
@@ -274,18 +283,27 @@ async function renderNewRoom() {
     selectField("Movie", "movieId", movieOptions, sample?.id ?? ""),
     newMovie,
     localFile,
+    uploadFile,
     h("button", { type: "submit", class: "primary" }, "Create the room"));
   const movieSelect = form.querySelector("[name=movieId]");
   movieSelect.addEventListener("change", () => {
     newMovie.hidden = movieSelect.value !== "new";
     localFile.hidden = movieSelect.value !== "local";
+    uploadFile.hidden = movieSelect.value !== "upload";
   });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = formData(form);
     try {
       const room = await busy(form, async () => {
-        let movieId = data.movieId && data.movieId !== "local" ? Number(data.movieId) : null;
+        let movieId = /^\d+$/.test(data.movieId || "") ? Number(data.movieId) : null;
+        if (data.movieId === "upload") {
+          const file = form.querySelector("#f-upload").files[0];
+          if (!file) throw new ApiError("Pick the video file to upload first.", 422);
+          const say = (text, fraction) => { uploadNote.textContent = text; uploadBar.value = fraction; };
+          const sent = await uploads.send(file, file.name.replace(/\.[^.]+$/, "").slice(0, 200) || "My video", say);
+          movieId = (await uploads.playable(sent, say)).movieId;
+        }
         if (data.movieId === "local") {
           const file = form.querySelector("#f-local").files[0];
           if (!file) throw new ApiError("Pick the video file on your computer first.", 422);
