@@ -140,12 +140,12 @@ def main(rounds: int = 3, seconds: int = 10) -> None:
         "| source | size | upload | playable after | done after | speed | Debian ffmpeg CLI, same HLS | ours ÷ CLI |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for minutes, r in results.items():
-        cli = f"{r['cli']:.1f} s" if r["cli"] else "not run"
-        ratio = f"{r['done'] / r['cli']:.2f}×" if r["cli"] else "–"
+    for minutes, row in results.items():
+        cli = f"{row['cli']:.1f} s" if row["cli"] else "not run"
+        ratio = f"{row['done'] / row['cli']:.2f}×" if row["cli"] else "–"
         lines.append(
-            f"| {minutes} min 720p | {r['mb']:.0f} MB | {r['rate']:.0f} MB/s | {r['first']:.1f} s | {r['done']:.1f} s "
-            f"| {minutes * 60 / r['done']:.1f}× real time | {cli} | {ratio} |"
+            f"| {minutes} min 720p | {row['mb']:.0f} MB | {row['rate']:.0f} MB/s | {row['first']:.1f} s "
+            f"| {row['done']:.1f} s | {minutes * 60 / row['done']:.1f}× real time | {cli} | {ratio} |"
         )
     lines += [
         "",
