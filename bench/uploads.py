@@ -141,11 +141,11 @@ def main(rounds: int = 3, seconds: int = 10) -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     for minutes, row in results.items():
-        cli = f"{row['cli']:.1f} s" if row["cli"] else "not run"
+        cli_time = f"{row['cli']:.1f} s" if row["cli"] else "not run"
         ratio = f"{row['done'] / row['cli']:.2f}×" if row["cli"] else "–"
         lines.append(
             f"| {minutes} min 720p | {row['mb']:.0f} MB | {row['rate']:.0f} MB/s | {row['first']:.1f} s "
-            f"| {row['done']:.1f} s | {minutes * 60 / row['done']:.1f}× real time | {cli} | {ratio} |"
+            f"| {row['done']:.1f} s | {minutes * 60 / row['done']:.1f}× real time | {cli_time} | {ratio} |"
         )
     lines += [
         "",
