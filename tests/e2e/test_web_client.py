@@ -1028,6 +1028,7 @@ async def test_everyone_plays_their_own_copy_of_a_local_file_and_a_different_one
         await expect(guest.locator("#local-label")).to_contain_text("Pick your copy of film.mp4")
         await guest.get_by_label("Your copy of the film").set_input_files(str(other))
         await expect(guest.locator("#local-why")).to_contain_text("not the same film")
+        await expect(guest.locator("#my-sync")).to_have_text("no copy picked")  # not "in sync": nothing plays
         await expect(guest.locator("#chat-input, [name=content]").first).to_be_visible()  # still in the room, with chat
         await shot(guest, "room-local-refused")
         await guest.get_by_label("Your copy of the film").set_input_files(str(film))

@@ -325,6 +325,7 @@ function renderWatch(room, memberList, me, navigate, view) {
         await playLocal(movie, id);
         return;
       }
+      link.watching = true;
       await player.load({ kind: kindOf(movie), url: movie.videoUrl });
       $("#movie-title").textContent = `▶ ${movie.title}`;
       await subs.load(movie.id);
@@ -349,11 +350,13 @@ function renderWatch(room, memberList, me, navigate, view) {
     if (localObjectUrl) URL.revokeObjectURL(localObjectUrl);
     localObjectUrl = URL.createObjectURL(file);
     await player.load({ kind: "file", url: localObjectUrl });
+    link.watching = true;
     localCard.hidden = verdict.same;
   }
   async function playLocal(movie, id) {
     const facts = movie.check.localFile;
     player.unload();
+    link.watching = false;  // until a matching copy is picked: not "in sync", and no reports of a blank player
     $("#movie-title").textContent = `▶ ${movie.title} (everyone plays their own copy)`;
     $("#local-label").textContent = `Pick your copy of ${facts.name} to watch`;
     localWhy.textContent = "The film plays from your own disk; only positions travel. Until you pick it, you are in the room and the chat, but not watching.";
@@ -421,6 +424,7 @@ function renderWatch(room, memberList, me, navigate, view) {
 
   function statusOf(p) {
     if (!p.online) return ["away", "away"];
+    if (p.id === me.id && !link.watching) return ["unknown", "no copy picked"];
     if (waitingFor.includes(p.id) || p.buffering || (p.id === me.id && link.buffering)) return ["buffering", "buffering"];
     const skew = p.id === me.id ? link.offsetFromRoomMs() : p.skew;
     if (skew === null || skew === undefined) return ["unknown", "joining"];

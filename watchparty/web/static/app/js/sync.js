@@ -100,6 +100,7 @@ export class RoomLink {
     this.params = { ...DEFAULT_PARAMS };
     this.corrector = new Corrector(this.params);
     this.playback = null;
+    this.watching = true;  // false while this viewer has nothing to play (no local copy picked): no reports
     this.seq = 0;
     this.epoch = null;
     this.you = null;
@@ -226,7 +227,7 @@ export class RoomLink {
   }
 
   report() {
-    if (!this.clockReady || !this.playback) return;
+    if (!this.clockReady || !this.playback || !this.watching) return;
     const now = localMs();
     this.send({
       type: "report",
