@@ -1091,6 +1091,24 @@ async def test_an_uploaded_file_is_sent_in_chunks_through_a_dropped_one_and_two_
 
         ctx_g = await browser.new_context(base_url=web.url)
         guest = await ctx_g.new_page()
+        # The guest sees the playlists as they are while the transcode runs: two segments (8 s), no ENDLIST,
+        # until `grown`; hls.js must play that, reload it, and follow it as it grows
+        grown: list[bool] = []
+
+        async def as_while_transcoding(route: Any) -> None:
+            response = await route.fetch()
+            text = await response.text()
+            if not grown:
+                lines, kept, segments = text.splitlines(), [], 0
+                for line in lines:
+                    if line.startswith("#EXT-X-ENDLIST") or segments >= 2:
+                        break
+                    kept.append(line)
+                    segments += not line.startswith("#") and bool(line)
+                text = "\n".join(kept) + "\n"
+            await route.fulfill(response=response, body=text)
+
+        await guest.route(re.compile(r"/media/hls/.+/v\d+/index\.m3u8"), as_while_transcoding)
         await guest.goto(f"/signup?next={host.url.removeprefix(web.url)}")
         await sign_up(guest, "boris")
         await guest.get_by_role("button", name="Join the room").click()
@@ -1101,6 +1119,8 @@ async def test_an_uploaded_file_is_sent_in_chunks_through_a_dropped_one_and_two_
         await both_playing(host, guest)
         skews = await skews_at_shared_instants(host, guest, start_in_s=1.5, seconds=3)
         assert p95(skews) <= HLS_SKEW_P95_MS, [round(s) for s in skews]
+        grown.append(True)  # the transcode "goes on": the guest's player follows the playlist past its first 8 s
+        await guest.wait_for_function("() => document.querySelector('video').currentTime >= 12", timeout=30_000)
         await host.evaluate("() => window.watchparty.link.command('seek', { position: 30 })")
         await guest.wait_for_function("() => document.querySelector('video').currentTime >= 30", timeout=10_000)
         after_seek = await skews_at_shared_instants(host, guest, start_in_s=1.5, seconds=3)
