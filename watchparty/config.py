@@ -95,6 +95,9 @@ class Settings(BaseSettings):
 
     # Avatars: uploads are limited and checked before they are queued; outputs are served from media_dir.
     media_dir: Path = VAR_DIR / "media"
+    # Uploads as they arrive, before anything checked or re-encoded them: never under MEDIA_DIR, which is served.
+    # Unset: a `staging` folder beside MEDIA_DIR.
+    staging_dir: Path | None = None
     avatar_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     avatar_max_pixels: int = Field(default=16_777_216, ge=1)
 
@@ -189,6 +192,10 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def upload_staging_dir(self) -> Path:
+        return self.staging_dir or self.media_dir.parent / "staging"
 
     @property
     def effective_redis_url(self) -> str | None:

@@ -51,7 +51,7 @@ async def test_a_chunk_cut_off_mid_body_keeps_nothing_and_the_upload_resumes(
                                content=data[offset : min(offset + 100_000, len(data) - 1)], headers=put)  # fmt: skip
             assert r.status_code == 200, r.text
             offset = r.json()["data"]["received"]
-        (staged,) = (live_server.workdir / "var" / "media" / "uploads").glob("video-*.part")
+        (staged,) = (live_server.workdir / "var" / "staging").glob("video-*.part")
         assert staged.read_bytes() == data[:-1], "byte for byte what was sent, the cut-off bytes overwritten"
         r = await http.put(f"/api/uploads/{upload_id}", params={"offset": offset}, content=data[-1:], headers=put)
         assert r.json()["data"]["status"] == "processing", "the last byte queued the transcode"

@@ -169,7 +169,7 @@ async def test_worker_killed_after_the_avatar_was_saved_applies_it_once(
     assert final == after_crash, "the re-run found its work done and changed nothing"
     files = sorted(p.name for p in (s.media_dir / "avatars").iterdir())
     assert files == sorted(Path(final[k]).name for k in users_service.AVATAR_KEYS)
-    assert not list((s.media_dir / "uploads").glob("*"))
+    assert not list(s.upload_staging_dir.glob("*"))
 
 
 def _listed(playlist: Path) -> list[str]:

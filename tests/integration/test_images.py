@@ -70,7 +70,7 @@ async def test_a_photo_becomes_four_clean_files(client: httpx.AsyncClient, setti
         # orientation was applied: the red half is on top, the blue half below
         assert close_to(rgb.getpixel((side // 2, side // 10)), RED)  # type: ignore[arg-type]
         assert close_to(rgb.getpixel((side // 2, side - side // 10)), BLUE)  # type: ignore[arg-type]
-    assert sorted(p.name for p in (settings.media_dir / "uploads").glob("*")) == []
+    assert sorted(p.name for p in settings.upload_staging_dir.glob("*")) == []
 
 
 @pytest.mark.parametrize(
@@ -92,7 +92,7 @@ async def test_bad_uploads_are_refused_before_processing(
     r = await upload(client, ann, make(), ctype=ctype)
     assert r.status_code == status, r.text
     assert r.json()["error"]["code"] == code
-    assert not list((settings.media_dir / "uploads").glob("*")), "nothing was staged"
+    assert not list(settings.upload_staging_dir.glob("*")), "nothing was staged"
 
 
 async def test_png_and_webp_are_accepted_and_the_client_filename_is_ignored(
@@ -120,7 +120,7 @@ async def test_two_concurrent_uploads_leave_one_avatar_and_no_orphans(
     assert profile["avatarUrls"] in [j["result"]["avatarUrls"] for j in jobs]
     on_disk = sorted(f"/media/avatars/{p.name}" for p in (settings.media_dir / "avatars").iterdir())
     assert on_disk == sorted(profile["avatarUrls"].values())
-    assert not list((settings.media_dir / "uploads").glob("*"))
+    assert not list(settings.upload_staging_dir.glob("*"))
 
 
 async def test_a_new_avatar_replaces_and_deletes_the_old_one(client: httpx.AsyncClient, settings: Settings) -> None:

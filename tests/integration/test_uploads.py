@@ -237,3 +237,29 @@ async def test_the_cleanup_removes_an_upload_once_its_movie_is_gone(
     assert removed >= 1
     assert not out.exists() and not stray.exists()
     assert (await client.get(f"/api/uploads/{ready['id']}", headers=eve.headers)).status_code == 404
+
+
+async def test_a_staged_upload_is_never_served(client: httpx.AsyncClient, files: Path, settings: Settings) -> None:
+    """Bytes nothing has checked yet live outside MEDIA_DIR (the served folder), for videos and avatars alike."""
+    fay = await register(client, "fay_up")
+    data = (files / "clip.mp4").read_bytes()
+    upload = await start(client, fay, files / "clip.mp4")
+    await put(client, fay, upload["id"], 0, data[:CHUNK])
+    staged = list(settings.upload_staging_dir.glob("video-*.part"))
+    assert staged and all(not p.resolve().is_relative_to(settings.media_dir.resolve()) for p in staged)
+    for path in staged:
+        assert (await client.get(f"/media/uploads/{path.name}")).status_code == 404
+        assert (await client.get(f"/media/../staging/{path.name}")).status_code == 404
+    assert (await client.delete(f"/api/uploads/{upload['id']}", headers=fay.headers)).status_code == 200
+    assert not any(p.exists() for p in staged), "a deleted upload's staged bytes are gone"
+
+
+async def test_media_before_anything_was_uploaded_is_a_404_not_a_500(tmp_path: Path, settings: Settings) -> None:
+    from watchparty.app import create_app
+
+    fresh = settings.model_copy(update={"media_dir": tmp_path / "never-made" / "media"})
+    transport = httpx.ASGITransport(app=create_app(fresh), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        for path in ("/media/avatars/1-x-thumbnail.jpg", "/media/hls/abc/master.m3u8"):
+            r = await http.get(path)
+            assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", (path, r.text)

@@ -166,6 +166,12 @@ class StaticWithHeaders(StaticFiles):
         response.headers.update(self.extra_headers)
         return response
 
+    async def check_config(self) -> None:
+        # A folder not made yet (a fresh deployment, before its first upload) holds nothing: every path is a 404
+        if self.directory is not None and not os.path.isdir(self.directory):
+            return
+        await super().check_config()
+
 
 class HlsFiles(StaticWithHeaders):
     """The HLS made of uploads (ADR 0021), with byte ranges as every static file here: a playlist grows while its

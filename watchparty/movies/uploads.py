@@ -31,7 +31,7 @@ from watchparty.movies.schemas import UploadCreate, UploadError, UploadRead
 
 
 def staged_path(settings: Settings, token: str) -> Path:
-    return settings.media_dir / "uploads" / f"video-{token}.part"
+    return settings.upload_staging_dir / f"video-{token}.part"
 
 
 def output_dir(settings: Settings, token: str) -> Path:
@@ -231,7 +231,7 @@ async def remove_unreferenced(session: AsyncSession, settings: Settings, stale_b
             for folder in root.iterdir():
                 if folder.name not in known:
                     transcode.remove(folder)
-        for part in (settings.media_dir / "uploads").glob("video-*.part"):
+        for part in settings.upload_staging_dir.glob("video-*.part"):
             if part.name.removeprefix("video-").removesuffix(".part") not in known:
                 part.unlink(missing_ok=True)
 

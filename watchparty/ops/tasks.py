@@ -83,7 +83,7 @@ async def run_report(services: Services, data: dict[str, Any], job_id: str) -> d
 
 def _remove_stale_uploads(services: Services) -> int:
     """Uploads whose request never committed: staged files older than a day."""
-    folder = services.settings.media_dir / "uploads"
+    folder = services.settings.upload_staging_dir
     if not folder.exists():
         return 0
     cutoff = utcnow().timestamp() - 24 * 3600

@@ -152,7 +152,7 @@ async def accept_avatar(session: AsyncSession, settings: Settings, user: User, d
 
 
 def upload_path(settings: Settings, token: str) -> Path:
-    return settings.media_dir / "uploads" / f"{token}.upload"
+    return settings.upload_staging_dir / f"{token}.upload"
 
 
 def avatar_files(settings: Settings, user_id: int, token: str) -> dict[str, Path]:
