@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import itertools
-import os
 import re
 import time
 from typing import Any, ClassVar
 
+import anyio
 import orjson
 from fastapi import HTTPException
 from starlette.responses import Response
@@ -168,7 +168,7 @@ class StaticWithHeaders(StaticFiles):
 
     async def check_config(self) -> None:
         # A folder not made yet (a fresh deployment, before its first upload) holds nothing: every path is a 404
-        if self.directory is not None and not os.path.isdir(self.directory):
+        if self.directory is not None and not await anyio.Path(self.directory).is_dir():
             return
         await super().check_config()
 
