@@ -987,7 +987,8 @@ async def test_a_youtube_video_plays_in_sync_through_the_iframe_api_and_a_refuse
                                    headers={"Authorization": f"Bearer {token}"})  # fmt: skip
         assert r.status == 200, await r.text()
         await expect(guest.locator("#toast")).to_contain_text(
-            "does not allow it to be played on other sites", timeout=20_000  # a frame and a player load first
+            "does not allow it to be played on other sites",
+            timeout=20_000,  # a frame and a player load first
         )
 
 

@@ -35,6 +35,16 @@ async def _add(client: httpx.AsyncClient, who: Account, room_id: int, version: i
     return await client.post(f"/api/rooms/{room_id}/playlist/items", json=body, headers=who.headers)
 
 
+async def _settled(client: httpx.AsyncClient, room_id: int, timeout_s: float = 15) -> dict[str, Any]:
+    """The playlist once every item's media check has its verdict (a verdict changes how the list reads)."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            listing = await _get(client, room_id)
+            if all(i["movie"]["check"]["status"] != "checking" for i in listing["items"]):
+                return listing
+            await asyncio.sleep(0.05)
+
+
 def _titles(listing: dict[str, Any]) -> list[str]:
     return [item["movie"]["title"] for item in listing["items"]]
 
@@ -96,7 +106,7 @@ async def test_removing_the_playing_item_moves_on_and_clear_keeps_it(client: htt
 async def test_a_stale_version_changes_nothing_and_is_told_the_current_list(client: httpx.AsyncClient) -> None:
     host, member, room_id = await _room(client)
     await _add(client, host, room_id, 0, "a")
-    before = await _get(client, room_id)
+    before = await _settled(client, room_id)
     r = await _add(client, member, room_id, 0, "late")  # based on version 0; the list is at 1
     assert r.status_code == 409
     error = r.json()["error"]

@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 
+class DependencyUnavailable(Exception):
+    """A service a request needs (the database, Redis, the queue) did not answer: 503, never 500. Raise a subclass
+    where a call to one fails in a way the libraries' own errors do not say (core/responses.py:is_unavailable)."""
+
+
 class AppError(Exception):
     status_code: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"

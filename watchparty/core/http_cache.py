@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from watchparty.core.cache import hit_form
-from watchparty.core.responses import UNAVAILABLE_ERRORS
+from watchparty.core.responses import is_unavailable
 
 if TYPE_CHECKING:
     from watchparty.core.cache import Cache
@@ -167,8 +167,10 @@ class HttpCacheMiddleware:
                 public_body = (await cache.lookup(public_key, route.tags(path_params, "public"))).body
             if public_body is None:
                 access = await route.authorize(request)
-        except UNAVAILABLE_ERRORS:
-            pass  # the caller or the room cannot be read (database down): the application answers, with its 503
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            # the caller or the room cannot be read (database down): the application answers, with its 503
         if public_body is not None:
             cache.stats.add(route.name, "HIT")
             await _send_hit(send, public_body)
@@ -318,9 +320,9 @@ async def _load(route: CachedRoute, request: CacheRequest, values: Mapping[str, 
         return None
     try:
         return await route.load(request, values)
-    except UNAVAILABLE_ERRORS:
-        return None
-    except Exception:
+    except Exception as exc:
+        if is_unavailable(exc):
+            return None
         log.exception("loader for %s failed; the route answers instead", route.name)
         return None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import re
 import time
@@ -16,6 +17,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from watchparty.core.logging import access_log, request_id_var
+from watchparty.core.responses import UNAVAILABLE_MESSAGE, error_response, is_unavailable
+
+log = logging.getLogger("watchparty.errors")
 
 # Request ids: a random per-process prefix and a counter. Unique across processes and restarts (48 random bits),
 # and unlike os.urandom per request, free; an id identifies a request, it is not a secret.
@@ -57,15 +61,29 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
 
+        started_response = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started_response = message["status"], True
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # The last resort, for what escapes our own middleware (FastAPI's handlers sit inside it): the envelope,
+            # 503 for a dependency that is down, else a logged 500; never the server's bare text
+            if started_response:
+                raise
+            if is_unavailable(exc):
+                log.warning("dependency unavailable on %s %s: %s", scope["method"], scope["path"], type(exc).__name__)
+                response = error_response(503, "service_unavailable", UNAVAILABLE_MESSAGE, headers={"Retry-After": "5"})
+            else:
+                log.error("unhandled error on %s %s", scope["method"], scope["path"], exc_info=exc)
+                response = error_response(500, "internal_error", "An unexpected error occurred")
+            await response(scope, receive, send_with_id)
         finally:
             if access_log.enabled():
                 # The path only: query strings may carry tokens.

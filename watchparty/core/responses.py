@@ -9,10 +9,12 @@ import orjson
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from watchparty.core.errors import AppError
+from watchparty.core.errors import AppError, DependencyUnavailable
 
 log = logging.getLogger("watchparty.errors")
 
@@ -90,11 +92,35 @@ async def handle_http_error(_request: Request, exc: Exception) -> ORJSONResponse
 
 # Errors that mean "a dependency is down", not "this code is wrong": 503 with Retry-After.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    DependencyUnavailable,
     ConnectionError,
+    TimeoutError,
+    RedisConnectionError,
+    RedisTimeoutError,
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
     sa_exc.TimeoutError,
 )
+# SQLSTATE classes of a database that cannot serve now: 08 connection exception, 53 insufficient resources (too
+# many connections, out of memory, disk full), 57P operator intervention (shutting down, starting up, crash).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+
+
+UNAVAILABLE_MESSAGE = "A service this request needs is unavailable; try again shortly"
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The one classification of "a dependency is unavailable", for the application's handlers and the cache
+    layer alike: the errors above, and a database error whose SQLSTATE says the server cannot serve now, or
+    that lost its connection."""
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return isinstance(state, str) and state.startswith(_UNAVAILABLE_SQLSTATES)
+    return False
 
 
 async def handle_unavailable(request: Request, exc: Exception) -> ORJSONResponse:
@@ -106,16 +132,13 @@ async def handle_unavailable(request: Request, exc: Exception) -> ORJSONResponse
         type(exc).__name__,
         extra={"request_id": request_id},
     )
-    return error_response(
-        503,
-        "service_unavailable",
-        "A service this request needs is unavailable; try again shortly",
-        headers={"Retry-After": "5"},
-    )
+    return error_response(503, "service_unavailable", UNAVAILABLE_MESSAGE, headers={"Retry-After": "5"})
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> ORJSONResponse:
-    # A real 500: logged with the request id, never disguised as a client error.
+    # A real 500: logged with the request id, never disguised as a client error; unless a dependency is down
+    if is_unavailable(exc):
+        return await handle_unavailable(request, exc)
     request_id = request.scope.get("request_id", "-")
     log.error(
         "unhandled error on %s %s", request.method, request.url.path, exc_info=exc, extra={"request_id": request_id}

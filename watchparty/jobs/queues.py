@@ -15,6 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from watchparty.config import Settings
+from watchparty.core.errors import DependencyUnavailable
 
 EMAIL: Final = "email"
 IMAGE: Final = "imageProcessing"
@@ -46,7 +47,7 @@ COUNT_TYPES: Final = (
 T = TypeVar("T")
 
 
-class QueueUnavailable(Exception):
+class QueueUnavailable(DependencyUnavailable):
     """Redis did not answer the queue in time."""
 
 
