@@ -141,6 +141,7 @@ async def _register_latency(samples: int) -> dict[str, float]:
                 "key_prefix": f"wpbench-{uuid.uuid4().hex[:6]}",
                 "jwt_secret": "bench-" + "x" * 40,
                 "argon2_time_cost": 1,
+                "rate_limit_register_ip": "1000000/minute",
                 "argon2_memory_cost": 1024,
                 "argon2_parallelism": 1,
                 "log_level": "WARNING",

@@ -1,4 +1,5 @@
-"""Login and forgot-password are limited per account and per address, with 429 and Retry-After."""
+"""Login and forgot-password are limited per account and per address; registration per address; room-password
+guesses per room and address and per room (issue 19, item 6); each with 429 and Retry-After."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ async def limited(settings: Settings, tmp_path: Path, client: httpx.AsyncClient)
         rate_limit_login_ip="5/minute",
         rate_limit_forgot="2/hour",
         rate_limit_forgot_ip="4/hour",
+        rate_limit_register_ip="3/hour",
+        rate_limit_room_password="3/minute",
+        rate_limit_room_password_room="5/minute",
     )
     app = create_app(tight)
     transport = httpx.ASGITransport(app=app)
@@ -79,3 +83,52 @@ async def test_counters_in_redis_are_shared_by_processes_and_kept_apart_by_key_p
     finally:
         for limiter in (one, other):
             await limiter.reset()
+
+
+def _from(c: httpx.AsyncClient, ip: str) -> httpx.AsyncClient:
+    """Another client of the same app, calling from address `ip`."""
+    app = c._transport.app  # type: ignore[attr-defined]
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 50000)), base_url="http://test")
+
+
+async def _account(c: httpx.AsyncClient, name: str) -> dict[str, str]:
+    body = {"email": f"{name}@example.com", "username": name, "password": "a long password"}
+    r = await c.post("/api/auth/register", json=body)
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {r.json()['data']['token']}"}
+
+
+async def test_registration_is_limited_per_address(limited: httpx.AsyncClient) -> None:
+    codes = []
+    for i in range(4):
+        body = {"email": f"new{i}@example.com", "username": f"new_{i}", "password": "a long password"}
+        codes.append((r := await limited.post("/api/auth/register", json=body)).status_code)
+    assert codes == [201, 201, 201, 429], "each account costs an argon2 hash: 3 an hour from one address here"
+    assert int(r.headers["Retry-After"]) > 60 and r.json()["error"]["code"] == "rate_limited"
+    async with _from(limited, "10.0.0.9") as elsewhere:  # another address has its own budget
+        assert (await _account(elsewhere, "new_elsewhere"))["Authorization"]
+
+
+async def test_room_password_guesses_are_limited_per_address_and_per_room(limited: httpx.AsyncClient) -> None:
+    host = await _account(limited, "pw_host")
+    r = await limited.post("/api/rooms", json={"name": "Locked", "password": "open sesame"}, headers=host)
+    room_id = r.json()["data"]["id"]
+
+    async def guess(c: httpx.AsyncClient, who: dict[str, str], password: str) -> int:
+        r = await c.post(f"/api/rooms/{room_id}/join", json={"password": password}, headers=who)
+        return r.status_code
+
+    async with _from(limited, "10.0.0.1") as a, _from(limited, "10.0.0.2") as b, _from(limited, "10.0.0.3") as c:
+        ann, bob, cat = await _account(a, "pw_ann"), await _account(b, "pw_bob"), await _account(c, "pw_cat")
+        # one address: 3 guesses a minute, then 429 before any argon2 work, even with the right password
+        assert [await guess(a, ann, f"guess {n}") for n in range(3)] == [403, 403, 403]
+        assert await guess(a, ann, "open sesame") == 429
+        # the room as a whole: 5 a minute from everyone (3 from a, then 2 more from b)
+        assert [await guess(b, bob, "nope"), await guess(b, bob, "open sesame")] == [403, 200]
+        r = await c.post(f"/api/rooms/{room_id}/join", json={"password": "still guessing"}, headers=cat)
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+        # a public room without a password is never counted
+        r = await limited.post("/api/rooms", json={"name": "Open"}, headers=host)
+        open_id = r.json()["data"]["id"]
+        for _ in range(6):
+            assert (await c.post(f"/api/rooms/{open_id}/join", json={}, headers=cat)).status_code == 200

@@ -29,11 +29,11 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 @router.post("/register", status_code=status.HTTP_201_CREATED)
 async def register(
-    data: RegisterIn, session: DbSession, services: AppServices, caller: OptionalUser
+    data: RegisterIn, session: DbSession, services: AppServices, caller: OptionalUser, ip: ClientIp
 ) -> Envelope[AuthResult]:
     """Create an account and sign in; a welcome email is queued. Sent with a guest's token, the guest becomes the
     account: the same id, with its messages and memberships (a member wherever it was a guest)."""
-    return Envelope(data=await auth_service.register_user(session, services, data, caller))
+    return Envelope(data=await auth_service.register_user(session, services, data, caller, ip=ip))
 
 
 @router.post("/guest", status_code=status.HTTP_201_CREATED, responses={429: {"model": ErrorEnvelope}})

@@ -29,10 +29,13 @@ from watchparty.users.schemas import PasswordChange
 
 
 async def register_user(
-    session: AsyncSession, services: Services, data: RegisterIn, guest: User | None = None
+    session: AsyncSession, services: Services, data: RegisterIn, guest: User | None = None, *, ip: str | None = None
 ) -> AuthResult:
     """Create an account, queue the welcome email, and sign the user in. A guest who signs up keeps their identity:
-    the guest becomes the account, with its messages and memberships (ADR 0016)."""
+    the guest becomes the account, with its messages and memberships (ADR 0016). A limited number per address:
+    each costs an argon2 hash."""
+    if ip is not None:
+        await services.limiter.hit(services.settings.rate_limit_register_ip, "register-ip", ip)
     password_hash = await services.hasher.hash(data.password)
     if guest is not None and guest.is_guest:
         user = await users_service.upgrade_guest(

@@ -104,7 +104,7 @@ async def join_room(
         await refuse_banned(session, room_id, user, ip)
         if user.is_guest and not room.guests_allowed:
             raise RoomNotFound() if room.visibility == RoomVisibility.PRIVATE else GuestsNotAllowed()
-        await _check_admission(session, services, room, user, data)
+        await _check_admission(session, services, room, user, data, ip)
         if await repository.count_members(session, room_id) >= room.capacity:
             raise RoomFull()
         role = MemberRole.HOST if room.host_id == user.id else MemberRole.GUEST if user.is_guest else MemberRole.MEMBER
@@ -294,7 +294,9 @@ def play_item(room: Room, item: PlaylistItem | None, *, reset: bool = True) -> N
         reset_playback(room)
 
 
-async def _check_admission(session: AsyncSession, services: Services, room: Room, user: User, data: JoinIn) -> None:
+async def _check_admission(
+    session: AsyncSession, services: Services, room: Room, user: User, data: JoinIn, ip: str | None
+) -> None:
     if data.invite_token:
         invite = await repository.get_invite_by_hash(session, hash_token(data.invite_token))
         now = utcnow()
@@ -302,6 +304,10 @@ async def _check_admission(session: AsyncSession, services: Services, room: Room
             raise RoomNotFound() if room.visibility == RoomVisibility.PRIVATE else InvalidInvite()
         invite.used_at, invite.used_by = now, user.id
         return
+    if room.password_hash is not None and data.password:  # each guess is an argon2 verification: limited
+        settings = services.settings
+        await services.limiter.hit(settings.rate_limit_room_password, "room-password", f"{room.id}:{ip or '-'}")
+        await services.limiter.hit(settings.rate_limit_room_password_room, "room-password-room", str(room.id))
     password_ok = room.password_hash is not None and await services.hasher.verify(
         data.password or "", room.password_hash
     )
