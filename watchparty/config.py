@@ -147,8 +147,8 @@ class Settings(BaseSettings):
     rate_limit_guest_ip: str = "20/hour"  # new guest identities per address
     rate_limit_register_ip: str = "10/hour"  # new accounts per address (each costs an argon2 hash)
     # room-password attempts (each an argon2 verification): per room and address, and per room from everyone
-    rate_limit_room_password: str = "10/minute"
-    rate_limit_room_password_room: str = "60/minute"
+    rate_limit_room_password: str = "10/minute"  # noqa: S105 - a rate, not a password
+    rate_limit_room_password_room: str = "60/minute"  # noqa: S105 - a rate, not a password
     rate_limit_storage: str = "memory://"
 
     rooms_active_days: int = Field(default=30, ge=1, le=3650)
