@@ -78,6 +78,7 @@ def make_settings(database_url: str, tmp: Path, **overrides: object) -> Settings
         "public_url": "http://watchparty.test",
         "log_level": "INFO",
         "rate_limit_login": "1000/minute",
+        "rate_limit_login_account": "1000/minute",
         "rate_limit_login_ip": "1000/minute",
         "rate_limit_forgot": "1000/minute",
         "rate_limit_forgot_ip": "1000/minute",

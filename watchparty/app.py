@@ -118,7 +118,8 @@ def create_app(settings: Settings | None = None) -> WatchPartyAPI:
         lifespan=lifespan,
         default_response_class=ORJSONResponse,
         responses=_ERROR_RESPONSES,
-        docs_url="/docs",
+        # the interactive docs load their scripts from a CDN: not in production (the OpenAPI JSON stays)
+        docs_url=None if settings.environment == "production" else "/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
         # No OpenTelemetry here; its per-request check of the providers cost about 9 µs on the cache's hit path.

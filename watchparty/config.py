@@ -139,7 +139,8 @@ class Settings(BaseSettings):
     argon2_parallelism: int = Field(default=4, ge=1)
 
     # rate limits, in the `limits` library's notation
-    rate_limit_login: str = "10/minute"
+    rate_limit_login: str = "10/minute"  # per account and address: a guesser elsewhere cannot lock the owner out
+    rate_limit_login_account: str = "100/hour"  # per account from every address: slows a spread-out guesser
     rate_limit_login_ip: str = "50/minute"
     rate_limit_forgot: str = "5/hour"
     rate_limit_forgot_ip: str = "20/hour"

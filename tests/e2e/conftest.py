@@ -140,7 +140,10 @@ def live_server(
 ) -> Iterator[LiveServer]:
     """The API on a database of its own, with production-like logging and cheap password hashing."""
     workdir = tmp_path_factory.mktemp("live")
-    limits = {f"RATE_LIMIT_{name}": "10000/minute" for name in ("LOGIN", "LOGIN_IP", "FORGOT", "FORGOT_IP", "INVITE")}
+    limits = {
+        f"RATE_LIMIT_{name}": "10000/minute"
+        for name in ("LOGIN", "LOGIN_ACCOUNT", "LOGIN_IP", "FORGOT", "FORGOT_IP", "INVITE")
+    }
     env = server_env(settings, e2e_database_url, f"{settings.key_prefix}-live", **limits)
     proc, server = start_server(workdir, env)
     try:

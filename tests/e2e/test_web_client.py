@@ -37,7 +37,10 @@ PASSWORD = "correct horse battery"
 def web(
     settings: Settings, e2e_database_url: str, smtp_server: Mailbox, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    limits = {f"RATE_LIMIT_{name}": "10000/minute" for name in ("LOGIN", "LOGIN_IP", "FORGOT", "FORGOT_IP", "INVITE")}
+    limits = {
+        f"RATE_LIMIT_{name}": "10000/minute"
+        for name in ("LOGIN", "LOGIN_ACCOUNT", "LOGIN_IP", "FORGOT", "FORGOT_IP", "INVITE")
+    }
     with media_server(YOUTUBE_STANDIN) as youtube:  # no internet here: a local stand-in of the IFrame Player API
         env = server_env(
             settings,

@@ -10,8 +10,10 @@ from collections.abc import AsyncIterator
 import httpx
 import jwt
 import pytest
+from pydantic import SecretStr
 
 from tests.integration.helpers import create_room, register
+from watchparty.app import create_app
 from watchparty.config import Settings
 
 
@@ -147,3 +149,20 @@ async def test_openapi_is_served(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/openapi.json")).json()
     assert "/api/rooms/{room_id}/join" in spec["paths"]
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_the_openapi_says_the_password_bounds_the_server_enforces_and_production_has_no_cdn_docs(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    password = spec["components"]["schemas"]["RegisterIn"]["properties"]["password"]
+    assert (password["minLength"], password["maxLength"]) == (8, 128)
+    r = await client.post("/api/auth/register", json={"email": "long@example.com", "username": "longpw",
+                                                       "password": "x" * 129})  # fmt: skip
+    assert r.status_code == 422 and "at most 128" in r.text
+    production = settings.model_copy(update={"environment": "production", "jwt_secret": SecretStr("p" * 40),
+                                             "argon2_time_cost": 3, "argon2_memory_cost": 65536})  # fmt: skip
+    transport = httpx.ASGITransport(app=create_app(production))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        assert (await http.get("/docs")).status_code == 404  # its scripts come from a CDN
+        assert (await http.get("/openapi.json")).status_code == 200

@@ -132,3 +132,17 @@ async def test_room_password_guesses_are_limited_per_address_and_per_room(limite
         open_id = r.json()["data"]["id"]
         for _ in range(6):
             assert (await c.post(f"/api/rooms/{open_id}/join", json={}, headers=cat)).status_code == 200
+
+
+async def test_a_guesser_elsewhere_does_not_lock_the_owner_out(limited: httpx.AsyncClient) -> None:
+    """Per account and address (3 a minute here): the owner, from their own address, still signs in while someone
+    elsewhere has used up their guesses at the same account."""
+    owner = await _account(limited, "owner_ok")
+    del owner
+    async with _from(limited, "10.6.6.6") as attacker:
+        codes = [(await attacker.post("/api/auth/login", json={"email": "owner_ok@example.com",
+                                                                "password": f"guess {n}"})).status_code
+                 for n in range(4)]  # fmt: skip
+    assert codes == [401, 401, 401, 429]
+    r = await limited.post("/api/auth/login", json={"email": "owner_ok@example.com", "password": "a long password"})
+    assert r.status_code == 200, r.text

@@ -17,6 +17,7 @@ async def test_every_client_path_serves_the_shell(client: httpx.AsyncClient, pat
     r = await client.get(path)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
+    assert r.headers["x-content-type-options"] == "nosniff"  # issue 19, item 14: the pages too
     assert '<script type="module" src="/app/js/main.js">' in r.text
     csp = r.headers["content-security-policy"]
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp

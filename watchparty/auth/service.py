@@ -67,7 +67,8 @@ async def login_user(
     in brings what they did as a guest to the account, and the guest identity ends."""
     settings = services.settings
     await services.limiter.hit(settings.rate_limit_login_ip, "login-ip", ip)
-    await services.limiter.hit(settings.rate_limit_login, "login-account", data.email.lower())
+    await services.limiter.hit(settings.rate_limit_login, "login-account-ip", f"{data.email.lower()}:{ip}")
+    await services.limiter.hit(settings.rate_limit_login_account, "login-account", data.email.lower())
     user = await users_service.get_user_by_email(session, data.email)
     if not await services.hasher.verify(data.password, user.password_hash if user else None) or user is None:
         raise InvalidCredentials()

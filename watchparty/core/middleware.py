@@ -219,6 +219,7 @@ PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
 }
 # The web client's shell: as our other pages, but a room's video may come from any http(s) address (a movie is
 # added by its URL), posters likewise. Each media kind widens it only as far as it needs (docs/adr/0017):

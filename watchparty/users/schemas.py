@@ -33,7 +33,9 @@ def _check_password(value: str) -> str:
 
 Username = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(_check_username)]
 # Passwords are taken as sent: no stripping, any script, 8 to 128 characters.
-Password = Annotated[str, Field(max_length=1024), AfterValidator(_check_password)]
+Password = Annotated[
+    str, AfterValidator(_check_password), Field(json_schema_extra={"minLength": 8, "maxLength": 128})
+]  # the OpenAPI says what _check_password enforces, and its sentences stay the errors
 Email = Annotated[EmailStr, Field(max_length=254)]
 
 
