@@ -26,6 +26,7 @@ from watchparty.core.middleware import (
     SAMPLE_HEADERS,
     BodyLimitMiddleware,
     HlsFiles,
+    ProxyHeadersMiddleware,
     RequestContextMiddleware,
     StaticWithHeaders,
 )
@@ -144,6 +145,8 @@ def create_app(settings: Settings | None = None) -> WatchPartyAPI:
     # so a cache HIT passes through exactly these and nothing else, and a MISS through these and then the app.
     # Request ids wrap everything, so even a 413 or a 500 carries one.
     front: list[Middleware] = [Middleware(RequestContextMiddleware)]
+    if settings.forwarded_allow_ips:  # outermost: everything after it sees the client's own address
+        front.insert(0, Middleware(ProxyHeadersMiddleware, trusted=settings.forwarded_allow_ips))
     if settings.cors_origins:
         front.append(
             Middleware(

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = ""
+    # Proxies whose X-Forwarded-For (and -Proto) are believed: addresses or networks, comma-separated, or `*`.
+    # Empty: none, and the client is the connection's peer. Behind nginx on this host: 127.0.0.1.
+    forwarded_allow_ips: str = ""
     # comma-separated in the environment (a JSON list works too); NoDecode hands the raw text to the validator
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
@@ -150,7 +153,8 @@ class Settings(BaseSettings):
     # room-password attempts (each an argon2 verification): per room and address, and per room from everyone
     rate_limit_room_password: str = "10/minute"  # noqa: S105 - a rate, not a password
     rate_limit_room_password_room: str = "60/minute"  # noqa: S105 - a rate, not a password
-    rate_limit_storage: str = "memory://"
+    # where rate-limit counters live; unset: the main Redis when there is one (shared by every process), else memory
+    rate_limit_storage: str | None = None
 
     rooms_active_days: int = Field(default=30, ge=1, le=3650)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -197,6 +201,10 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def effective_rate_limit_storage(self) -> str:
+        return self.rate_limit_storage or self.effective_redis_url or "memory://"
 
     @property
     def upload_staging_dir(self) -> Path:

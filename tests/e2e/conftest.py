@@ -123,7 +123,9 @@ def server_env(settings: Settings, database_url: str, key_prefix: str, **extra: 
         "ARGON2_PARALLELISM": "1",
         "LOG_LEVEL": "WARNING",
         "MEDIA_CHECK_ALLOW_PRIVATE": "true",  # the tests' media servers are on 127.0.0.1 (tests/media.py)
-        "RATE_LIMIT_REGISTER_IP": "100000/minute",  # every test viewer signs up from 127.0.0.1
+        # every test viewer signs up (or joins as a guest) from 127.0.0.1; the counters are in Redis, per KEY_PREFIX
+        "RATE_LIMIT_REGISTER_IP": "100000/minute",
+        "RATE_LIMIT_GUEST_IP": "100000/minute",
         **extra,
     }
 

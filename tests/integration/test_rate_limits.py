@@ -146,3 +146,34 @@ async def test_a_guesser_elsewhere_does_not_lock_the_owner_out(limited: httpx.As
     assert codes == [401, 401, 401, 429]
     r = await limited.post("/api/auth/login", json={"email": "owner_ok@example.com", "password": "a long password"})
     assert r.status_code == 200, r.text
+
+
+async def test_behind_a_trusted_proxy_limits_count_the_forwarded_client_not_the_proxy(
+    settings: Settings, tmp_path: Path, client: httpx.AsyncClient
+) -> None:
+    """Issue 16: with FORWARDED_ALLOW_IPS, X-Forwarded-For from a trusted proxy names the client, so one client's
+    limit is not everyone's; from anyone else the header is ignored (it could be forged)."""
+    proxied = make_settings(settings.database_url, tmp_path, rate_limit_guest_ip="2/hour",
+                            forwarded_allow_ips="10.0.0.1, 10.1.0.0/16")  # fmt: skip
+    app = create_app(proxied)
+
+    def via(peer: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+    async def guest(c: httpx.AsyncClient, forwarded: str) -> int:
+        r = await c.post("/api/auth/guest", json={"displayName": "Gus"}, headers={"X-Forwarded-For": forwarded})
+        return r.status_code
+
+    async with (
+        app.router.lifespan_context(app),
+        via("10.0.0.1") as proxy,
+        via("10.1.2.3") as other_proxy,
+        via("192.0.2.50") as stranger,
+    ):
+        assert [await guest(proxy, "203.0.113.7") for _ in range(3)] == [201, 201, 429]
+        assert await guest(proxy, "203.0.113.8") == 201, "another client behind the same proxy"
+        assert await guest(other_proxy, "203.0.113.8, 10.0.0.1") == 201  # through two trusted proxies
+        assert await guest(other_proxy, "203.0.113.8") == 429, "the same client, counted as itself"
+        # an untrusted peer's header is not believed: it is counted as itself, whatever it claims
+        assert [await guest(stranger, f"198.51.100.{n}") for n in range(3)] == [201, 201, 429]

@@ -41,7 +41,7 @@ class Services:
             db=Database(settings, cache),
             hasher=PasswordHasher(settings),
             tokens=TokenCodec(settings),
-            limiter=RateLimiter(settings.rate_limit_storage, settings.key_prefix),
+            limiter=RateLimiter(settings.effective_rate_limit_storage, settings.key_prefix),
             cache=cache,
             redis=make_client(redis_url, settings) if redis_url else None,
         )

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import anyio
 import orjson
 from fastapi import HTTPException
+from granian.utils.proxies import wrap_asgi_with_proxy_headers
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -90,6 +91,18 @@ class RequestContextMiddleware:
                 duration = round((time.perf_counter() - started) * 1000, 2)
                 access_log.write(request_id, scope["method"], scope["path"], status, duration)
             request_id_var.reset(token)
+
+
+class ProxyHeadersMiddleware:
+    """The client's address (and scheme) from X-Forwarded-For (-Proto), when the peer is a trusted proxy
+    (FORWARDED_ALLOW_IPS): granian's own implementation, which takes the nearest address that is not a trusted
+    proxy. Without it, behind a proxy every client would share the proxy's address and its rate limits."""
+
+    def __init__(self, app: ASGIApp, trusted: str) -> None:
+        self.app = wrap_asgi_with_proxy_headers(app, trusted)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 class BodyLimitMiddleware:
