@@ -1132,6 +1132,15 @@ async def test_an_uploaded_file_is_sent_in_chunks_through_a_dropped_one_and_two_
         print({"upload hls skew p95 ms": round(p95(skews), 1), "after seek": round(p95(after_seek), 1)})
         await shot(guest, "room-uploaded")
 
+        # in the room: the host uploads another video under Host settings, and the room switches to it for both
+        await host.route(re.compile(r"/api/uploads/\d+\?offset="), lambda route: route.continue_())
+        second = make_clip(film.parent, seconds=12, name="encore.mp4")
+        await host.get_by_text("Host settings").click()
+        await host.get_by_label("Or upload a video for the room").set_input_files(str(second))
+        for page in (host, guest):
+            await expect(page.locator("#movie-title")).to_contain_text("encore", timeout=60_000)
+        await expect(host.locator("#room-upload-note")).to_contain_text("Ready")
+
 
 async def _bearer(page: Page) -> dict[str, str]:
     token = await page.evaluate("() => JSON.parse(localStorage.getItem('watchparty.session')).token")

@@ -8,6 +8,7 @@ import { playlistPanel } from "./playlist.js";
 import { RoomPlayer, kindOf } from "./players.js";
 import { subtitlesControl, subtitleUpload } from "./subtitles.js";
 import { RoomLink, localMs } from "./sync.js";
+import * as uploads from "./uploads.js";
 import { $, avatar, busy, clock, field, formAlert, formData, h, showFormError, toast } from "./ui.js";
 
 // Local-file mode: the File each viewer picked, by movie, for this page's life (a reload asks again: a page may not
@@ -155,9 +156,14 @@ function renderWatch(room, memberList, me, navigate, view) {
   const movieSelect = h("select", { id: "movie-select", "aria-label": "Change the movie" });
   const openToggle = h("input", { id: "open-control", type: "checkbox" });
   const subDefault = h("select", { id: "sub-default" });
+  // upload a video and switch the room to it once its first segments can play (js/uploads.js, ADR 0021)
+  const roomUpload = h("input", { id: "room-upload", type: "file", accept: "video/*,.mkv,.avi" });
+  const roomUploadBar = h("progress", { id: "room-upload-progress", max: 1, value: 0, hidden: true, "aria-label": "Upload progress" });
+  const roomUploadNote = h("p", { class: "muted small", id: "room-upload-note", role: "status" });
   const hostPanel = h("details", { class: "host-panel", hidden: true },
     h("summary", {}, "Host settings"),
     h("div", { class: "field" }, h("label", { for: "movie-select" }, "Movie"), movieSelect),
+    h("div", { class: "field" }, h("label", { for: "room-upload" }, "Or upload a video for the room"), roomUpload, roomUploadBar, roomUploadNote),
     h("label", { class: "check" }, openToggle, " Everyone can control playback"),
     h("div", { class: "field" }, h("label", { for: "sub-default" }, "Default subtitles for this room"), subDefault),
     subtitleUpload({ movieId: () => movie?.id, onAdded: () => { subs.load(movie?.id); fillSubDefault(); } }));
@@ -521,6 +527,25 @@ function renderWatch(room, memberList, me, navigate, view) {
     try {  // one call: the server switches every live viewer (docs/protocol.md, "Durable room facts")
       await api(`/api/rooms/${room.id}`, { method: "PUT", body: { movieId: mediaId } });
     } catch (error) { toast(error.message, "error"); }
+  });
+  roomUpload.addEventListener("change", async () => {
+    const file = roomUpload.files[0];
+    if (!file) return;
+    roomUpload.disabled = true;
+    roomUploadBar.hidden = false;
+    const say = (text, fraction) => { roomUploadNote.textContent = text; roomUploadBar.value = fraction; };
+    try {
+      const sent = await uploads.send(file, file.name.replace(/\.[^.]+$/, "").slice(0, 200) || "My video", say);
+      const ready = await uploads.playable(sent, say);
+      await api(`/api/rooms/${room.id}`, { method: "PUT", body: { movieId: ready.movieId } });
+      moviesLoaded = false;
+    } catch (error) {
+      say(error.message, 0);
+      toast(error.message, "error");
+    } finally {
+      roomUpload.disabled = false;
+      roomUpload.value = "";
+    }
   });
   hostPanel.addEventListener("toggle", () => {  // the catalogue may have grown since: read it again
     if (hostPanel.open) { moviesLoaded = false; loadMovieChoices(); }
