@@ -84,6 +84,9 @@ def process(data: bytes, max_pixels: int) -> dict[str, bytes]:
     outputs: dict[str, bytes] = {}
     for name, side in SIZES.items():
         square = ImageOps.fit(flat, (side, side), method=Image.Resampling.LANCZOS)
+        # Pillow carries the source's `info` (a JPEG comment, PNG text, XMP) into new images and writes some of it
+        # on save: an HTML polyglot in a comment would be served from our origin. Only the pixels go out.
+        square.info = {}
         jpeg = io.BytesIO()
         # no exif=, no icc_profile=: nothing of the original's metadata is written
         square.save(jpeg, "JPEG", quality=JPEG_QUALITY, progressive=True, optimize=True)
