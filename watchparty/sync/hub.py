@@ -238,11 +238,15 @@ class Hub:
 
     # -- connections -------------------------------------------------------------------------------------------
 
-    async def attach(self, room_id: int, conn: Any) -> None:
+    def reserve(self, room_id: int, conn: Any) -> bool:
+        """Count the connection in, at once (no await: a limit checked just before cannot be raced past). Returns
+        whether it is this process's first in the room, which then subscribes to its events (`subscribe`)."""
         conns = self.local.setdefault(room_id, set())
         conns.add(conn)
-        if len(conns) == 1:
-            await self.pubsub.subscribe(self.key(room_id, "events"))
+        return len(conns) == 1
+
+    async def subscribe(self, room_id: int) -> None:
+        await self.pubsub.subscribe(self.key(room_id, "events"))
 
     async def detach(self, room_id: int, conn: Any) -> None:
         conns = self.local.get(room_id)

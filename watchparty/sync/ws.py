@@ -183,9 +183,15 @@ async def run(ws: WebSocket, services: Services, hub: Hub, room_id: int, ticket:
     if sum(1 for c in local if c.user_id == user_id) >= MAX_PER_USER:
         why = f"you have {MAX_PER_USER} connections to this room already"
         return await _accept_and_close(ws, room_id, protocol.CLOSE_TOO_MANY, why)
-    await ws.accept()
     conn = Connection(ws, room_id, user_id, hub.clock, role)
-    await hub.attach(room_id, conn)
+    first = hub.reserve(room_id, conn)  # the checks above and this count are one step: no await between them
+    try:
+        await ws.accept()
+        if first:
+            await hub.subscribe(room_id)
+    except BaseException:
+        await hub.detach(room_id, conn)
+        raise
     sender = asyncio.get_running_loop().create_task(conn.sender())
     arrived = False
     peer_gone = False
