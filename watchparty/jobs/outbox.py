@@ -56,6 +56,16 @@ async def get(session: AsyncSession, outbox_id: int) -> OutboxJob | None:
     return await session.get(OutboxJob, outbox_id)
 
 
+# The relay's retry delay doubles while the queue (or the database) is down, up to this: after an outage, jobs
+# written meanwhile leave within about this long (docs/operations.md, "a second or two"), and a process spends one
+# failed connection attempt per this long while it lasts.
+MAX_BACKOFF_S = 2.0
+
+
+def next_backoff(current_s: float) -> float:
+    return min(current_s * 2, MAX_BACKOFF_S)
+
+
 class Relay:
     """Moves unsent outbox rows to bullmq. Safe to run in many processes: rows are claimed with
     FOR UPDATE SKIP LOCKED, and bullmq ignores a job id it already holds, so a row sent twice is one job."""
@@ -116,7 +126,7 @@ class Relay:
             try:
                 sent = await self.drain()
                 if self._failing:
-                    log.warning("job relay: the queue is reachable again")
+                    log.warning("job relay: working again; the jobs that waited are on their way")
                     self._failing = False
                 backoff = self.interval
                 if sent:
@@ -125,12 +135,16 @@ class Relay:
                 if not self._failing:
                     log.warning("job relay: the queue is unreachable (%s); jobs wait in the outbox", exc)
                     self._failing = True
-                backoff = min(backoff * 2, 10.0)
+                backoff = next_backoff(backoff)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("job relay pass failed")
-                backoff = min(backoff * 2, 10.0)
+            except Exception as exc:
+                if not self._failing:  # once per outage, not once per pass
+                    log.exception("job relay pass failed; retrying every %.0f s at most", MAX_BACKOFF_S)
+                    self._failing = True
+                else:
+                    log.debug("job relay pass failed again: %s", exc)
+                backoff = next_backoff(backoff)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=backoff if self._failing else self.interval)
 

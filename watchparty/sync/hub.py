@@ -17,6 +17,7 @@ import dataclasses
 import logging
 import random
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from typing import Any
@@ -269,13 +270,19 @@ class Hub:
         self._flusher = asyncio.get_running_loop().create_task(self._flush_skews_forever(), name="sync-skew")
 
     async def _listen(self) -> None:
+        failing_since: float | None = None
         while True:
             try:
                 message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             except Exception as exc:  # a Redis hiccup: keep listening; the stream lets clients catch up
-                log.warning("sync hub: pub/sub read failed: %s", exc)
+                if failing_since is None:  # one warning an outage, not one every half second
+                    failing_since = time.monotonic()
+                    log.warning("sync hub: pub/sub read failed (retrying every 0.5 s): %s", exc)
                 await asyncio.sleep(0.5)
                 continue
+            if failing_since is not None:
+                log.warning("sync hub: pub/sub is back after %.1f s", time.monotonic() - failing_since)
+                failing_since = None
             if message is None:
                 continue
             channel = _text(message["channel"])
