@@ -4,13 +4,17 @@ worker, a real SMTP server. Retries, poison jobs, and Redis down under a running
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 
 from tests.conftest import make_settings, smtp_settings
@@ -191,3 +195,39 @@ async def test_redis_down_requests_succeed_and_jobs_wait_in_the_outbox(
     assert row is not None and row.sent_at is not None
     await asyncio.sleep(0.5)
     assert len(mailbox.to("dora@example.com")) == 1
+
+
+async def test_a_job_that_meets_a_dependency_outage_waits_it_out_without_spending_its_attempts(
+    app: FastAPI, services: Services
+) -> None:
+    """Issue 19, item 4: an avatar job failed for good after about 7 s of database trouble (3 attempts). A job that
+    fails because a dependency is down is now delayed, its attempts kept, with a doubling delay capped at 60 s; a
+    job that fails on its input still spends its attempts (the poison-job test above)."""
+    calls: list[float] = []
+
+    async def flaky(_services: Services, data: dict[str, Any], _job_id: str) -> dict[str, Any]:
+        calls.append(time.monotonic())
+        if len(calls) <= 5:  # more failures than JOB_ATTEMPTS (3) allows
+            raise sa_exc.OperationalError("SELECT 1", None, Exception("FATAL: sorry, too many clients already"))
+        return {"ok": True, "outageRetries": data.get("outageRetries")}
+
+    runner = app.state.jobs.runner
+    runner.handlers[(EMAIL, "flaky")] = flaky
+    try:
+        async with services.db.session() as session:
+            job_id = await outbox.enqueue(session, EMAIL, "flaky", {})
+        view = await job_state(services, job_id, "completed", timeout=30)
+    finally:
+        del runner.handlers[(EMAIL, "flaky")]
+    assert len(calls) == 6
+    assert view.result == {"ok": True, "outageRetries": 5}
+    assert view.attempts_made <= 1, "the outage spent none of its attempts"
+    gaps = [b - a for a, b in itertools.pairwise(calls)]
+    assert gaps[-1] > gaps[0], f"the delay grows: {[round(g, 2) for g in gaps]}"
+
+
+def test_the_outage_delay_doubles_and_is_capped() -> None:
+    from watchparty.worker.runner import OUTAGE_MAX_DELAY_S, outage_delay_s
+
+    assert [outage_delay_s(2.0, n) for n in range(7)] == [2, 4, 8, 16, 32, 60, 60]
+    assert OUTAGE_MAX_DELAY_S == 60

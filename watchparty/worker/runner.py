@@ -9,10 +9,11 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from bullmq import Job, UnrecoverableError, Worker
+from bullmq import DelayedError, Job, UnrecoverableError, Worker
 
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
+from watchparty.core.responses import is_unavailable
 from watchparty.jobs.hooks import running_job
 from watchparty.jobs.queues import (
     CLEANUP,
@@ -75,7 +76,7 @@ class JobRunner:
         self.workers: list[Worker] = []
 
     def _processor(self, queue: str) -> Callable[[Job, str], Awaitable[Any]]:
-        async def process(job: Job, _token: str) -> Any:
+        async def process(job: Job, token: str) -> Any:
             handler = self.handlers.get((queue, job.name))
             job_id = public_job_id(queue, str(job.id))
             if handler is None:
@@ -85,6 +86,9 @@ class JobRunner:
             try:
                 result = await handler(self.services, dict(job.data or {}), job_id)
             except Exception as exc:
+                first_s = self.services.settings.job_backoff_ms / 1000
+                if is_unavailable(exc) and await _wait_out_the_outage(job, token, job_id, exc, first_s):
+                    raise DelayedError() from None  # bullmq: the job is delayed, not failed, and no attempt spent
                 log.warning("job %s (%s) failed on attempt %d: %s", job_id, job.name, job.attemptsMade + 1, exc)
                 raise
             log.info("job %s (%s) done in %.0f ms", job_id, job.name, (time.perf_counter() - started) * 1000)
@@ -146,6 +150,38 @@ class JobRunner:
         until it expires, and then another worker re-runs it (bullmq's stalled-job recovery)."""
         await asyncio.gather(*(_stop(w, grace) for w in self.workers))
         self.workers.clear()
+
+
+# A job that fails because a dependency is down (the database, SMTP's network, Redis) is not at fault: it waits the
+# outage out, delayed with a doubling delay (from JOB_BACKOFF_MS) up to OUTAGE_MAX_DELAY_S, spending none of its
+# attempts, for up to OUTAGE_GIVE_UP_S. A job that fails on its input spends its attempts (JOB_ATTEMPTS) as before.
+OUTAGE_MAX_DELAY_S = 60.0
+OUTAGE_GIVE_UP_S = 24 * 3600.0
+
+
+def outage_delay_s(first_s: float, retries: int) -> float:
+    return min(first_s * 2.0**retries, OUTAGE_MAX_DELAY_S)
+
+
+async def _wait_out_the_outage(job: Job, token: str, job_id: str, exc: Exception, first_s: float) -> bool:
+    """Delay the job for the outage's next retry, keeping its attempts; False once it has waited too long (it then
+    fails as any job does) or when the queue itself cannot be told (the job's lock lapses, and it runs again)."""
+    data = dict(job.data or {})
+    now_ms = int(time.time() * 1000)
+    since = int(data.get("outageSince") or now_ms)
+    retries = int(data.get("outageRetries") or 0)
+    if now_ms - since > OUTAGE_GIVE_UP_S * 1000:
+        return False
+    delay = outage_delay_s(first_s, retries)
+    try:
+        await job.updateData({**data, "outageSince": since, "outageRetries": retries + 1})
+        await job.moveToDelayed(now_ms + int(delay * 1000), token)
+    except Exception as queue_exc:
+        log.warning("job %s: could not delay it for the outage (%s)", job_id, queue_exc)
+        return False
+    log.warning("job %s (%s): a dependency is down (%s: %s); retrying in %.1f s, no attempt spent", job_id,
+                job.name, type(exc).__name__, exc, delay)  # fmt: skip
+    return True
 
 
 async def _stop(worker: Worker, grace: float) -> None:
