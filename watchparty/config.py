@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     job_keep_failed_count: int = Field(default=5000, ge=1)
     relay_interval_ms: int = Field(default=1000, ge=10, le=60_000)
     relay_batch: int = Field(default=200, ge=1, le=10_000)
+    # The reconciler: how often it looks for sent jobs that have not finished, and how old a sent job must be before
+    # it is asked after; one that Redis no longer knows (Redis restarted empty) is sent again.
+    relay_reconcile_s: float = Field(default=30, ge=0.1, le=3600)
+    relay_reconcile_after_s: float = Field(default=60, ge=0.1, le=86_400)
 
     # Room cleanup: on this cron schedule (empty: only on demand), and through POST /api/queues/cleanup.
     cleanup_cron: str = "0 3 * * *"

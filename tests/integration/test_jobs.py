@@ -35,6 +35,7 @@ from watchparty.jobs.queues import (
     public_job_id,
 )
 from watchparty.models import OutboxJob
+from watchparty.worker.runner import JobRunner
 
 MESSAGE_ID = re.compile(r"^<[0-9a-f]{32}@watchparty\.local>$")
 
@@ -231,3 +232,55 @@ def test_the_outage_delay_doubles_and_is_capped() -> None:
 
     assert [outage_delay_s(2.0, n) for n in range(7)] == [2, 4, 8, 16, 32, 60, 60]
     assert OUTAGE_MAX_DELAY_S == 60
+
+
+@pytest.mark.slow
+async def test_jobs_redis_lost_by_restarting_empty_are_sent_again_and_run_once(
+    own_redis: OwnRedis, own_database_url: str, tmp_path: Path, mailbox: Mailbox
+) -> None:
+    """Issue 19, item 3: once the relay had moved a job to bullmq its row was done with, and a Redis that restarted
+    empty took the job with it (0 of 3 welcome emails arrived). The row now stays the job's copy until the worker
+    marks it done; the relay's reconciler sends again each job Redis no longer knows. Here the API has no worker,
+    so the jobs sit in Redis when it dies; a worker that starts afterwards runs each of them once."""
+    s = make_settings(
+        own_database_url, tmp_path, redis_url=f"redis://127.0.0.1:{own_redis.port}/0",
+        cache_redis_url=f"redis://127.0.0.1:{own_redis.port}/1", worker_in_process=False,
+        relay_reconcile_s=0.3, relay_reconcile_after_s=0.5, **smtp_settings(mailbox),
+    )  # fmt: skip
+    app = create_app(s)
+    transport = httpx.ASGITransport(app=app)
+    names = ["ivo", "jun", "kai"]
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as api:
+        services: Services = app.state.services
+        for name in names:
+            r = await api.post("/api/auth/register", json={"email": f"{name}@example.com", "username": name,
+                                                           "password": "x" * 12})  # fmt: skip
+            assert r.status_code == 201
+        async with asyncio.timeout(10):  # the relay moved them to Redis
+            while True:
+                if await _unsent(services) == 0:
+                    break
+                await asyncio.sleep(0.05)
+        own_redis.kill()
+        own_redis.start()  # empty: bullmq has none of the three jobs now
+        runner = JobRunner(services, app.state.jobs.queues)
+        await runner.start()
+        try:
+            for name in names:
+                await mailbox.one_to(f"{name}@example.com", "Welcome", timeout=30)
+            await asyncio.sleep(1.0)  # room for a duplicate to show up, if there were one
+        finally:
+            await runner.close()
+        for name in names:
+            assert len(mailbox.to(f"{name}@example.com")) == 1, f"{name}: exactly one welcome"
+        async with services.db.session() as session:
+            open_rows = await session.scalar(
+                select(func.count()).select_from(OutboxJob).where(OutboxJob.done_at.is_(None))
+            )
+        assert open_rows == 0, "every row is marked done once its job ran"
+
+
+async def _unsent(services: Services) -> int:
+    async with services.db.session() as session:
+        count = await session.scalar(select(func.count()).select_from(OutboxJob).where(OutboxJob.sent_at.is_(None)))
+    return int(count or 0)

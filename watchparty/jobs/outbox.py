@@ -1,6 +1,8 @@
 """The transactional outbox: jobs are rows written with the change that asks for them, and a relay moves
 them to bullmq after commit. A job is never lost between the request and the queue: if Redis is down, or the
 process dies after the commit, the row waits and the next relay pass (in any API or worker process) sends it.
+Nor after it: the row stays the job's durable copy until the worker marks it done, and the relay's reconciler
+sends again a job that Redis lost (a Redis that keeps nothing, restarted).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -47,6 +50,27 @@ async def enqueue(
 
         after_commit(session, nudge)
     return public_job_id(queue, outbox_job_id(row.id, row.nonce))
+
+
+def outbox_id_of(job_id: str) -> int | None:
+    """The outbox row of a bullmq job id (`o{id}.{nonce}`); None for jobs the outbox did not send (schedules)."""
+    head = job_id[1:].split(".", 1)[0] if job_id.startswith("o") else ""
+    return int(head) if head.isdigit() and len(head) < 19 else None
+
+
+async def mark_done(db: Database, job_id: str) -> None:
+    """The job finished (completed, or failed for good): its row is no longer its durable copy. A failure here only
+    means the reconciler asks bullmq later."""
+    outbox_id = outbox_id_of(job_id)
+    if outbox_id is None:
+        return
+    try:
+        async with db.session() as session:
+            await session.execute(
+                update(OutboxJob).where(OutboxJob.id == outbox_id, OutboxJob.done_at.is_(None)).values(done_at=utcnow())
+            )
+    except Exception as exc:
+        log.warning("outbox row %s: could not mark its job done (%s); the reconciler will", outbox_id, exc)
 
 
 async def get(session: AsyncSession, outbox_id: int) -> OutboxJob | None:
@@ -111,6 +135,43 @@ class Relay:
                 )
             return len(rows)
 
+    async def reconcile(self) -> dict[str, int]:
+        """Sent jobs that have not finished, older than RELAY_RECONCILE_AFTER_S: one that bullmq no longer knows (a
+        Redis that restarted empty, or evicted it) is sent again under its own id; one bullmq has finished is
+        marked done. Raises QueueUnavailable while Redis is down."""
+        before = utcnow() - timedelta(seconds=self.settings.relay_reconcile_after_s)
+        async with self.db.session() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        OutboxJob.id,
+                        OutboxJob.nonce,
+                        OutboxJob.queue,
+                        OutboxJob.name,
+                        OutboxJob.data,
+                        OutboxJob.priority,
+                    )
+                    .where(OutboxJob.sent_at.is_not(None), OutboxJob.done_at.is_(None), OutboxJob.sent_at < before)
+                    .order_by(OutboxJob.id)
+                    .limit(self.batch)
+                )
+            ).all()
+        resent, finished = 0, []
+        for row in rows:
+            job_id = outbox_job_id(row.id, row.nonce)
+            state = await self.queues.state(row.queue, job_id)
+            if state == "unknown":
+                await self.queues.add(row.queue, row.name, row.data, job_id=job_id, priority=row.priority)
+                log.warning("job %s was not in Redis (did it restart empty?): sent again from the outbox",
+                            public_job_id(row.queue, job_id))  # fmt: skip
+                resent += 1
+            elif state in ("completed", "failed"):
+                finished.append(row.id)
+        if finished:
+            async with self.db.session() as session:
+                await session.execute(update(OutboxJob).where(OutboxJob.id.in_(finished)).values(done_at=utcnow()))
+        return {"resent": resent, "finished": len(finished)}
+
     async def drain(self) -> int:
         total = 0
         while (sent := await self.drain_once()) > 0:
@@ -121,10 +182,15 @@ class Relay:
 
     async def run(self) -> None:
         backoff = self.interval
+        next_reconcile = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()  # before the pass: a wake-up during it means another pass
             try:
                 sent = await self.drain()
+                if loop.time() >= next_reconcile:
+                    next_reconcile = loop.time() + self.settings.relay_reconcile_s
+                    await self.reconcile()
                 if self._failing:
                     log.warning("job relay: working again; the jobs that waited are on their way")
                     self._failing = False

@@ -188,6 +188,10 @@ class Queues:
         results = await self._call(lambda: asyncio.gather(*(one(n) for n in QUEUES)))
         return dict(zip(QUEUES, results, strict=True))
 
+    async def state(self, queue: str, job_id: str) -> str:
+        """bullmq's state of the job: waiting, active, delayed, completed, failed, …, or "unknown" (no such job)."""
+        return str(await self._call(lambda: self.queues[queue].getJobState(job_id)))
+
     async def get(self, queue: str, job_id: str) -> JobView | None:
         async def read() -> JobView | None:
             q = self.queues[queue]
@@ -223,6 +227,21 @@ class Queues:
             return True
 
         return await self._call(run)
+
+    async def durability(self) -> list[str]:
+        """What about this Redis can lose jobs, in words (docs/operations.md, "What Redis must be"): no append-only
+        file, or an eviction policy other than noeviction. Empty if it is durable, or if CONFIG is not allowed."""
+        try:
+            config = await asyncio.wait_for(self.client.config_get("appendonly", "maxmemory-policy"), timeout=2)
+        except Exception:  # managed Redis often refuses CONFIG: nothing to say
+            return []
+        problems = []
+        if config.get("appendonly") == "no":
+            problems.append("appendonly is off (a restart loses every queued job; the outbox sends them again)")
+        policy = config.get("maxmemory-policy")
+        if policy not in (None, "noeviction"):
+            problems.append(f"maxmemory-policy is {policy} (Redis may evict queued jobs; use noeviction)")
+        return problems
 
     async def close(self) -> None:
         for q in self.queues.values():

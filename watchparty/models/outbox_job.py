@@ -11,7 +11,8 @@ from watchparty.models._columns import CreatedAt
 
 
 class OutboxJob(Base):
-    """A job written in the same transaction as the change that asks for it; the relay moves it to the queue."""
+    """A job written in the same transaction as the change that asks for it; the relay moves it to the queue, and
+    the row stays its durable copy until the job is done (ADR 0006)."""
 
     __tablename__ = "outbox_job"
     __table_args__ = (
@@ -21,6 +22,13 @@ class OutboxJob(Base):
             "id",
             postgresql_where=text("sent_at IS NULL"),
             sqlite_where=text("sent_at IS NULL"),
+        ),
+        # The reconciler reads the sent rows whose job has not finished yet.
+        Index(
+            "ix_outbox_job_open",
+            "id",
+            postgresql_where=text("sent_at IS NOT NULL AND done_at IS NULL"),
+            sqlite_where=text("sent_at IS NOT NULL AND done_at IS NULL"),
         ),
     )
 
@@ -35,3 +43,6 @@ class OutboxJob(Base):
     owner_id: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[CreatedAt]
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # when its job finished (completed, or failed for good), as the worker saw it: until then the row is the job's
+    # durable copy, and the relay's reconciler sends it again if Redis no longer knows it (a Redis that lost its data)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -34,6 +34,8 @@ async def running_jobs(services: Services, *, worker: bool) -> AsyncIterator[Job
     relay = Relay(settings, services.db, queues)
     runner = JobRunner(services, queues) if worker else None
     relay.start()
+    for problem in await queues.durability():
+        log.warning("Redis for the queues: %s", problem)
     try:
         if runner is not None:
             await runner.start()

@@ -14,6 +14,7 @@ from bullmq import DelayedError, Job, UnrecoverableError, Worker
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
 from watchparty.core.responses import is_unavailable
+from watchparty.jobs import outbox
 from watchparty.jobs.hooks import running_job
 from watchparty.jobs.queues import (
     CLEANUP,
@@ -39,6 +40,7 @@ log = logging.getLogger("watchparty.worker")
 
 Handler = Callable[[Services, dict[str, Any], str], Awaitable[Any]]
 CLEANUP_SCHEDULER_ID = "scheduled-cleanup"
+SCHEDULE_REFRESH_S = 60.0
 
 
 async def _email(services: Services, data: dict[str, Any], job_id: str) -> Any:
@@ -74,6 +76,7 @@ class JobRunner:
         self.queues = queues
         self.handlers = handlers if handlers is not None else default_handlers()
         self.workers: list[Worker] = []
+        self._schedules: asyncio.Task[None] | None = None
 
     def _processor(self, queue: str) -> Callable[[Job, str], Awaitable[Any]]:
         async def process(job: Job, token: str) -> Any:
@@ -90,7 +93,11 @@ class JobRunner:
                 if is_unavailable(exc) and await _wait_out_the_outage(job, token, job_id, exc, first_s):
                     raise DelayedError() from None  # bullmq: the job is delayed, not failed, and no attempt spent
                 log.warning("job %s (%s) failed on attempt %d: %s", job_id, job.name, job.attemptsMade + 1, exc)
+                attempts = int(job.opts.get("attempts", 1) or 1) if isinstance(job.opts, dict) else 1
+                if isinstance(exc, UnrecoverableError) or job.attemptsMade + 1 >= attempts:
+                    await outbox.mark_done(self.services.db, str(job.id))  # failed for good: nothing to re-send
                 raise
+            await outbox.mark_done(self.services.db, str(job.id))
             log.info("job %s (%s) done in %.0f ms", job_id, job.name, (time.perf_counter() - started) * 1000)
             return result
 
@@ -114,6 +121,8 @@ class JobRunner:
             }
             self.workers.append(Worker(queue, self._processor(queue), opts))
         await self.schedule_cleanup()
+        # a Redis that restarted empty lost the schedule too: set it again every minute (an upsert: idempotent)
+        self._schedules = asyncio.get_running_loop().create_task(self._keep_schedules(), name="job-schedules")
         await self.recheck_media()
         log.info("job worker started: queues %s, concurrency %d each", ", ".join(QUEUES), settings.worker_concurrency)
 
@@ -145,9 +154,17 @@ class JobRunner:
         except Exception as exc:  # the schedule is set again at the next start; jobs still flow
             log.warning("could not set the cleanup schedule: %s", exc)
 
+    async def _keep_schedules(self) -> None:
+        while True:
+            await asyncio.sleep(SCHEDULE_REFRESH_S)
+            await self.schedule_cleanup()
+
     async def close(self, grace: float = 10.0) -> None:
         """Let running jobs finish for `grace` seconds, then cut them short; a job cut short keeps its lock
         until it expires, and then another worker re-runs it (bullmq's stalled-job recovery)."""
+        if self._schedules is not None:
+            self._schedules.cancel()
+            await asyncio.gather(self._schedules, return_exceptions=True)
         await asyncio.gather(*(_stop(w, grace) for w in self.workers))
         self.workers.clear()
 
