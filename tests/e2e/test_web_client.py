@@ -711,7 +711,9 @@ async def test_two_viewers_play_one_hls_stream_in_sync_and_each_picks_their_own_
 
             # the guest pins the low rendition: theirs plays it, the host's stays automatic, and the room stays in sync
             await guest.get_by_label("Quality (yours only)").select_option(label="180p")
-            await guest.wait_for_function("() => window.watchparty.player.current.playingQuality === 1", timeout=15_000)
+            await guest.wait_for_function(  # hls.js switches at a segment's edge: on a busy machine, a while
+                "() => window.watchparty.player.current.playingQuality === 1", timeout=30_000
+            )
             assert await host.evaluate("() => window.watchparty.player.quality") == -1
             assert await host.evaluate("() => window.watchparty.player.current.hls.autoLevelEnabled")
             after = await skews_at_shared_instants(host, guest, start_in_s=1.0, seconds=2)
@@ -845,7 +847,8 @@ async def test_the_player_controls_work_by_keyboard_and_the_phone_layout_keeps_t
     40×40 px target at least; at 390×844 the video stays at the top while the page scrolls, and on its side it
     fills the screen with the chat over it. axe-core finds no serious or critical problem on the room page."""
     async with chromium() as browser:
-        host, guest = await _room_with_two(browser, web, "ursula", "vik", video_url=local_clip_url("controls"))
+        # the 30 s sample: +10 s from the start stays inside it (a 10 s clip would end there, and pause the room)
+        host, guest = await _room_with_two(browser, web, "ursula", "vik")
         await host.set_viewport_size({"width": 1280, "height": 800})
         await host.get_by_role("button", name="Play", exact=True).click()
         await both_playing(host, guest)
