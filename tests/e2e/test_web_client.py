@@ -709,6 +709,10 @@ async def test_two_viewers_play_one_hls_stream_in_sync_and_each_picks_their_own_
                 assert p95(values) <= HLS_SKEW_P95_MS, f"after {name}: {[round(v) for v in values]} ms"
             print({name: round(p95(values), 1) for name, values in skews.items()})  # the closing note's figures
 
+            # back near the start: on a busy machine the measurements above take long enough for the stream to reach
+            # its end, where nothing switches any more
+            await host.evaluate("() => window.watchparty.link.command('seek', { position: 5 })")
+            await guest.wait_for_function("() => document.querySelector('video').currentTime < 15", timeout=15_000)
             # the guest pins the low rendition: theirs plays it, the host's stays automatic, and the room stays in sync
             await guest.get_by_label("Quality (yours only)").select_option(label="180p")
             await guest.wait_for_function(  # hls.js switches at a segment's edge: on a busy machine, a while
