@@ -27,6 +27,7 @@ async def limited(settings: Settings, tmp_path: Path, client: httpx.AsyncClient)
         rate_limit_register_ip="3/hour",
         rate_limit_room_password="3/minute",
         rate_limit_room_password_room="5/minute",
+        redis_url=None,  # no relay of its own: its jobs stay in the outbox, and never hold SQLite's lock at teardown
     )
     app = create_app(tight)
     transport = httpx.ASGITransport(app=app)
