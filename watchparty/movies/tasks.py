@@ -4,6 +4,7 @@ the transcode of an upload (movies/transcode.py)."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any, NoReturn
 from urllib.parse import urljoin
@@ -70,10 +71,13 @@ async def transcode_upload(services: Services, data: dict[str, Any], job_id: str
         await uploads.set_source(session, upload_id, info.to_json())
 
     last = 0.0
+    stopping = threading.Event()  # set when the job is cut short (the worker stops): the thread ends at once
 
     def on_progress(value: float) -> None:  # in the transcode's thread
         nonlocal last
         crash_point(settings, "transcode.progress")
+        if stopping.is_set():
+            raise _Gone()
         if time.monotonic() - last < 1:
             return
         last = time.monotonic()
@@ -91,17 +95,23 @@ async def transcode_upload(services: Services, data: dict[str, Any], job_id: str
         log.info("transcode %s: upload %d playable as movie %s", job_id, upload_id, movie_id)
 
     try:
+        # abandon_on_cancel: a worker that stops does not wait minutes for the encoder; the thread sees `stopping`
+        # at its next progress report and ends, and the job runs again from nothing on the next worker
         output = await anyio.to_thread.run_sync(
             lambda: transcode.transcode(
                 staged, out, info, preset=settings.transcode_preset, on_progress=on_progress,
                 on_first_segments=lambda: anyio.from_thread.run(first_segments),
-            )
+            ),
+            abandon_on_cancel=True,
         )  # fmt: skip
     except transcode.Rejected as exc:
         await failed(exc.code, exc.message)
     except _Gone:
         await anyio.to_thread.run_sync(uploads.remove_files, settings, token)
         return {"uploadId": upload_id, "skipped": "deleted while it was made"}
+    except BaseException:  # cut short (the worker stops): tell the abandoned thread
+        stopping.set()
+        raise
     async with db.session() as session:
         if not await uploads.finish(session, upload_id, output):
             await anyio.to_thread.run_sync(uploads.remove_files, settings, token)
