@@ -145,7 +145,7 @@ async def record_progress(session: AsyncSession, upload_id: int, progress: float
     upload = await repository.get_upload(session, upload_id)
     if upload is None or upload.status != "processing":
         return False
-    upload.progress = max(upload.progress, progress)
+    upload.progress = progress
     await session.flush()
     return True
 
@@ -204,9 +204,10 @@ async def fail(session: AsyncSession, upload_id: int, code: str, message: str) -
 
 
 async def set_source(session: AsyncSession, upload_id: int, source: dict[str, Any]) -> None:
+    """What the file is, as the transcode starts; a run after a restart starts its progress again from 0."""
     upload = await repository.get_upload(session, upload_id)
     if upload is not None:
-        upload.source = source
+        upload.source, upload.progress = source, 0.0
         await session.flush()
 
 
