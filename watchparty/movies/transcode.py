@@ -152,7 +152,7 @@ def transcode(
             _encode(inp, out, info, ladder, preset, on_progress, on_first_segments)
     except av.error.FFmpegError as exc:
         raise Rejected("unreadable", f"FFmpeg could not read the file through: {exc.strerror or exc}") from None
-    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    size = folder_bytes(out)
     return {"renditions": [{"name": r.name, "width": w, "height": h, "bitrate": r.video_bitrate}
                            for r, w, h in ladder],
             "bytes": size, "seconds": round(time.monotonic() - started, 2)}  # fmt: skip

@@ -37,7 +37,7 @@ async def get_job(session: AsyncSession, queues: Queues, user: User, public_id: 
     queue, job_id = parsed
     # The outbox first: the relay adds a job to Redis and then commits, so a row still unsent here is pending,
     # and a row marked sent is already in Redis (asking Redis first would leave a gap between the two).
-    row = await outbox.get(session, _outbox_id(job_id))
+    row = await outbox.get(session, outbox.outbox_id_of(job_id) or 0)
     if row is not None and outbox_job_id(row.id, row.nonce) == job_id and row.queue == queue:
         if user.role != UserRole.ADMIN and row.owner_id != user.id:
             raise JobNotFound()
@@ -71,11 +71,6 @@ async def request_report(session: AsyncSession, user: User) -> str:
 
 async def reports(session: AsyncSession, limit: int) -> list[ReportRead]:
     return [ReportRead.model_validate(r, from_attributes=True) for r in await repository.list_reports(session, limit)]
-
-
-def _outbox_id(job_id: str) -> int:
-    digits = job_id[1:].split(".", 1)[0] if job_id.startswith("o") else ""
-    return int(digits) if digits.isdigit() and len(digits) < 19 else 0
 
 
 def _read(view: JobView) -> JobRead:

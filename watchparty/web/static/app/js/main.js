@@ -301,8 +301,7 @@ async function renderNewRoom() {
           const file = form.querySelector("#f-upload").files[0];
           if (!file) throw new ApiError("Pick the video file to upload first.", 422);
           const say = (text, fraction) => { uploadNote.textContent = text; uploadBar.value = fraction; };
-          const sent = await uploads.send(file, file.name.replace(/\.[^.]+$/, "").slice(0, 200) || "My video", say);
-          movieId = (await uploads.playable(sent, say)).movieId;
+          movieId = (await uploads.uploadVideo(file, say)).movieId;
         }
         if (data.movieId === "local") {
           const file = form.querySelector("#f-local").files[0];

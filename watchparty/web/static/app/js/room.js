@@ -535,8 +535,7 @@ function renderWatch(room, memberList, me, navigate, view) {
     roomUploadBar.hidden = false;
     const say = (text, fraction) => { roomUploadNote.textContent = text; roomUploadBar.value = fraction; };
     try {
-      const sent = await uploads.send(file, file.name.replace(/\.[^.]+$/, "").slice(0, 200) || "My video", say);
-      const ready = await uploads.playable(sent, say);
+      const ready = await uploads.uploadVideo(file, say);
       await api(`/api/rooms/${room.id}`, { method: "PUT", body: { movieId: ready.movieId } });
       moviesLoaded = false;
     } catch (error) {

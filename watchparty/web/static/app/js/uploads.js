@@ -72,3 +72,10 @@ export async function playable(upload, say) {
   say(current.status === "ready" ? "Ready." : `Ready to start; the rest is being prepared (${Math.floor(current.progress * 100)} %).`, 1);
   return current;
 }
+
+// The whole flow both pages use: send the file (titled after it), then wait until viewers can start. Returns the
+// upload, with its `movieId`.
+export async function uploadVideo(file, say) {
+  const sent = await send(file, file.name.replace(/\.[^.]+$/, "").slice(0, 200) || "My video", say);
+  return playable(sent, say);
+}
