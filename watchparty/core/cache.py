@@ -9,7 +9,15 @@ How an entry stays correct:
 - L1 copies are checked against the versions this process has heard of through pub/sub, and re-checked against
   Redis at least every `cache_l1_revalidate_ms`; that interval is the staleness bound even if a message is lost.
 - Redis errors or timeouts count towards a breaker; while it is open the cache is bypassed and every request is
-  served from the database. Invalidations that could not be written are replayed when Redis answers again.
+  served from the database.
+
+When a version bump is refused or lost (Redis out of memory, a read-only replica, a dropped connection), the writer
+does what still works, at once: it deletes the tag keys (allowed when Redis is out of memory) and publishes the
+versions it now expects (allowed on a replica). A tag key that is missing starts again at a new epoch (the wall
+clock in microseconds, above every version it had), and a process that knows a higher version than Redis holds
+serves that tag from the database and raises Redis to it. Every process, the workers too, replays its pending bumps
+every `_REPLAY_S`. So no process serves a copy older than a committed write for longer than the re-validation
+interval, unless the writing process can reach Redis for none of INCR, DEL and PUBLISH (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
+import redis.exceptions
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from watchparty.config import Settings
@@ -35,6 +44,7 @@ log = logging.getLogger("watchparty.cache")
 _HEADER_END = b"\n"
 _LOCK_MS = 3000
 _WAIT_FOR_PEER_S = 1.0
+_REPLAY_S = 0.1  # how often a process retries the version bumps Redis refused
 
 
 @dataclass(slots=True)
@@ -168,6 +178,7 @@ class Cache:
         self._listener: asyncio.Task[None] | None = None
         self._subscriber: aioredis.Redis | None = None
         self._stats_flusher: asyncio.Task[None] | None = None
+        self._replayer: asyncio.Task[None] | None = None
         self._stats_lock = asyncio.Lock()  # one flush at a time, or two would add the same counts
         self.stats_key = f"{self.prefix}:stats"
 
@@ -177,8 +188,13 @@ class Cache:
         if self.enabled and self._listener is None:
             self._listener = asyncio.create_task(self._listen(), name="cache-invalidation-listener")
             self._stats_flusher = asyncio.create_task(self._flush_stats_every(), name="cache-stats-flusher")
+            self._replayer = asyncio.create_task(self._replay_every(), name="cache-invalidation-replayer")
 
     async def close(self) -> None:
+        if self._replayer is not None:
+            self._replayer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._replayer
         if self._stats_flusher is not None:
             self._stats_flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -256,9 +272,9 @@ class Cache:
             self._failed("read", exc)
             return Lookup(source="ERROR")
         await self._succeeded()
-        current = tuple((tag, int(v or 0)) for tag, v in zip(tags, values[1:], strict=True))
-        for tag, version in current:
-            self.versions[tag] = max(self.versions.get(tag, 0), version)
+        current = await self._current(tags, values[1:])
+        if current is None:
+            return Lookup(source="BYPASS")
         if entry is not None and entry.versions == current:
             entry.checked_at = now
             return Lookup(body=entry.body, source="L1")
@@ -271,6 +287,34 @@ class Cache:
                 self.l1.put(key, Entry(parsed[1], current, now + parsed[2], now))
                 return Lookup(body=parsed[1], source="L2")
         return Lookup(versions=current)
+
+    async def _current(self, tags: tuple[str, ...], raw: list[Any]) -> tuple[tuple[str, int], ...] | None:
+        """The tags' versions in Redis, a missing tag started at a new epoch; None when the cache must be bypassed:
+        a missing tag could not be started, or Redis is behind a version this process heard of (a bump that Redis
+        refused), which this process then raises Redis to."""
+        found = {tag: int(v) for tag, v in zip(tags, raw, strict=True) if v is not None}
+        missing = [tag for tag in tags if tag not in found]
+        if missing:
+            try:
+                async with self.client.pipeline(transaction=False) as pipe:  # type: ignore[union-attr]
+                    for tag in missing:
+                        pipe.set(self.tag_key(tag), _epoch(), nx=True)
+                        pipe.get(self.tag_key(tag))
+                    started = await pipe.execute()
+            except Exception as exc:
+                self._failed("read", exc)
+                return None
+            found.update((tag, int(v)) for tag, v in zip(missing, started[1::2], strict=True) if v is not None)
+            if len(found) < len(tags):
+                return None
+        current = tuple((tag, found[tag]) for tag in tags)
+        behind = {tag for tag, version in current if self.versions.get(tag, 0) > version}
+        for tag, version in current:
+            self.versions[tag] = max(self.versions.get(tag, 0), version)
+        if behind:
+            self._pending |= behind
+            return None
+        return current
 
     async def store(self, key: str, versions: tuple[tuple[str, int], ...], hit_body: bytes, ttl: int) -> None:
         """Store a freshly computed response (its HIT form) under the versions snapshotted before computing it."""
@@ -336,12 +380,14 @@ class Cache:
             return
         for tag in wanted:  # this process stops serving its own copies at once
             self.versions[tag] = self.versions.get(tag, 0) + 1
+        ordered = sorted(wanted)
         try:
             async with self.client.pipeline(transaction=False) as pipe:
-                for tag in sorted(wanted):
+                for tag in ordered:
+                    pipe.set(self.tag_key(tag), _epoch(), nx=True)  # INCR never starts a lost tag again at 1
                     pipe.incr(self.tag_key(tag))
                 results = await pipe.execute()
-            new_versions = dict(zip(sorted(wanted), (int(v) for v in results), strict=True))
+            new_versions = dict(zip(ordered, (int(v) for v in results[1::2]), strict=True))
             self.versions.update(new_versions)
             self._pending.clear()
             await self.client.publish(self.channel, orjson.dumps(new_versions))
@@ -349,6 +395,25 @@ class Cache:
         except Exception as exc:
             self._pending |= wanted
             self._failed("invalidate", exc)
+            if isinstance(exc, redis.exceptions.ResponseError):  # Redis answered, and refused: it still reads
+                await self._invalidate_without_incr(ordered)
+
+    async def _invalidate_without_incr(self, tags: list[str]) -> None:
+        """The bump was refused or lost: make the old copies unservable with whatever Redis still accepts. Deleting
+        the tag keys works when Redis is out of memory (every process then starts the tag at a new epoch, or serves
+        it from the database while it cannot); publishing the versions this process now expects works on a
+        read-only replica (every listening process serves the tag from the database until Redis has them)."""
+        client = self.client
+        assert client is not None
+        keys = [self.tag_key(tag) for tag in tags]
+        with contextlib.suppress(Exception):
+            held = await client.mget(keys)
+            for tag, version in zip(tags, held, strict=True):
+                if version is not None:
+                    self.versions[tag] = max(self.versions[tag], int(version) + 1)
+            await client.publish(self.channel, orjson.dumps({tag: self.versions[tag] for tag in tags}))
+        with contextlib.suppress(Exception):
+            await client.delete(*keys)
 
     # -- counters shared by all processes -------------------------------------------------------------------------
 
@@ -391,6 +456,14 @@ class Cache:
             if route and outcome in OUTCOMES:
                 totals[(route, outcome)] = int(value)
         return by_route(totals)
+
+    async def _replay_every(self) -> None:
+        """Bumps Redis refused are retried here too, not only before this process's next cached read: a worker
+        never reads the cache, and the other processes must not wait for this one's next request."""
+        while True:
+            await asyncio.sleep(_REPLAY_S)
+            if self._pending:
+                await self.invalidate(())
 
     async def _flush_stats_every(self) -> None:
         while True:
@@ -446,6 +519,13 @@ class Cache:
             for tag, version in versions.items():
                 if isinstance(version, int):
                     self.versions[str(tag)] = max(self.versions.get(str(tag), 0), version)
+
+
+def _epoch() -> int:
+    """The first version of a tag that Redis does not hold (never written, lost in a restart, evicted, deleted to
+    invalidate it): the wall clock in microseconds, above every version the tag had before, since no tag is bumped a
+    million times a second. Starting again at 0 would make copies stored under the old versions servable again."""
+    return time.time_ns() // 1000
 
 
 def hit_form(body: bytes) -> bytes:
