@@ -46,3 +46,15 @@ def bomb_png(side: int = 20_000) -> bytes:
     out = io.BytesIO()
     Image.new("1", (side, side), 0).save(out, "PNG", optimize=True)
     return out.getvalue()
+
+
+def hostile(fmt: str, side: int = 4096) -> bytes:
+    """A small file of the most pixels an avatar may have (AVATAR_MAX_PIXELS is 4096²): a flat colour compresses to
+    a few dozen KiB, and decodes to 64 MiB and more. PNG and WebP with alpha; the JPEG progressive, which keeps every
+    coefficient in memory whatever scale it is decoded at."""
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        Image.new("RGB", (side, side), (10, 200, 30)).save(out, "JPEG", progressive=True)
+    else:
+        Image.new("RGBA", (side, side), (10, 200, 30, 128)).save(out, fmt)
+    return out.getvalue()

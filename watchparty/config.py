@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     staging_dir: Path | None = None
     avatar_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     avatar_max_pixels: int = Field(default=16_777_216, ge=1)
+    # What avatar decodes in one process may take at once (each reserves its measured peak, users/avatar.py:
+    # decode_cost); an image whose peak is larger still runs, alone.
+    avatar_decode_memory_mb: int = Field(default=512, ge=16, le=65_536)
 
     # Video uploads (ADR 0021): sent in chunks of at most UPLOAD_CHUNK_BYTES, resumable; a file at most
     # UPLOAD_MAX_BYTES, and each person's uploads together at most UPLOAD_QUOTA_BYTES (the sizes of the files they

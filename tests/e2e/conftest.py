@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -18,6 +19,7 @@ import pytest
 from tests.conftest import fresh_database
 from watchparty.config import Settings
 from watchparty.core.db import Database
+from watchparty.jobs.queues import Queues, parse_job_id
 from watchparty.models import UserRole
 from watchparty.users import service as users_service
 
@@ -197,3 +199,36 @@ def two(
     )
     with running_pair(env, tmp_path_factory) as pair:
         yield pair
+
+
+def worker_env(s: Settings) -> dict[str, str]:
+    """The environment of a real `watchparty worker` on the settings' database, Redis and key prefix."""
+    return {
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": s.database_url,
+        "REDIS_URL": s.effective_redis_url or "",
+        "CACHE_REDIS_URL": s.effective_cache_redis_url or "",
+        "KEY_PREFIX": s.key_prefix,
+        "JWT_SECRET": s.jwt_secret.get_secret_value(),
+        "SMTP_HOST": s.smtp_host or "",
+        "SMTP_PORT": str(s.smtp_port),
+        "JOB_LOCK_MS": str(s.job_lock_ms),
+        "JOB_STALLED_INTERVAL_MS": str(s.job_stalled_interval_ms),
+        "RELAY_INTERVAL_MS": "100",
+        "CLEANUP_CRON": "",
+        "MEDIA_DIR": str(s.media_dir),
+        "LOG_LEVEL": "INFO",
+    } | ({"DEBUG_CRASH_FILE": str(s.debug_crash_file)} if s.debug_crash_file else {})
+
+
+async def wait_completed(s: Settings, public_id: str, timeout: float = 30) -> None:
+    parsed = parse_job_id(public_id)
+    assert parsed is not None
+    queues = Queues(s)
+    try:
+        deadline = time.monotonic() + timeout
+        while (view := await queues.get(*parsed)) is None or view.state != "completed":
+            assert time.monotonic() < deadline, f"job {public_id} is {view and view.state}"
+            await asyncio.sleep(0.1)
+    finally:
+        await queues.close()

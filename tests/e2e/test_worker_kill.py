@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,13 +14,12 @@ import av
 import pytest
 
 from tests.conftest import fresh_database, make_settings, smtp_settings
-from tests.e2e.conftest import start_worker, stop_server
+from tests.e2e.conftest import start_worker, stop_server, wait_completed, worker_env
 from tests.images import png
 from tests.media import make_clip
 from tests.smtp import Mailbox
 from watchparty.config import Settings
 from watchparty.core.db import Database
-from watchparty.jobs.queues import Queues, parse_job_id
 from watchparty.mail import service as mail_service
 from watchparty.mail import templates
 from watchparty.models import MediaUpload, User
@@ -46,27 +44,6 @@ async def kill_settings(settings: Settings, tmp_path: Path, mailbox: Mailbox) ->
         )
 
 
-def worker_env(s: Settings) -> dict[str, str]:
-    assert s.debug_crash_file is not None
-    return {
-        "ENVIRONMENT": "test",
-        "DATABASE_URL": s.database_url,
-        "REDIS_URL": s.effective_redis_url or "",
-        "CACHE_REDIS_URL": s.effective_cache_redis_url or "",
-        "KEY_PREFIX": s.key_prefix,
-        "JWT_SECRET": s.jwt_secret.get_secret_value(),
-        "SMTP_HOST": s.smtp_host or "",
-        "SMTP_PORT": str(s.smtp_port),
-        "JOB_LOCK_MS": str(s.job_lock_ms),
-        "JOB_STALLED_INTERVAL_MS": str(s.job_stalled_interval_ms),
-        "RELAY_INTERVAL_MS": "100",
-        "CLEANUP_CRON": "",
-        "DEBUG_CRASH_FILE": str(s.debug_crash_file),
-        "MEDIA_DIR": str(s.media_dir),
-        "LOG_LEVEL": "INFO",
-    }
-
-
 async def queue_welcome(s: Settings, to: str) -> str:
     db = Database(s)
     try:
@@ -74,19 +51,6 @@ async def queue_welcome(s: Settings, to: str) -> str:
             return await mail_service.send(session, s, to, templates.welcome("kim", "http://watchparty.test"))
     finally:
         await db.dispose()
-
-
-async def wait_completed(s: Settings, public_id: str, timeout: float = 30) -> None:
-    parsed = parse_job_id(public_id)
-    assert parsed is not None
-    queues = Queues(s)
-    try:
-        deadline = time.monotonic() + timeout
-        while (view := await queues.get(*parsed)) is None or view.state != "completed":
-            assert time.monotonic() < deadline, f"job {public_id} is {view and view.state}"
-            await asyncio.sleep(0.1)
-    finally:
-        await queues.close()
 
 
 def wait_killed(proc: object, log: Path) -> None:

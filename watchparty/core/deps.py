@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from watchparty.config import Settings
+from watchparty.core.budget import MemoryBudget
 from watchparty.core.cache import Cache
 from watchparty.core.db import Database
 from watchparty.core.ratelimit import RateLimiter
@@ -30,6 +31,7 @@ class Services:
     limiter: RateLimiter
     cache: Cache
     redis: aioredis.Redis | None
+    decode_memory: MemoryBudget  # image decodes in this process, together (users/tasks.py)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -44,6 +46,7 @@ class Services:
             limiter=RateLimiter(settings.effective_rate_limit_storage, settings.key_prefix),
             cache=cache,
             redis=make_client(redis_url, settings) if redis_url else None,
+            decode_memory=MemoryBudget(settings.avatar_decode_memory_mb * 1024 * 1024),
         )
 
     async def start(self) -> None:

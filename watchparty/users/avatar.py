@@ -74,13 +74,7 @@ def process(data: bytes, max_pixels: int) -> dict[str, bytes]:
     """EXIF orientation applied, all metadata dropped; a square thumbnail and medium size, each as a
     progressive JPEG and a WebP. Keys: thumbnail.jpg, thumbnail.webp, medium.jpg, medium.webp."""
     inspect(data, max_pixels)
-    with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
-        if image.format == "JPEG":
-            # decode at a reduced scale straight from the DCT: a 12 MP photo costs a fraction of the memory
-            image.draft("RGB", (max(SIZES.values()) * 2, max(SIZES.values()) * 2))
-        image.load()
-        upright = ImageOps.exif_transpose(image)
-    flat = _flatten(upright)
+    flat = _flatten(ImageOps.exif_transpose(_decoded_small(data)))
     outputs: dict[str, bytes] = {}
     for name, side in SIZES.items():
         square = ImageOps.fit(flat, (side, side), method=Image.Resampling.LANCZOS)
@@ -95,6 +89,45 @@ def process(data: bytes, max_pixels: int) -> dict[str, bytes]:
         outputs[f"{name}.jpg"] = jpeg.getvalue()
         outputs[f"{name}.webp"] = webp.getvalue()
     return outputs
+
+
+WORKING_SIDE: Final = max(SIZES.values()) * 2  # the short side the outputs are made from
+
+
+def _decoded_small(data: bytes) -> Image.Image:
+    """The image decoded, then at once brought down to about `WORKING_SIDE` on its short side and to the centred
+    square every output is cut to (ImageOps.fit), so that one full-size copy exists, and only for a moment. A JPEG
+    is decoded at a reduced scale straight from the DCT; PNG and WebP have no such thing, so the full decode is
+    reduced by an integer factor (a box filter) before any conversion. Cropping before the EXIF rotation is safe:
+    rotating a centred square gives the centred square of the rotated image."""
+    image: Image.Image = Image.open(io.BytesIO(data), formats=list(FORMATS))
+    if image.format == "JPEG":
+        image.draft("RGB", (WORKING_SIDE, WORKING_SIDE))
+    image.load()
+    if image.mode == "P":  # palette indices cannot be averaged
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    factor = min(image.size) // WORKING_SIDE
+    if factor >= 2:
+        image = image.reduce(factor)
+    width, height = image.size
+    if width != height:
+        side = min(width, height)
+        left, top = (width - side) // 2, (height - side) // 2
+        info = image.info
+        image = image.crop((left, top, left + side, top + side))
+        image.info = info  # the EXIF orientation, for exif_transpose
+    return image
+
+
+# The peak memory of a decode, in bytes per pixel of the upload, measured with Pillow 13 at the largest images
+# accepted (bench/avatar_memory.py, docs/benchmarks.md) and rounded up: WebP's decoder fills a canvas and a copy
+# of its own before the image's; a progressive JPEG keeps every coefficient, whatever the reduced scale.
+DECODE_BYTES_PER_PIXEL: Final = {"JPEG": 8, "PNG": 10, "WEBP": 17}
+
+
+def decode_cost(info: ImageInfo) -> int:
+    """Bytes the decode of this image may need at its peak: what the job reserves before it decodes."""
+    return info.width * info.height * DECODE_BYTES_PER_PIXEL.get(info.format, max(DECODE_BYTES_PER_PIXEL.values()))
 
 
 def _flatten(image: Image.Image) -> Image.Image:

@@ -21,7 +21,9 @@ async def process_avatar(services: Services, data: dict[str, Any], job_id: str) 
     files = service.avatar_files(settings, user_id, token)
     if upload.exists():
         raw = await anyio.to_thread.run_sync(upload.read_bytes)
-        outputs = await anyio.to_thread.run_sync(avatar.process, raw, settings.avatar_max_pixels)
+        info = await anyio.to_thread.run_sync(avatar.inspect, raw, settings.avatar_max_pixels)
+        async with services.decode_memory.reserve(avatar.decode_cost(info)):  # a bounded peak for any number
+            outputs = await anyio.to_thread.run_sync(avatar.process, raw, settings.avatar_max_pixels)
         for name, content in outputs.items():
             await anyio.to_thread.run_sync(service.write_atomic, files[name], content)
     elif not all(path.exists() for path in files.values()):
