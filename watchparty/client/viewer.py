@@ -155,7 +155,8 @@ class Viewer:
         if isinstance(self.player, MediaPlayer):
             self._refresh_playlist()
         if not resuming:
-            await asyncio.wait_for(self.welcomed.wait(), 15)
+            async with asyncio.timeout(15):
+                await self.welcomed.wait()
 
     async def disconnect(self) -> None:
         """Drop the connection (as a network loss would); the player goes on by itself."""

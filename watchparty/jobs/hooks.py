@@ -36,6 +36,7 @@ async def report_progress(job: Any, value: float) -> None:
     if job is None:
         return
     try:
-        await asyncio.wait_for(job.updateProgress(round(value, 3)), timeout=2)
+        async with asyncio.timeout(2):
+            await job.updateProgress(round(value, 3))
     except Exception as exc:  # the next report carries it
         log.debug("progress report skipped: %s", exc)

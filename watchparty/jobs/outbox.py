@@ -212,7 +212,8 @@ class Relay:
                     log.debug("job relay pass failed again: %s", exc)
                 backoff = next_backoff(backoff)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=backoff if self._failing else self.interval)
+                async with asyncio.timeout(backoff if self._failing else self.interval):
+                    await self._wake.wait()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self.run(), name="outbox-relay")

@@ -161,7 +161,8 @@ class Queues:
 
     async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
         try:
-            return await asyncio.wait_for(make(), timeout=3)
+            async with asyncio.timeout(3):
+                return await make()
         except (RedisConnectionError, RedisTimeoutError, TimeoutError, OSError) as exc:
             raise QueueUnavailable(str(exc) or type(exc).__name__) from exc
 
@@ -232,7 +233,8 @@ class Queues:
         """What about this Redis can lose jobs, in words (docs/operations.md, "What Redis must be"): no append-only
         file, or an eviction policy other than noeviction. Empty if it is durable, or if CONFIG is not allowed."""
         try:
-            config = await asyncio.wait_for(self.client.config_get("appendonly", "maxmemory-policy"), timeout=2)
+            async with asyncio.timeout(2):
+                config = await self.client.config_get("appendonly", "maxmemory-policy")
         except Exception:  # managed Redis often refuses CONFIG: nothing to say
             return []
         problems = []

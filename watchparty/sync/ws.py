@@ -220,7 +220,8 @@ async def run(ws: WebSocket, services: Services, hub: Hub, room_id: int, ticket:
         if conn.closing is None:
             conn.kick(protocol.CLOSE_NORMAL)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(sender, 2)
+            async with asyncio.timeout(2):
+                await sender
         if not peer_gone:
             await _drain(ws)
         if arrived:
@@ -246,7 +247,8 @@ async def _quiet(ws: WebSocket) -> None:
     deadline = loop.time() + CLOSE_DRAIN_SECONDS
     with contextlib.suppress(Exception):
         while (left := deadline - loop.time()) > 0:
-            frame = await asyncio.wait_for(ws.receive(), min(QUIET_SECONDS, left))
+            async with asyncio.timeout(min(QUIET_SECONDS, left)):
+                frame = await ws.receive()
             if frame["type"] == "websocket.disconnect":
                 return
 
@@ -262,7 +264,8 @@ async def _greet(
     announce: bool,
     muted: dict[str, Any] | None = None,
 ) -> None:
-    first = await asyncio.wait_for(conn.ws.receive_text(), IDLE_SECONDS)
+    async with asyncio.timeout(IDLE_SECONDS):
+        first = await conn.ws.receive_text()
     hello = protocol.parse(first)
     if not isinstance(hello, protocol.Hello):
         raise protocol.BadMessage("invalid", "the first message must be hello")
@@ -316,7 +319,8 @@ async def _receive(conn: Connection, ws: WebSocket, services: Services, hub: Hub
     strikes = Bucket(STRIKES_PER_SECOND, STRIKES)
     while conn.closing is None:
         try:
-            frame = await asyncio.wait_for(ws.receive(), IDLE_SECONDS)
+            async with asyncio.timeout(IDLE_SECONDS):
+                frame = await ws.receive()
         except TimeoutError:
             conn.kick(protocol.CLOSE_IDLE)
             return False

@@ -143,14 +143,13 @@ class JobRunner:
             q = self.queues[CLEANUP]
             if settings.cleanup_cron:
                 opts = {**job_options(settings), "priority": LOW_PRIORITY}
-                await asyncio.wait_for(
-                    q.upsertJobScheduler(
+                async with asyncio.timeout(5):
+                    await q.upsertJobScheduler(
                         CLEANUP_SCHEDULER_ID, {"pattern": settings.cleanup_cron}, "cleanup", {"scheduled": True}, opts
-                    ),
-                    timeout=5,
-                )
+                    )
             else:
-                await asyncio.wait_for(q.removeJobScheduler(CLEANUP_SCHEDULER_ID), timeout=5)
+                async with asyncio.timeout(5):
+                    await q.removeJobScheduler(CLEANUP_SCHEDULER_ID)
         except Exception as exc:  # the schedule is set again at the next start; jobs still flow
             log.warning("could not set the cleanup schedule: %s", exc)
 
