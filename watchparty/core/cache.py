@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from watchparty.config import Settings
 from watchparty.core.db import after_commit, hooks_of
+from watchparty.core.redis import Breaker
 
 log = logging.getLogger("watchparty.cache")
 
@@ -62,40 +63,6 @@ class Lookup:
     body: bytes | None = None
     versions: tuple[tuple[str, int], ...] | None = None
     source: str = "MISS"
-
-
-class Breaker:
-    """Opens after consecutive failures; while open, callers skip Redis; a trial call is let through after a pause."""
-
-    def __init__(self, failures: int, open_seconds: float) -> None:
-        self.threshold = failures
-        self.open_seconds = open_seconds
-        self.failures = 0
-        self.opened_at: float | None = None
-
-    @property
-    def allows(self) -> bool:
-        if self.opened_at is None:
-            return True
-        return time.monotonic() - self.opened_at >= self.open_seconds  # half-open: one trial
-
-    @property
-    def is_open(self) -> bool:
-        return self.opened_at is not None
-
-    def success(self) -> bool:
-        """Record a success; True when this closed an open breaker."""
-        recovered = self.opened_at is not None
-        self.failures = 0
-        self.opened_at = None
-        return recovered
-
-    def failure(self) -> None:
-        self.failures += 1
-        if self.failures >= self.threshold or self.opened_at is not None:
-            if self.opened_at is None:
-                log.warning("cache breaker open: Redis is failing; serving from the database")
-            self.opened_at = time.monotonic()
 
 
 class L1:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from watchparty.core.deps import Services
-from watchparty.core.redis import make_client
+from watchparty.core.redis import Breaker, make_client
 from watchparty.sync import service
 from watchparty.sync.engine import Playback, RoomState, SyncParams
 from watchparty.sync.hub import Hub
@@ -30,7 +30,14 @@ async def running_hub(services: Services, *, listen: bool = True) -> AsyncIterat
 
     params = SyncParams(lead_ms=settings.sync_lead_ms, wait_timeout_ms=settings.sync_wait_timeout_ms)
     hub = Hub(
-        make_client(url, settings, timeout_ms=2000),
+        # seconds of patience, so that a join storm does not refuse tickets; a breaker, so that a Redis that stopped
+        # answering costs one wait, not one per request (docs/operations.md)
+        make_client(
+            url,
+            settings,
+            timeout_ms=2000,
+            breaker=Breaker(1, settings.cache_breaker_open_seconds),
+        ),
         settings.key_prefix,
         params,
         time.time,
