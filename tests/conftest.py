@@ -250,6 +250,17 @@ async def _wipe_tables(services: Services) -> None:
                 await conn.execute(text(f'DELETE FROM "{t}"'))
 
 
+@asynccontextmanager
+async def serving(s: Settings, **transport: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
+    """An app of its own on `s`, started (lifespan) and stopped around an HTTP client of it; and its services."""
+    app = create_app(s)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app, **transport), base_url="http://t") as c,
+    ):
+        yield c, app.state.services
+
+
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
     server = OwnRedis(tmp_path)

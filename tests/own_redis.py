@@ -20,6 +20,10 @@ class OwnRedis:
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def urls(self) -> dict[str, str]:
+        """The settings that put an app's queues, hub and rate limits (database 0) and cache (1) on this server."""
+        return {"redis_url": f"redis://127.0.0.1:{self.port}/0", "cache_redis_url": f"redis://127.0.0.1:{self.port}/1"}
+
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [

@@ -10,10 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import make_settings
+from tests.conftest import make_settings, serving
 from tests.integration.helpers import create_room, register
 from tests.own_redis import OwnRedis, free_port
-from watchparty.app import create_app
 from watchparty.config import Settings
 from watchparty.core.redis import ping
 
@@ -24,16 +23,8 @@ pytestmark = pytest.mark.slow
 async def api(
     own_redis: OwnRedis, settings: Settings, tmp_path: Path, client: httpx.AsyncClient
 ) -> AsyncIterator[httpx.AsyncClient]:
-    s = make_settings(
-        settings.database_url,
-        tmp_path,
-        redis_url=f"redis://127.0.0.1:{own_redis.port}/0",
-        cache_redis_url=f"redis://127.0.0.1:{own_redis.port}/1",
-        cache_breaker_open_seconds=0.3,
-    )
-    app = create_app(s)
-    transport = httpx.ASGITransport(app=app)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+    s = make_settings(settings.database_url, tmp_path, **own_redis.urls(), cache_breaker_open_seconds=0.3)
+    async with serving(s) as (c, _):
         await asyncio.sleep(0.05)
         yield c
 

@@ -13,10 +13,9 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from tests.conftest import make_settings
+from tests.conftest import make_settings, serving
 from tests.integration.helpers import create_room, register
 from tests.own_redis import OwnRedis
-from watchparty.app import create_app
 from watchparty.config import Settings
 from watchparty.core.cache import Cache
 from watchparty.core.redis import make_client
@@ -28,13 +27,7 @@ TAGS = ("room:1",)
 
 
 def _settings(settings: Settings, tmp_path: Path, own_redis: OwnRedis, **extra: object) -> Settings:
-    return make_settings(
-        settings.database_url,
-        tmp_path,
-        redis_url=f"redis://127.0.0.1:{own_redis.port}/0",
-        cache_redis_url=f"redis://127.0.0.1:{own_redis.port}/1",
-        **extra,
-    )
+    return make_settings(settings.database_url, tmp_path, **own_redis.urls(), **extra)
 
 
 @asynccontextmanager
@@ -162,13 +155,7 @@ async def two_apps(
     own_redis: OwnRedis, settings: Settings, tmp_path: Path, client: httpx.AsyncClient
 ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
     s = _settings(settings, tmp_path, own_redis)
-    apps = [create_app(s), create_app(s)]
-    async with (
-        apps[0].router.lifespan_context(apps[0]),
-        apps[1].router.lifespan_context(apps[1]),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=apps[0]), base_url="http://a") as a,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=apps[1]), base_url="http://b") as b,
-    ):
+    async with serving(s) as (a, _), serving(s) as (b, _):
         await asyncio.sleep(0.05)
         yield a, b
 

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 
-from tests.conftest import make_settings, smtp_settings
+from tests.conftest import make_settings, serving, smtp_settings
 from tests.integration.helpers import create_room, link_token, register
 from tests.own_redis import OwnRedis
 from tests.smtp import Mailbox
@@ -153,18 +153,9 @@ async def api_on_own_redis(
     own_redis: OwnRedis, own_database_url: str, tmp_path: Path, mailbox: Mailbox
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
     # its own database too: the session app's relay would otherwise send this test's jobs to the shared Redis
-    s = make_settings(
-        own_database_url,
-        tmp_path,
-        redis_url=f"redis://127.0.0.1:{own_redis.port}/0",
-        cache_redis_url=f"redis://127.0.0.1:{own_redis.port}/1",
-        worker_in_process=True,
-        **smtp_settings(mailbox),
-    )
-    app = create_app(s)
-    transport = httpx.ASGITransport(app=app)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-        yield c, app.state.services
+    s = make_settings(own_database_url, tmp_path, **own_redis.urls(), worker_in_process=True, **smtp_settings(mailbox))
+    async with serving(s) as (c, services):
+        yield c, services
 
 
 @pytest.mark.slow
@@ -240,8 +231,7 @@ async def test_jobs_redis_lost_by_restarting_empty_are_sent_again_and_run_once(
     marks it done; the relay's reconciler sends again each job Redis no longer knows. Here the API has no worker,
     so the jobs sit in Redis when it dies; a worker that starts afterwards runs each of them once."""
     s = make_settings(
-        own_database_url, tmp_path, redis_url=f"redis://127.0.0.1:{own_redis.port}/0",
-        cache_redis_url=f"redis://127.0.0.1:{own_redis.port}/1", worker_in_process=False,
+        own_database_url, tmp_path, **own_redis.urls(), worker_in_process=False,
         relay_reconcile_s=0.3, relay_reconcile_after_s=0.5, **smtp_settings(mailbox),
     )  # fmt: skip
     app = create_app(s)

@@ -10,10 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import make_settings
+from tests.conftest import make_settings, serving
 from tests.integration.helpers import register
 from tests.own_redis import OwnRedis
-from watchparty.app import create_app
 from watchparty.config import Settings
 from watchparty.models import UserRole
 from watchparty.users import service as users_service
@@ -34,17 +33,10 @@ CALLS = [
 async def api(
     own_redis: OwnRedis, settings: Settings, tmp_path: Path, client: httpx.AsyncClient
 ) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
-    s = make_settings(
-        settings.database_url,
-        tmp_path,
-        redis_url=f"redis://127.0.0.1:{own_redis.port}/0",
-        cache_redis_url=f"redis://127.0.0.1:{own_redis.port}/1",
-    )
-    app = create_app(s)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+    s = make_settings(settings.database_url, tmp_path, **own_redis.urls())
+    async with serving(s, raise_app_exceptions=False) as (c, services):
         admin = await register(c, "boss")
-        async with app.state.services.db.session() as session:
+        async with services.db.session() as session:
             await users_service.set_role(session, admin.id, UserRole.ADMIN)
         yield c, admin.headers
 

@@ -11,10 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import make_settings
+from tests.conftest import make_settings, serving
 from tests.integration.helpers import create_room, register
 from tests.own_redis import OwnRedis
-from watchparty.app import create_app
 from watchparty.config import Settings
 
 pytestmark = pytest.mark.slow
@@ -26,16 +25,8 @@ PAUSE_S = 8.0  # the breaker's pause; longer than the frozen stretch below, so t
 async def api(
     own_redis: OwnRedis, settings: Settings, tmp_path: Path, client: httpx.AsyncClient
 ) -> AsyncIterator[httpx.AsyncClient]:
-    s = make_settings(
-        settings.database_url,
-        tmp_path,
-        redis_url=f"redis://127.0.0.1:{own_redis.port}/0",
-        cache_redis_url=f"redis://127.0.0.1:{own_redis.port}/1",
-        cache_breaker_open_seconds=PAUSE_S,
-    )
-    app = create_app(s)
-    transport = httpx.ASGITransport(app=app)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+    s = make_settings(settings.database_url, tmp_path, **own_redis.urls(), cache_breaker_open_seconds=PAUSE_S)
+    async with serving(s) as (c, _):
         yield c
 
 
