@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tests.conftest import fresh_database, make_settings, smtp_settings
 from tests.e2e.conftest import start_worker, stop_server, wait_completed, worker_env
 from tests.images import png
 from tests.media import make_clip
+from tests.own_redis import OwnRedis
 from tests.smtp import Mailbox
 from watchparty.config import Settings
 from watchparty.core.db import Database
@@ -203,3 +205,30 @@ async def test_worker_killed_mid_transcode_starts_it_again_and_leaves_no_partial
     assert not uploads.staged_path(s, token).exists()
     with av.open(str(out / "master.m3u8")) as hls:
         assert float(hls.duration or 0) / av.time_base == pytest.approx(40, abs=0.5)
+
+
+async def test_an_idle_worker_stops_at_once_after_a_redis_restart(
+    settings: Settings, tmp_path: Path, own_redis: OwnRedis
+) -> None:
+    """SIGTERM after Redis restarted (empty) under an idle worker: it stops within its 10 s grace, well within, and
+    says nothing false on the way out (it used to wait the whole 10 s and warn of jobs it did not have)."""
+    async with fresh_database(tmp_path) as url:
+        s = make_settings(url, tmp_path, key_prefix=f"{settings.key_prefix}-restart", **own_redis.urls())
+        proc, log = start_worker(tmp_path, worker_env(s))
+        try:
+            await asyncio.sleep(0.5)
+            own_redis.kill()
+            await asyncio.sleep(0.5)
+            own_redis.start()
+            await asyncio.sleep(2)  # the worker's blocking reads reconnected
+            asked = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            code = await asyncio.to_thread(proc.wait, 30)
+            took = time.monotonic() - asked
+        finally:
+            stop_server(proc)
+    said = log.read_text()
+    after_stop = said[said.index("worker stopping") :]
+    assert code == 0, said
+    assert took < 5, f"{took:.1f} s to stop:\n{said}"
+    assert not [line for line in after_stop.splitlines() if " WARNING " in line or " ERROR " in line], after_stop
