@@ -97,6 +97,36 @@ async def test_passworded_public_room(client: httpx.AsyncClient) -> None:
     assert (r.status_code, r.json()["data"]["participantCount"]) == (200, 2)
 
 
+async def test_a_room_password_keeps_the_chat_and_members_for_those_who_entered_it(client: httpx.AsyncClient) -> None:
+    host, member, outsider = [await register(client, n) for n in ("host", "member", "outsider")]
+    room = await create_room(client, host)
+    chat, members = f"/api/chat/{room['id']}/messages", f"/api/rooms/{room['id']}/members"
+    await join(client, member, room["id"])
+    assert (await client.post(chat, json={"content": "hello all"}, headers=host.headers)).status_code == 201
+    assert (await client.get(chat)).status_code == 200  # a public room: open to read, and now cached as such
+    assert (await client.get(chat)).headers["x-cache"] == "HIT"
+
+    r = await client.put(f"/api/rooms/{room['id']}", json={"password": "letmein"}, headers=host.headers)
+    assert r.status_code == 200
+    for who in (None, outsider):
+        headers = who.headers if who else {}
+        for path in (chat, members):
+            r = await client.get(path, headers=headers)
+            assert (r.status_code, r.json()["error"]["code"]) == (403, "not_a_member"), path
+    listed = (await client.get("/api/rooms")).json()["data"]
+    assert [(r["id"], r["hasPassword"]) for r in listed] == [(room["id"], True)]  # its card stays listed
+    assert (await client.get(f"/api/rooms/{room['id']}")).status_code == 200
+    for who in (host, member):  # members from before the password keep reading
+        assert (await client.get(chat, headers=who.headers)).json()["data"][0]["content"] == "hello all"
+        assert len((await client.get(members, headers=who.headers)).json()["data"]) == 2
+    assert (await join(client, outsider, room["id"], password="letmein")).status_code == 200
+    assert (await client.get(chat, headers=outsider.headers)).status_code == 200
+
+    r = await client.put(f"/api/rooms/{room['id']}", json={"password": None}, headers=host.headers)
+    assert r.status_code == 200
+    assert (await client.get(chat)).status_code == 200  # open to read again
+
+
 async def test_capacity_is_enforced(client: httpx.AsyncClient) -> None:
     host = await register(client, "host")
     room = await create_room(client, host, capacity=2)

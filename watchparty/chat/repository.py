@@ -15,7 +15,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    literal,
     or_,
     select,
     update,
@@ -25,7 +24,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
-from watchparty.models import Message, MessageReaction, Room, RoomMember, RoomVisibility, User
+from watchparty.models import Message, MessageReaction, Room, RoomMember, User
 
 _Parent, _ParentUser = aliased(Message), aliased(User)
 
@@ -69,9 +68,8 @@ def reactions_from(joined: str | None) -> dict[str, list[int]]:
 
 def _history(before: bool) -> Select[Any]:
     """The newest messages of a room, newest first, in one statement that also checks the caller may read them:
-    the room is public (written into the SQL, for the plan), or `:user_id` is a member."""
+    the room is open to read (public, with no password), or `:user_id` is a member."""
     member = exists().where(RoomMember.room_id == Message.room_id, RoomMember.user_id == bindparam("user_id"))
-    public = literal(RoomVisibility.PUBLIC.value, literal_execute=True)
     stmt = (
         select(
             Message.id,
@@ -96,7 +94,7 @@ def _history(before: bool) -> Select[Any]:
         .where(
             Message.room_id == bindparam("room_id"),
             Message.deleted_at.is_(None),
-            or_(Room.visibility == public, member),
+            or_(Room.open_to_read, member),
         )
         .order_by(Message.id.desc())
         .limit(bindparam("limit", type_=Integer))

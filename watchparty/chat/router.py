@@ -24,7 +24,7 @@ async def list_messages(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     before: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="a message id")] = None,
 ) -> EncodedJSON:
-    """Chat history, newest last. Public rooms: anyone; other rooms: members."""
+    """Chat history, newest last. Public rooms without a password: anyone; other rooms: members (403)."""
     body = await chat_service.history(services_of(request), room_id, user, before=before, limit=limit)
     return EncodedJSON(body)
 

@@ -3,7 +3,22 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    literal,
+    text,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from watchparty.core.clock import utcnow
@@ -77,3 +92,16 @@ class Room(Base):
     filter_mode: Mapped[str] = mapped_column(String(5), default="mask", server_default=text("'mask'"))
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]
+
+    @hybrid_property
+    def open_to_read(self) -> bool:
+        """Anyone may read what happens inside (the chat history, the members): a public room without a password.
+        A password keeps the inside for those who entered it; the room's card stays listed (docs/protocol.md)."""
+        return self.visibility == RoomVisibility.PUBLIC and self.password_hash is None
+
+    @open_to_read.inplace.expression
+    @classmethod
+    def _open_to_read_expression(cls) -> ColumnElement[bool]:
+        # 'public' is written into the SQL, not bound, so that a prepared statement's generic plan can use it
+        public = literal(RoomVisibility.PUBLIC.value, literal_execute=True)
+        return and_(cls.visibility == public, cls.password_hash.is_(None))

@@ -120,7 +120,7 @@ async def invite(
 
 @router.get("/{room_id}/members")
 async def list_members(room_id: RoomId, user: OptionalUser, session: DbSession) -> Envelope[list[MemberRead]]:
-    """Who is in the room, with their roles."""
+    """Who is in the room, with their roles. Public rooms without a password: anyone; other rooms: members (403)."""
     return Envelope(data=await rooms_service.list_members(session, room_id, user))
 
 

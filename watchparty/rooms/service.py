@@ -141,7 +141,7 @@ async def invite_to_room(
 
 
 async def list_members(session: AsyncSession, room_id: int, user: User | None) -> list[MemberRead]:
-    await visible_room(session, room_id, user)
+    await readable_room(session, room_id, user)
     rows = await repository.list_members(session, room_id)
     return [
         MemberRead(
@@ -170,7 +170,7 @@ async def chat_scope(session: AsyncSession, room_id: int, user: User | None) -> 
         room = await readable_room(session, room_id, user)
     except (RoomNotFound, NotRoomMember):
         return None
-    return "public" if room.visibility == RoomVisibility.PUBLIC else "members"
+    return "public" if room.open_to_read else "members"
 
 
 def touch_activity(session: AsyncSession, room: Room) -> None:
@@ -212,9 +212,10 @@ async def role_of(session: AsyncSession, room_id: int, user_id: int) -> str | No
 
 
 async def readable_room(session: AsyncSession, room_id: int, user: User | None) -> Room:
-    """A room whose chat the caller may read: anyone for public rooms, members otherwise."""
+    """A room whose chat and members the caller may read: anyone for a room open to read (public, no password),
+    members otherwise."""
     room, member = await visible_room(session, room_id, user)
-    if room.visibility != RoomVisibility.PUBLIC and member is None:
+    if not room.open_to_read and member is None:
         raise NotRoomMember()
     return room
 
