@@ -268,6 +268,27 @@ async def test_pages_explain_errors_and_reset_a_password(web: LiveServer, smtp_s
         await expect(page.locator("#f-email")).to_have_attribute("aria-invalid", "true")
         await expect(page.locator("#f-email-error")).not_to_be_empty()
 
+        # the password policy: a hint while typing, the server's refusal in words, spaces kept as typed
+        await page.get_by_label("Email").fill("fay@example.com")
+        await page.get_by_label("Username").fill("fay")
+        await page.get_by_label("Password").fill("1234567")
+        await expect(page.locator("#f-password-hint")).to_have_text("1 more character needed.")
+        await page.get_by_label("Password").fill("fay at the movies")
+        await expect(page.locator("#f-password-hint")).to_contain_text("Leave your name and email out of it")
+        await page.get_by_label("Password").fill("12345678")
+        await page.get_by_role("button", name="Sign up").click()
+        await expect(page.locator("#f-password-error")).to_contain_text("most common passwords")
+        await page.get_by_label("Password").fill("  spaces kept as typed  ")
+        await expect(page.locator("#f-password-hint")).to_have_text("Strong.")
+        await page.get_by_role("button", name="Sign up").click()
+        await expect(page.locator("#toast")).to_contain_text("Welcome, fay!")
+        async with httpx.AsyncClient(base_url=web.url) as http:
+            body = {"email": "fay@example.com", "password": "  spaces kept as typed  "}
+            assert (await http.post("/api/auth/login", json=body)).status_code == 200
+            body["password"] = "spaces kept as typed"
+            assert (await http.post("/api/auth/login", json=body)).status_code == 401
+        await page.get_by_role("button", name="Sign out").click()
+
         # forgot → the emailed link → a new password → signed in with it
         await page.goto("/signin")
         await page.get_by_role("link", name="Forgot your password?").click()

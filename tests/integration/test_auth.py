@@ -33,7 +33,16 @@ async def test_register_returns_user_and_tokens_and_queues_welcome(client: httpx
 
 @pytest.mark.parametrize(
     ("password", "expected"),
-    [("123456", "at least 8"), ("short", "at least 8"), ("x" * 129, "at most 128"), ("        ", "white space")],
+    [
+        ("123456", "at least 8"),
+        ("short", "at least 8"),
+        ("x" * 129, "at most 128"),
+        ("        ", "only spaces"),
+        ("12345678", "most common passwords"),
+        ("Password1", "most common passwords"),
+        ("bob's movie nights", "your username"),
+        ("B@EXAMPLE.COM forever", "your email address"),
+    ],
 )
 async def test_weak_passwords_are_refused_with_a_clear_422(
     client: httpx.AsyncClient, password: str, expected: str
@@ -45,6 +54,27 @@ async def test_weak_passwords_are_refused_with_a_clear_422(
     details = r.json()["error"]["details"]
     assert details[0]["field"] == "password"
     assert expected in details[0]["message"]
+
+
+async def test_a_new_password_follows_the_policy_on_change_and_reset(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    acc = await register(client, "lena")
+    for new, expected in (("iloveyou", "most common"), ("lena and her films", "your username")):
+        body = {"currentPassword": PASSWORD, "newPassword": new}
+        r = await client.post("/api/auth/change-password", json=body, headers=acc.headers)
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["details"][0]["field"] == "newPassword"
+        assert expected in r.json()["error"]["details"][0]["message"]
+    await client.post("/api/auth/forgot-password", json={"email": acc.email})
+    token = link_token(await mailbox.one_to(acc.email, "Reset"), r"token=([\w-]+)")
+    r = await client.post("/api/auth/reset-password", json={"token": token, "password": "lena@example.com!"})
+    assert (r.status_code, r.json()["error"]["details"][0]["field"]) == (422, "password")
+    # refused, the link is still good: the person picks another password with it
+    r = await client.post("/api/auth/reset-password", json={"token": token, "password": "  a fine new one  "})
+    assert r.status_code == 200
+    login = await client.post("/api/auth/login", json={"email": acc.email, "password": "  a fine new one  "})
+    assert login.status_code == 200  # kept as typed, spaces and all
 
 
 async def test_passwords_in_any_script_work(client: httpx.AsyncClient) -> None:

@@ -18,14 +18,23 @@ from watchparty.auth.errors import (
 from watchparty.auth.schemas import AuthResult, GuestIn, LoginIn, RegisterIn, ResetPasswordIn, TokenPair
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
+from watchparty.core.errors import ValidationFailed
 from watchparty.core.realtime import end_live_sessions
 from watchparty.core.security import hash_token, new_opaque_token
 from watchparty.jobs.queues import HIGH_PRIORITY
 from watchparty.mail import service as mail_service
 from watchparty.mail import templates
 from watchparty.models import PasswordResetToken, RefreshToken, User
+from watchparty.users import passwords
 from watchparty.users import service as users_service
 from watchparty.users.schemas import PasswordChange
+
+
+def check_password_of(password: str, *, username: str | None, email: str | None, field: str) -> None:
+    """The policy's rules that need the account (users/passwords.py), as the same 422 a schema rule gives."""
+    found = passwords.problem_with(password, username=username, email=email)
+    if found is not None:
+        raise ValidationFailed(details=[{"field": field, "message": found}])
 
 
 async def register_user(
@@ -36,6 +45,7 @@ async def register_user(
     each costs an argon2 hash."""
     if ip is not None:
         await services.limiter.hit(services.settings.rate_limit_register_ip, "register-ip", ip)
+    check_password_of(data.password, username=data.username, email=str(data.email), field="password")
     password_hash = await services.hasher.hash(data.password)
     if guest is not None and guest.is_guest:
         user = await users_service.upgrade_guest(
@@ -115,6 +125,7 @@ async def change_password(session: AsyncSession, services: Services, user: User,
     """Change the password, sign out every other session, and return fresh tokens for this one."""
     if not await services.hasher.verify(data.current_password, user.password_hash):
         raise WrongPassword()
+    check_password_of(data.new_password, username=user.username, email=user.email, field="newPassword")
     user.password_hash = await services.hasher.hash(data.new_password)
     await logout_everywhere(session, user)
     return await _issue_pair(session, services, user)
@@ -153,6 +164,7 @@ async def reset_password(session: AsyncSession, services: Services, data: ResetP
     user = await users_service.get_user(session, row.user_id)
     if user is None:
         raise InvalidResetToken()
+    check_password_of(data.password, username=user.username, email=user.email, field="password")
     row.used_at = now
     user.password_hash = await services.hasher.hash(data.password)
     await logout_everywhere(session, user)

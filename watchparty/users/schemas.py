@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 
 from watchparty.core.schemas import CamelModel, InputModel
+from watchparty.users import passwords
 
 _USERNAME = re.compile(r"^[\w.-]{3,32}$")
 
@@ -20,21 +21,22 @@ def _check_username(value: str) -> str:
 
 
 def _check_password(value: str) -> str:
-    if len(value) < 8:
-        raise ValueError("Password must be at least 8 characters long")
-    if len(value) > 128:
-        raise ValueError("Password must be at most 128 characters long")
-    if not value.strip():
-        raise ValueError("Password must not be only white space")
-    if "\x00" in value:
-        raise ValueError("Password must not contain NUL characters")
+    found = passwords.problem(value)
+    if found is not None:
+        raise ValueError(found)
     return value
 
 
 Username = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(_check_username)]
-# Passwords are taken as sent: no stripping, any script, 8 to 128 characters.
+# Passwords are taken as sent: no stripping, any script, 8 to 128 characters, not a common one (users/passwords.py).
 Password = Annotated[
-    str, AfterValidator(_check_password), Field(json_schema_extra={"minLength": 8, "maxLength": 128})
+    str,
+    AfterValidator(_check_password),
+    Field(
+        json_schema_extra={"minLength": passwords.MIN_LENGTH, "maxLength": passwords.MAX_LENGTH},
+        description="8 to 128 characters, spaces included and kept; not one of the 30,000 most common passwords, "
+        "and not containing the username or email address (422 `validation_error` on `password` says which)",
+    ),
 ]  # the OpenAPI says what _check_password enforces, and its sentences stay the errors
 Email = Annotated[EmailStr, Field(max_length=254)]
 

@@ -3,7 +3,7 @@ import { api, ApiError, checkedMovie, clearSession, saveSession, session, setUse
 import { describe } from "./localfile.js";
 import * as uploads from "./uploads.js";
 import { rememberLocalFile, renderRoom } from "./room.js";
-import { $, avatar, busy, field, formAlert, formData, h, selectField, showFormError, toast } from "./ui.js";
+import { $, avatar, busy, field, formAlert, formData, h, newPasswordField, selectField, showFormError, toast } from "./ui.js";
 
 const view = () => $("#view");
 let leavePage = null;  // the current page's cleanup (the room closes its socket)
@@ -139,7 +139,9 @@ function renderAuth(mode) {
     formAlert(),
     field("Email", { name: "email", type: "email", autocomplete: signup ? "email" : "username", required: true }),
     signup ? field("Username", { name: "username", autocomplete: "nickname", required: true, minlength: 3, maxlength: 30 }) : null,
-    field("Password", { name: "password", type: "password", autocomplete: signup ? "new-password" : "current-password", required: true, minlength: signup ? 8 : 1 }),
+    signup
+      ? newPasswordField("Password", "password", () => [form?.elements.username?.value, form?.elements.email?.value, form?.elements.email?.value.split("@")[0]])
+      : field("Password", { name: "password", type: "password", autocomplete: "current-password", required: true }),
     h("button", { type: "submit", class: "primary" }, signup ? "Sign up" : "Sign in"),
     h("p", { class: "muted" }, signup
       ? ["Have an account? ", h("a", { href: `/signin?next=${encodeURIComponent(next)}` }, "Sign in")]
@@ -187,7 +189,7 @@ function renderReset() {
   const form = h("form", { class: "card narrow", novalidate: true },
     h("h1", { tabindex: "-1" }, "Choose a new password"),
     formAlert(),
-    field("New password", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 8 }),
+    newPasswordField("New password", "password"),
     h("button", { type: "submit", class: "primary" }, "Set the password"));
   if (!token) {
     view().append(errorPage(new ApiError("This page needs the link from the reset email. Ask for a new one on the sign-in page.", 400)));
@@ -417,7 +419,7 @@ async function renderProfile() {
   const password = h("form", { class: "card", novalidate: true },
     h("h2", {}, "Change your password"), formAlert(),
     field("Current password", { name: "currentPassword", type: "password", autocomplete: "current-password" }),
-    field("New password", { name: "newPassword", type: "password", autocomplete: "new-password", minlength: 8 }),
+    newPasswordField("New password", "newPassword", () => [user.username, user.email, user.email?.split("@")[0]]),
     h("button", { type: "submit" }, "Change the password"),
     h("button", { type: "button", class: "link danger", onclick: async () => {
       await api("/api/auth/logout-all", { method: "POST" }).catch(() => {});

@@ -28,6 +28,36 @@ export function field(label, attrs) {
   return h("div", { class: "field" }, h("label", { for: id }, label), input, error);
 }
 
+// A new password's field, with a hint that updates while typing. Only a help: the server enforces the policy
+// (8 to 128 characters, not a common password, not containing the username or email; users/passwords.py).
+export function newPasswordField(label, name, names = () => []) {
+  const wrap = field(label, { name, type: "password", autocomplete: "new-password", required: true, minlength: 8, maxlength: 128 });
+  const input = wrap.querySelector("input");
+  const hint = h("span", { class: "field-hint", id: `f-${name}-hint`, "aria-live": "polite" }, "At least 8 characters. Common passwords are refused.");
+  input.setAttribute("aria-describedby", `${input.getAttribute("aria-describedby")} ${hint.id}`);
+  input.addEventListener("input", () => {
+    const [text, level] = passwordStrength(input.value, names());
+    hint.textContent = text;
+    hint.dataset.level = level;
+  });
+  wrap.append(hint);
+  return wrap;
+}
+
+export function passwordStrength(password, names = []) {
+  if (!password) return ["At least 8 characters. Common passwords are refused.", ""];
+  if (password.length < 8) return [`${8 - password.length} more character${password.length === 7 ? "" : "s"} needed.`, "weak"];
+  if (password.length > 128) return ["At most 128 characters.", "weak"];
+  const lower = password.toLowerCase();
+  if (names.some((n) => n && n.length >= 3 && lower.includes(n.toLowerCase()))) return ["Leave your name and email out of it.", "weak"];
+  const kinds = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(password)).length;
+  const distinct = new Set(password).size;
+  const score = password.length + 4 * kinds + distinct - (distinct < 4 ? 12 : 0);
+  if (score < 20) return ["Weak: longer is stronger; a few words make a good password.", "weak"];
+  if (score < 30) return ["Fair: a little longer would make it strong.", "fair"];
+  return ["Strong.", "strong"];
+}
+
 export function selectField(label, name, options, value) {
   const id = `f-${name}`;
   const select = h("select", { id, name }, options.map(([v, text]) => h("option", { value: v, selected: String(v) === String(value) }, text)));
@@ -78,7 +108,7 @@ export function formData(form) {
   for (const el of form.elements) {
     if (!el.name) continue;
     if (el.type === "checkbox") data[el.name] = el.checked;
-    else data[el.name] = el.value.trim();
+    else data[el.name] = el.type === "password" ? el.value : el.value.trim();  // a password is taken as typed
   }
   return data;
 }
