@@ -13,7 +13,7 @@ from tests.integration.helpers import create_movie, register
 from watchparty.config import Settings
 
 
-def _create_admin(settings: Settings, tmp_path: Path, *args: str, password: str | None = None) -> str:
+def _create_admin(settings: Settings, tmp_path: Path, *args: str, password: str | None = None, code: int = 0) -> str:
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url,
@@ -34,7 +34,7 @@ def _create_admin(settings: Settings, tmp_path: Path, *args: str, password: str 
         timeout=60,
         stdin=subprocess.DEVNULL,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == code, done.stderr
     return done.stdout
 
 
@@ -62,3 +62,14 @@ async def test_create_new_admin_with_password_from_environment(
     r = await client.post("/api/auth/login", json={"email": "root@example.com", "password": "admin password 1"})
     assert r.status_code == 200
     assert r.json()["data"]["user"]["role"] == "admin"
+
+
+async def test_create_admin_holds_the_password_policy(
+    client: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    out = _create_admin(settings, tmp_path, "--email", "ops@example.com", password="password1", code=2)
+    assert "refused: This is one of the most common passwords" in out
+    out = _create_admin(settings, tmp_path, "--email", "ops@example.com", password="ops@example.com rules", code=2)
+    assert "refused: A password cannot contain your" in out  # the username made of the email, or the email
+    r = await client.post("/api/auth/login", json={"email": "ops@example.com", "password": "password1"})
+    assert r.status_code == 401

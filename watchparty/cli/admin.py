@@ -12,6 +12,7 @@ from watchparty.config import get_settings
 from watchparty.core.deps import Services
 from watchparty.core.migrate import upgrade_to_head
 from watchparty.models import UserRole
+from watchparty.users import passwords
 from watchparty.users import service as users_service
 
 
@@ -32,10 +33,11 @@ async def _create_admin(email: str, username: str | None) -> int:
                 print(f"{user.email} is now an administrator")
                 return 0
             password = _password(services)
-            if len(password) < 8:
-                print("the password must be at least 8 characters long")
-                return 2
             name = username or _username_from(email)
+            problem = passwords.problem_with(password, username=name, email=email)
+            if problem is not None:  # the same policy as every account's (users/passwords.py)
+                print(f"WATCHPARTY_ADMIN_PASSWORD is refused: {problem}")
+                return 2
             await users_service.create_user(
                 session,
                 email=email,
