@@ -90,6 +90,15 @@ def next_backoff(current_s: float) -> float:
     return min(current_s * 2, MAX_BACKOFF_S)
 
 
+def _stop_if_cancelled() -> None:
+    """Raise CancelledError if this task was asked to stop. A cancellation can be lost inside a pass: the database
+    driver turns it into an error of its own (asyncpg: "connection is closed"), which the pass logs and survives;
+    the request stays counted (Task.cancelling), so the loop checks it, or its stop would wait for it for good."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class Relay:
     """Moves unsent outbox rows to bullmq. Safe to run in many processes: rows are claimed with
     FOR UPDATE SKIP LOCKED, and bullmq ignores a job id it already holds, so a row sent twice is one job."""
@@ -185,6 +194,7 @@ class Relay:
         next_reconcile = 0.0
         loop = asyncio.get_running_loop()
         while True:
+            _stop_if_cancelled()
             self._wake.clear()  # before the pass: a wake-up during it means another pass
             try:
                 sent = await self.drain()
@@ -205,6 +215,7 @@ class Relay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                _stop_if_cancelled()
                 if not self._failing:  # once per outage, not once per pass
                     log.exception("job relay pass failed; retrying every %.0f s at most", MAX_BACKOFF_S)
                     self._failing = True
@@ -220,6 +231,8 @@ class Relay:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
+            while not self._task.done():  # again, if a cancellation was lost on the way (see _stop_if_cancelled)
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=1)
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
