@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -216,3 +217,20 @@ async def test_unlisted_rooms_are_reachable_by_id_but_not_listed(client: httpx.A
     assert (await client.get("/api/rooms")).json()["data"] == []
     r = await client.get(f"/api/chat/{room['id']}/messages")
     assert (r.status_code, r.json()["error"]["code"]) == (403, "not_a_member")
+
+
+async def test_a_leave_a_delete_and_an_edit_of_one_room_at_once_never_fail(client: httpx.AsyncClient) -> None:
+    """The fuzzer's find: a host's leave met the room's deletion, and updated a row that was gone (500)."""
+    host, other = await register(client, "host"), await register(client, "other")
+    seen = set()
+    for _ in range(10):
+        room = await create_room(client, host)
+        await join(client, other, room["id"])
+        path = f"/api/rooms/{room['id']}"
+        answers = await asyncio.gather(
+            client.post(f"{path}/leave", headers=host.headers),
+            client.delete(path, headers=host.headers),
+            client.put(path, json={"name": "renamed"}, headers=host.headers),
+        )
+        seen |= {r.status_code for r in answers}
+    assert seen <= {200, 403, 404, 409}, seen

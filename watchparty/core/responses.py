@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from watchparty.core.errors import AppError, DependencyUnavailable
@@ -107,6 +108,7 @@ _UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
 
 
 UNAVAILABLE_MESSAGE = "A service this request needs is unavailable; try again shortly"
+CONCURRENT_MESSAGE = "What this request changes was changed or removed by another request at that moment; reload it"
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -140,6 +142,9 @@ async def handle_unexpected(request: Request, exc: Exception) -> ORJSONResponse:
     if is_unavailable(exc):
         return await handle_unavailable(request, exc)
     request_id = request.scope.get("request_id", "-")
+    if isinstance(exc, StaleDataError):  # a row this request updated was deleted by another one meanwhile
+        log.info("concurrent change on %s %s", request.method, request.url.path, extra={"request_id": request_id})
+        return error_response(409, "conflict", CONCURRENT_MESSAGE)
     log.error(
         "unhandled error on %s %s", request.method, request.url.path, exc_info=exc, extra={"request_id": request_id}
     )

@@ -19,12 +19,15 @@ from watchparty.core.deps import Services
 from watchparty.core.realtime import ControlSet, MemberGone, RoleSet, RoomGone, live_change
 from watchparty.models import MemberRole, Room, RoomMember, User
 from watchparty.rooms import playlist_flows, policy, repository, service
-from watchparty.rooms.errors import CapacityBelowMembers, InvalidRoleChange, NotAllowed, NotRoomMember
+from watchparty.rooms.errors import CapacityBelowMembers, InvalidRoleChange, NotAllowed
 from watchparty.rooms.schemas import RoomRead, RoomUpdate
 
 
 async def _member(session: AsyncSession, room_id: int, user: User) -> tuple[Room, RoomMember]:
-    return await service.member_room(session, room_id, user)
+    # Every flow here writes the room or its members: the room's row is locked first, so that flows on one room
+    # take turns, and one that meets a deletion finds the room gone (404) instead of updating a row that is no
+    # longer there (a 500 the fuzzer found, with a leave and a delete at once).
+    return await service.member_room(session, room_id, user, for_update=True)
 
 
 def _require(room: Room, member: RoomMember, action: policy.Action) -> None:
@@ -36,9 +39,7 @@ async def update_room(
     session: AsyncSession, services: Services, user: User, room_id: int, data: RoomUpdate
 ) -> RoomRead:
     """Change a room's settings (host), its media (host and moderators) or open control (host)."""
-    room, member = await service.visible_room(session, room_id, user)
-    if member is None:
-        raise NotRoomMember()
+    room, member = await _member(session, room_id, user)
     changes = data.model_dump(exclude_unset=True)
     settings = {k: v for k, v in changes.items() if k not in ("movie_id", "open_control")}
     if settings or not changes:
