@@ -1,4 +1,4 @@
-"""A frozen Redis costs a request one wait, not one per request: chat posts and ws-tickets, whose Redis client
+"""A frozen Redis costs a few waits, not one per request: chat posts and ws-tickets, whose Redis client
 (the realtime hub's) has seconds of patience, fail fast once it stopped answering, and recover when it answers."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from watchparty.config import Settings
 
 pytestmark = pytest.mark.slow
 
-PAUSE_S = 8.0  # the breaker's pause; longer than the frozen stretch below, so the test counts exactly one wait
+PAUSE_S = 12.0  # the breaker's pause; longer than the frozen stretch below, so the test counts every wait
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ async def test_chat_posts_and_tickets_on_a_frozen_redis(api: httpx.AsyncClient, 
     waits: list[tuple[str, int, float]] = []
     try:
         started = time.monotonic()
-        for i in range(6):
+        for i in range(4):
             for what, call in (
                 ("chat", api.post(chat, json={"content": f"frozen {i}"}, headers=host.headers)),
                 ("ticket", api.post(ticket, headers=host.headers)),
@@ -55,9 +55,10 @@ async def test_chat_posts_and_tickets_on_a_frozen_redis(api: httpx.AsyncClient, 
     assert statuses <= {("chat", 201), ("ticket", 503)}, waits  # the message is kept; a ticket needs Redis
     slow = [w for w in waits if w[2] >= 1.0]
     print(f"{len(waits)} requests on a frozen Redis, {len(slow)} waited: {[round(w[2], 2) for w in slow]}")
-    assert len(slow) <= 1, waits  # the one that found Redis frozen waited out the hub's 2 s; none after it
+    # the three in a row that found Redis frozen waited out the hub's 2 s (CACHE_BREAKER_FAILURES); none after them
+    assert len(slow) <= 3, waits
     history = (await api.get(chat)).json()["data"]
-    assert [m["content"] for m in history][-6:] == [f"frozen {i}" for i in range(6)]
+    assert [m["content"] for m in history][-4:] == [f"frozen {i}" for i in range(4)]
     # Redis answers again: tickets come back once the pause is over, without a restart
     deadline = time.monotonic() + PAUSE_S + 10
     while (r := await api.post(ticket, headers=host.headers)).status_code != 201:

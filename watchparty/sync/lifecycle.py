@@ -31,12 +31,13 @@ async def running_hub(services: Services, *, listen: bool = True) -> AsyncIterat
     params = SyncParams(lead_ms=settings.sync_lead_ms, wait_timeout_ms=settings.sync_wait_timeout_ms)
     hub = Hub(
         # seconds of patience, so that a join storm does not refuse tickets; a breaker, so that a Redis that stopped
-        # answering costs one wait, not one per request (docs/operations.md)
+        # answering costs a few waits, not one per request (docs/operations.md). Three in a row, as the cache's: one
+        # slow answer on a busy machine must not drop the live changes of the next seconds.
         make_client(
             url,
             settings,
             timeout_ms=2000,
-            breaker=Breaker(1, settings.cache_breaker_open_seconds),
+            breaker=Breaker(settings.cache_breaker_failures, settings.cache_breaker_open_seconds),
         ),
         settings.key_prefix,
         params,
