@@ -34,7 +34,6 @@ from watchparty.core.responses import (
     UNAVAILABLE_ERRORS,
     ORJSONResponse,
     handle_app_error,
-    handle_http_error,
     handle_unavailable,
     handle_unexpected,
     handle_validation_error,
@@ -43,6 +42,7 @@ from watchparty.core.schemas import ErrorEnvelope
 from watchparty.movies.subtitles import MAX_SUBTITLE_BYTES
 from watchparty.sync.lifecycle import running_hub
 from watchparty.web import STATIC_DIR
+from watchparty.web.router import handle_http_error_or_page
 from watchparty.web.router import router as web_router
 from watchparty.worker.lifecycle import running_jobs
 
@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None) -> WatchPartyAPI:
     )
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
-    app.add_exception_handler(StarletteHTTPException, handle_http_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_error_or_page)
     for unavailable in UNAVAILABLE_ERRORS:
         app.add_exception_handler(unavailable, handle_unavailable)
     app.add_exception_handler(Exception, handle_unexpected)
@@ -158,11 +158,11 @@ def create_app(settings: Settings | None = None) -> WatchPartyAPI:
                 max_age=600,
             )
         )
-    # uploads may be larger than other bodies: the file's limit plus room for the multipart framing
+    # uploads may be larger than other bodies: the file's limit (what a 413 says) plus room for the multipart framing
     upload_limit = {
-        "/api/auth/upload-profile-picture": settings.avatar_max_bytes + 16 * 1024,
-        r"/api/movies/\d+/subtitles": MAX_SUBTITLE_BYTES + 16 * 1024,
-        r"/api/uploads/\d+": settings.upload_chunk_bytes,  # a chunk of a video (ADR 0021), as the raw body
+        "/api/auth/upload-profile-picture": (settings.avatar_max_bytes + 16 * 1024, settings.avatar_max_bytes),
+        r"/api/movies/\d+/subtitles": (MAX_SUBTITLE_BYTES + 16 * 1024, MAX_SUBTITLE_BYTES),
+        r"/api/uploads/\d+": (settings.upload_chunk_bytes,) * 2,  # a chunk of a video (ADR 0021), as the raw body
     }
     front.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=upload_limit))
     front.append(Middleware(HttpCacheMiddleware, routes=CACHED_ROUTES, authenticate=auth_service.authenticate))

@@ -51,6 +51,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, int, int, int, in
     ("POST", "/api/auth/guest", {"displayName": "newcomer"}, (201, 201, 201, 201, 201, 201, 201)),
     ("GET", "/api/rooms", None, (200, 200, 200, 200, 200, 200, 200)),
     ("POST", "/api/rooms", {"name": "new room"}, (401, 201, 403, 201, 201, 201, 201)),
+    ("GET", "/api/rooms/mine", None, (401, 200, 200, 200, 200, 200, 200)),
     ("GET", "/api/rooms/{public}", None, (200, 200, 200, 200, 200, 200, 200)),
     ("GET", "/api/rooms/{private}", None, (404, 404, 404, 200, 200, 200, 404)),
     ("PUT", "/api/rooms/{public}", {"name": "renamed"}, (401, 403, 403, 403, 403, 200, 403)),

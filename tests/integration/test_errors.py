@@ -33,6 +33,17 @@ async def test_unknown_path_and_method(client: httpx.AsyncClient) -> None:
     _envelope(await client.patch("/api/rooms"), 405, "method_not_allowed")
 
 
+async def test_an_unknown_page_is_the_web_clients_404_and_an_unknown_api_path_json(client: httpx.AsyncClient) -> None:
+    page = {"accept": "text/html,application/xhtml+xml"}
+    for path in ["/no-such-page", "/rooms/abc", "/rooms/1/extra"]:
+        r = await client.get(path, headers=page)
+        assert r.status_code == 404 and r.headers["content-type"].startswith("text/html"), path
+        assert '<main id="view"' in r.text  # the client's shell, which shows its "page not found"
+    for path in ["/api/nothing-here", "/media/nothing.mp4", "/app/nothing.js"]:
+        _envelope(await client.get(path, headers=page), 404, "not_found")
+    _envelope(await client.get("/no-such-page"), 404, "not_found")  # not asked for as a page: JSON
+
+
 async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
     for raw in [b"{", b"{'a': 1}", b"[1,", b"\xff\xfe"]:
         r = await client.post("/api/auth/login", content=raw, headers={"content-type": "application/json"})
@@ -45,8 +56,37 @@ async def test_schema_errors_are_422_with_field_details(client: httpx.AsyncClien
     fields = {d["field"] for d in err["details"]}  # type: ignore[attr-defined]
     assert fields == {"email", "username", "password", "extra"}
     _envelope(await client.post("/api/auth/login", json=[1, 2]), 422)
+    assert _envelope(await client.post("/api/auth/login", json=[1, 2]), 422)["details"] == [
+        {"field": "body", "code": "model_attributes_type", "message": "Send a JSON object."}
+    ]
     _envelope(await client.post("/api/auth/login", json={"email": 5, "password": None}), 422)
     _envelope(await client.post("/api/auth/login"), 422)
+
+
+async def test_each_field_error_is_a_sentence_with_its_code_and_number(client: httpx.AsyncClient) -> None:
+    """What a person reads next to a field: never pydantic's "String should have at least 3 characters"."""
+    r = await client.post("/api/auth/register", json={"email": "", "username": "ab", "password": ""})
+    details = {d["field"]: d for d in _envelope(r, 422, "validation_error")["details"]}  # type: ignore[attr-defined]
+    assert details["email"]["message"] == "Enter your email address."
+    assert details["password"]["message"] == "Enter your password." or "8 characters" in details["password"]["message"]
+    assert "3 to 32" in details["username"]["message"]
+    r = await client.post("/api/auth/login", json={"email": "a" * 300, "password": "x"})
+    detail: dict[str, object] = _envelope(r, 422)["details"][0]  # type: ignore[index]
+    assert detail == {
+        "field": "email", "code": "string_too_long", "message": "The email address can be at most 254 characters.",
+        "limit": 254,
+    }  # fmt: skip
+    r = await client.post("/api/auth/guest", json={})
+    assert _envelope(r, 422)["details"] == [
+        {"field": "displayName", "code": "missing", "message": "Enter the name others will see."}
+    ]
+    r = await client.get("/api/rooms", params={"limit": 1000})
+    detail = _envelope(r, 422)["details"][0]  # type: ignore[index]
+    assert (detail["code"], detail["limit"], detail["message"]) == (
+        "less_than_equal",
+        100,
+        "The limit must be 100 or less.",
+    )
 
 
 async def test_huge_strings_are_422_and_huge_bodies_413(client: httpx.AsyncClient) -> None:
@@ -55,7 +95,11 @@ async def test_huge_strings_are_422_and_huge_bodies_413(client: httpx.AsyncClien
     r = await client.post(
         "/api/auth/login", content=b"{" + b" " * (2 * 1024 * 1024) + b"}", headers={"content-type": "application/json"}
     )
-    _envelope(r, 413, "payload_too_large")
+    error = _envelope(r, 413, "payload_too_large")
+    assert error["message"] == "The request is over the 1 MiB this address accepts."  # the limit, in its number
+    assert error["details"] == [  # and for a client to say in its own words
+        {"field": "body", "code": "payload_too_large", "message": error["message"], "limit": 1024 * 1024}
+    ]
 
 
 async def test_body_limit_holds_without_content_length(client: httpx.AsyncClient) -> None:

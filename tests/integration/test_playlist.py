@@ -237,7 +237,7 @@ async def test_an_import_adds_the_good_lines_and_reports_each_bad_one(client: ht
     data = r.json()["data"]
     assert data["added"] == 195
     assert [e["line"] for e in data["errors"]] == [11, 21, 199, 200]
-    assert data["errors"][1]["reason"] == "must be an http(s) URL"
+    assert data["errors"][1]["reason"] == "Enter a web address starting with https:// or http://."
     titles = _titles(data["playlist"])
     assert titles[0] == "clip-000" and titles[-1] == "Known" and len(titles) == 195
     assert data["playlist"]["items"][-1]["movie"]["id"] == movie["id"]  # a known URL is the catalogue's movie

@@ -43,6 +43,7 @@ async def test_login_is_limited_per_account(limited: httpx.AsyncClient) -> None:
     assert statuses == [401, 401, 401, 429]
     assert 1 <= int(r.headers["Retry-After"]) <= 60
     assert r.json()["error"]["code"] == "rate_limited"
+    assert r.json()["error"]["message"] == f"Too many requests. Try again in {r.headers['Retry-After']} s."
 
 
 async def test_login_is_limited_per_address_across_accounts(limited: httpx.AsyncClient) -> None:

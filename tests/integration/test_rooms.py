@@ -12,7 +12,7 @@ from tests.integration.helpers import create_movie, create_room, join, link_toke
 from tests.smtp import Mailbox
 from watchparty.core.clock import utcnow
 from watchparty.core.deps import Services
-from watchparty.models import Room
+from watchparty.models import Invite, Room
 
 
 async def test_create_and_read_a_room(client: httpx.AsyncClient) -> None:
@@ -180,7 +180,9 @@ async def test_only_the_host_updates_or_deletes(client: httpx.AsyncClient) -> No
     assert (await client.get(url)).status_code == 404
 
 
-async def test_invite_lets_one_person_into_a_private_room(client: httpx.AsyncClient, mailbox: Mailbox) -> None:
+async def test_invite_lets_one_person_into_a_private_room(
+    client: httpx.AsyncClient, mailbox: Mailbox, services: Services
+) -> None:
     host = await register(client, "host")
     friend = await register(client, "friend")
     stranger = await register(client, "stranger")
@@ -192,8 +194,21 @@ async def test_invite_lets_one_person_into_a_private_room(client: httpx.AsyncCli
     assert "Secret club" in invite.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     token = link_token(invite, r"http://watchparty\.test/invite/([\w-]+)")
     assert (await join(client, friend, room["id"], inviteToken=token)).status_code == 200
-    # used once: the stranger who got hold of the link cannot use it again
-    assert (await join(client, stranger, room["id"], inviteToken=token)).status_code == 404
+    # used once: the stranger who got hold of the link cannot use it again, and is told why
+    r = await join(client, stranger, room["id"], inviteToken=token)
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "invite_used")
+    assert "already used" in r.json()["error"]["message"]
+    assert r.json()["error"]["details"][0]["usedAt"].endswith("Z")
+    # a made-up token confirms nothing about a private room
+    r = await join(client, stranger, room["id"], inviteToken="made-up-token-1234")
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "room_not_found")
+    # an expired invite says so
+    await client.post(f"/api/rooms/{room['id']}/invite", json={"email": stranger.email}, headers=host.headers)
+    late = link_token(await mailbox.one_to(stranger.email, "invited you"), r"http://watchparty\.test/invite/([\w-]+)")
+    async with services.db.session() as session:
+        await session.execute(update(Invite).values(expires_at=utcnow() - timedelta(seconds=1)))
+    r = await join(client, stranger, room["id"], inviteToken=late)
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "invite_expired")
     # a non-member cannot invite
     r = await client.post(f"/api/rooms/{room['id']}/invite", json={"email": "x@example.com"}, headers=stranger.headers)
     assert r.status_code == 404
@@ -234,3 +249,21 @@ async def test_a_leave_a_delete_and_an_edit_of_one_room_at_once_never_fail(clien
         )
         seen |= {r.status_code for r in answers}
     assert seen <= {200, 403, 404, 409}, seen
+
+
+async def test_my_rooms_lists_the_callers_rooms_the_latest_first(client: httpx.AsyncClient) -> None:
+    host = await register(client, "host")
+    viewer = await register(client, "viewer")
+    own = await create_room(client, host, name="Hosted by me", visibility="private")
+    theirs = await create_room(client, viewer, name="Their room")
+    other = await create_room(client, viewer, name="Not joined")
+    await join(client, host, theirs["id"])
+    r = await client.get("/api/rooms/mine", headers=host.headers)
+    mine = r.json()["data"]
+    assert [(m["room"]["name"], m["role"]) for m in mine] == [("Their room", "member"), ("Hosted by me", "host")]
+    assert mine[1]["room"] == (await client.get(f"/api/rooms/{own['id']}", headers=host.headers)).json()["data"]
+    assert all(m["lastSeenAt"].endswith("Z") for m in mine)
+    assert other["id"] not in {m["room"]["id"] for m in mine}
+    r = await client.get("/api/rooms/mine", params={"limit": 1}, headers=host.headers)
+    assert [m["room"]["name"] for m in r.json()["data"]] == ["Their room"]
+    assert (await client.get("/api/rooms/mine")).status_code == 401

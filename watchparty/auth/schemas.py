@@ -22,7 +22,7 @@ class RegisterIn(InputModel):
 def _guest_name(value: str) -> str:
     name = " ".join(value.split())
     if not 2 <= len(name) <= 24 or not all(c.isalnum() or c in " ._-" for c in name):
-        raise ValueError("2 to 24 letters, digits, spaces, '.', '_' or '-'")
+        raise ValueError("A name is 2 to 24 letters, digits, spaces, '.', '_' or '-'.")
     return name
 
 

@@ -77,10 +77,12 @@ class ValidationFailed(AppError):
 class RateLimited(AppError):
     status_code = 429
     code = "rate_limited"
-    message = "Too many requests; try again later"
+    message = "Too many requests. Try again later."
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(headers={"Retry-After": str(max(1, retry_after))})
+        seconds = max(1, retry_after)
+        wait = f"{seconds} s" if seconds < 120 else f"{round(seconds / 60)} minutes"
+        super().__init__(f"Too many requests. Try again in {wait}.", headers={"Retry-After": str(seconds)})
 
 
 class ServiceUnavailable(AppError):

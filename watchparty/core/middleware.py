@@ -107,15 +107,17 @@ class ProxyHeadersMiddleware:
 
 class BodyLimitMiddleware:
     """Refuses bodies over a limit with 413, by Content-Length or while the body streams in. `overrides` gives
-    upload routes their own limit, by a pattern the whole path must match."""
+    upload routes their own limit, by a pattern the whole path must match: (bytes accepted, the file's limit that a
+    413 says; the first is larger by the multipart framing)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, overrides: dict[str, tuple[int, int]] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.overrides = [(re.compile(pattern), limit) for pattern, limit in (overrides or {}).items()]
+        self.overrides = [(re.compile(pattern), limits) for pattern, limits in (overrides or {}).items()]
 
-    def limit_for(self, path: str) -> int:
-        return next((limit for pattern, limit in self.overrides if pattern.fullmatch(path)), self.max_bytes)
+    def limits_for(self, path: str) -> tuple[int, int]:
+        default = (self.max_bytes, self.max_bytes)
+        return next((limits for pattern, limits in self.overrides if pattern.fullmatch(path)), default)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -131,14 +133,14 @@ class BodyLimitMiddleware:
         if length is None and not chunked:
             await self.app(scope, receive, send)  # no body (the usual GET): nothing to limit
             return
-        limit = self.limit_for(scope["path"])
+        limit, stated = self.limits_for(scope["path"])
         if length is not None:
             try:
                 too_big = int(length) > limit
             except ValueError:
                 too_big = False
             if too_big:
-                await _send_413(send)
+                await _send_413(send, stated)
                 return
         received = 0
         response_started = False
@@ -162,7 +164,7 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _BodyTooLarge:
             if not response_started:
-                await _send_413(send)
+                await _send_413(send, stated)
 
 
 class _BodyTooLarge(HTTPException):
@@ -171,9 +173,20 @@ class _BodyTooLarge(HTTPException):
         super().__init__(status_code=413, detail="The request body is too large")
 
 
-async def _send_413(send: Send) -> None:
+def size_text(size: int) -> str:
+    """A byte count as people read it: 5 MiB, 64 KiB, 300 bytes."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{size} bytes"
+
+
+async def _send_413(send: Send, limit: int) -> None:
+    message = f"The request is over the {size_text(limit)} this address accepts."
+    detail = {"field": "body", "code": "payload_too_large", "message": message, "limit": limit}
     body = orjson.dumps(
-        {"success": False, "error": {"code": "payload_too_large", "message": "The request body is too large"}}
+        {"success": False, "error": {"code": "payload_too_large", "message": message, "details": [detail]}}
     )
     await send(
         {

@@ -15,6 +15,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from watchparty.core import field_errors
 from watchparty.core.errors import AppError, DependencyUnavailable
 
 log = logging.getLogger("watchparty.errors")
@@ -76,7 +77,7 @@ async def handle_validation_error(_request: Request, exc: Exception) -> ORJSONRe
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         return error_response(400, "malformed_json", "The request body is not valid JSON")
-    details = [{"field": _field_name(e.get("loc", ())), "message": _message(e)} for e in errors]
+    details = [field_errors.detail_of(_field_name(e.get("loc", ())), e) for e in errors]
     return error_response(422, "validation_error", "The request is not valid", details)
 
 
@@ -156,10 +157,3 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
         parts = parts[1:] or parts
     return ".".join(parts) or "body"
-
-
-def _message(error: dict[str, Any]) -> str:
-    if error.get("type") == "extra_forbidden":
-        return "Unknown field"
-    message = str(error.get("msg", "Invalid value"))
-    return message.removeprefix("Value error, ")

@@ -16,11 +16,11 @@ def _check_url(value: str) -> str:
     lowered = value.lower()
     if lowered.startswith(("http://", "https://")):
         if len(value) < 10 or any(c.isspace() for c in value):
-            raise ValueError("Not a valid URL")
+            raise ValueError("Enter a full web address, like https://example.com/video.mp4.")
         return value
     if value.startswith("/") and not value.startswith("//") and not any(c.isspace() for c in value):
         return value
-    raise ValueError("Must be an http(s) URL or a path starting with /")
+    raise ValueError("Enter a web address starting with https:// (or a path on this server, starting with /).")
 
 
 def origin_of(url: str) -> str:
@@ -33,15 +33,15 @@ def check_media_url(value: str) -> str:
     """A media URL from a person (a playlist item, an import line): absolute http(s) with a host, no spaces."""
     value = value.strip()
     if len(value) > 2048:
-        raise ValueError("URLs are limited to 2048 characters")
+        raise ValueError("A web address can be at most 2048 characters.")
     try:
         parts = urlsplit(value)
     except ValueError as exc:
-        raise ValueError("not a valid URL") from exc
+        raise ValueError("Enter a full web address, like https://example.com/video.mp4.") from exc
     if parts.scheme.lower() not in ("http", "https"):
-        raise ValueError("must be an http(s) URL")
+        raise ValueError("Enter a web address starting with https:// or http://.")
     if not parts.hostname or any(c.isspace() for c in value) or _CONTROL.search(value):
-        raise ValueError("not a valid URL")
+        raise ValueError("Enter a full web address, like https://example.com/video.mp4.")
     return value
 
 

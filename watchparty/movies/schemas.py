@@ -45,7 +45,7 @@ class MovieCreate(InputModel):
     @model_validator(mode="after")
     def _one_source(self) -> MovieCreate:
         if (self.video_url is None) == (self.local_file is None):
-            raise ValueError("give either videoUrl or localFile")
+            raise ValueError("Give exactly one of a video address (videoUrl) and a local file (localFile).")
         return self
 
 

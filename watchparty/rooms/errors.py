@@ -26,6 +26,16 @@ class InvalidInvite(Forbidden):
     message = "The invite is invalid, used or expired"
 
 
+class InviteUsed(Forbidden):
+    code = "invite_used"
+    message = "This invite was already used: an invite admits one person, once. Ask the host for a new one."
+
+
+class InviteExpired(Forbidden):
+    code = "invite_expired"
+    message = "This invite has expired. Ask the host for a new one."
+
+
 class RoomFull(AppError):
     status_code = 409
     code = "room_full"

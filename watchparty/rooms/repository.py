@@ -122,6 +122,21 @@ async def page_of_public_rooms(
     return rows, int(await conn.scalar(_TOTAL[search], params) or 0)
 
 
+_MINE: Select[Any] = (
+    _VIEW.add_columns(RoomMember.role.label("my_role"), RoomMember.last_seen_at.label("my_last_seen_at"))
+    .join(RoomMember, RoomMember.room_id == Room.id)
+    .where(RoomMember.user_id == bindparam("user_id"))
+    .order_by(RoomMember.last_seen_at.desc(), Room.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
+async def rooms_of(session: AsyncSession, user_id: int, limit: int) -> Sequence[Row[Any]]:
+    """The rooms this person is a member of (host included), the one they were last in first."""
+    rows: Sequence[Row[Any]] = (await session.execute(_MINE, {"user_id": user_id, "limit": limit})).all()
+    return rows
+
+
 async def get_room_view(session: AsyncSession, room_id: int) -> Row[Any] | None:
     row: Row[Any] | None = (await session.execute(_VIEW.where(Room.id == room_id))).first()
     return row

@@ -29,6 +29,7 @@ from watchparty.rooms.schemas import (
     KickIn,
     MemberRead,
     ModerationEntryRead,
+    MyRoomRead,
     PlaylistImport,
     PlaylistRead,
     PlaylistUpdate,
@@ -55,6 +56,17 @@ async def list_rooms(
     # A hot read (ADR 0012): plain parameters, no sub-dependencies to solve
     paging = PageParams(page=page, limit=limit)
     return EncodedJSON(await rooms_service.list_rooms(services_of(request), paging, q))
+
+
+@router.get("/mine")
+async def my_rooms(
+    user: CurrentUser,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=100, description="at most this many rooms")] = 50,
+) -> Envelope[list[MyRoomRead]]:
+    """The caller's rooms (host of, member of, guest in), the one they last joined or wrote in first: the front
+    page's "Your rooms". Private rooms included: the caller is their member."""
+    return Envelope(data=await rooms_service.my_rooms(session, user, limit))
 
 
 @router.get("/{room_id}")

@@ -90,6 +90,12 @@ class RoomRead(CamelModel):
     created_at: datetime
 
 
+class MyRoomRead(CamelModel):
+    room: RoomRead
+    role: MemberRole = Field(description="the caller's role in the room: host, moderator, member or guest")
+    last_seen_at: datetime = Field(description="when the caller last joined the room or wrote in its chat")
+
+
 class MemberRead(CamelModel):
     user: UserPublic
     role: MemberRole
@@ -138,7 +144,7 @@ class ItemAdd(InputModel):
     @model_validator(mode="after")
     def _one_source(self) -> ItemAdd:
         if (self.movie_id is None) == (self.url is None):
-            raise ValueError("give exactly one of movieId and url")
+            raise ValueError("Give exactly one of a catalogue movie (movieId) and a video address (url).")
         return self
 
 
@@ -183,7 +189,7 @@ class PlaylistImport(InputModel):
     @model_validator(mode="after")
     def _one_source(self) -> PlaylistImport:
         if (self.text is None) == (self.items is None):
-            raise ValueError("give exactly one of text and items")
+            raise ValueError("Give exactly one of text (one address a line) and items.")
         return self
 
 

@@ -34,6 +34,8 @@ from watchparty.rooms.errors import (
     Banned,
     GuestsNotAllowed,
     InvalidInvite,
+    InviteExpired,
+    InviteUsed,
     Muted,
     NotRoomHost,
     NotRoomMember,
@@ -41,7 +43,7 @@ from watchparty.rooms.errors import (
     RoomNotFound,
     WrongRoomPassword,
 )
-from watchparty.rooms.schemas import InviteIn, InviteRead, JoinIn, MemberRead, RoomCreate, RoomRead
+from watchparty.rooms.schemas import InviteIn, InviteRead, JoinIn, MemberRead, MyRoomRead, RoomCreate, RoomRead
 from watchparty.users import service as users_service
 
 ACTIVITY_RESOLUTION = timedelta(minutes=1)
@@ -57,6 +59,12 @@ async def list_rooms(services: Services, page: PageParams, q: str | None) -> byt
             conn, since=since, q=q, offset=page.offset, limit=page.limit
         )
     return encode_json({"success": True, "data": [room_json(r) for r in rows], "pagination": pagination(page, total)})
+
+
+async def my_rooms(session: AsyncSession, user: User, limit: int) -> list[MyRoomRead]:
+    """The caller's rooms, most recently visited first: hosts, moderators, members and guests alike."""
+    rows = await repository.rooms_of(session, user.id, limit)
+    return [MyRoomRead(room=_to_read(row), role=row.my_role, last_seen_at=row.my_last_seen_at) for row in rows]
 
 
 async def get_room(session: AsyncSession, room_id: int, user: User | None) -> RoomRead:
@@ -301,8 +309,13 @@ async def _check_admission(
     if data.invite_token:
         invite = await repository.get_invite_by_hash(session, hash_token(data.invite_token))
         now = utcnow()
-        if invite is None or invite.room_id != room.id or invite.expires_at <= now or invite.used_at is not None:
+        if invite is None or invite.room_id != room.id:  # a private room's existence is not confirmed by a guess
             raise RoomNotFound() if room.visibility == RoomVisibility.PRIVATE else InvalidInvite()
+        # a real invite of this room: its holder knows the room, and is told what is wrong with the invite
+        if invite.used_at is not None:
+            raise InviteUsed(details=[{"usedAt": iso_z(invite.used_at)}])
+        if invite.expires_at <= now:
+            raise InviteExpired(details=[{"expiredAt": iso_z(invite.expires_at)}])
         invite.used_at, invite.used_by = now, user.id
         return
     if room.password_hash is not None and data.password:  # each guess is an argon2 verification: limited

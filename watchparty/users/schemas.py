@@ -16,7 +16,7 @@ _USERNAME = re.compile(r"^[\w.-]{3,32}$")
 
 def _check_username(value: str) -> str:
     if not _USERNAME.fullmatch(value):
-        raise ValueError("3 to 32 letters, digits, '.', '_' or '-'")
+        raise ValueError("A username is 3 to 32 letters, digits, '.', '_' or '-', with no spaces.")
     return value
 
 

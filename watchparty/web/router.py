@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import html
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from watchparty.core.deps import AppServices
 from watchparty.core.errors import NotFound
 from watchparty.core.middleware import APP_PAGE_HEADERS, VENDOR_HEADERS
+from watchparty.core.responses import handle_http_error
 from watchparty.core.validators import origin_of
 from watchparty.web import STATIC_DIR, VENDOR_DIR
 
@@ -35,6 +37,25 @@ async def shell() -> FileResponse:
 
 for page in PAGES:
     router.add_api_route(page, shell, methods=["GET"])
+
+# Paths that are never the web client's pages: their 404 stays the JSON envelope (or the static file's answer).
+NOT_PAGES = ("/api/", "/media/", "/app/", "/admin/", "/sample/", "/docs", "/openapi.json", "/metrics")
+
+
+async def handle_http_error_or_page(request: Request, exc: Exception) -> Response:
+    """The application's HTTP errors; an unknown path that a browser asks for as a page gets the web client's
+    shell with status 404, which shows its "page not found" page instead of raw JSON."""
+    assert isinstance(exc, StarletteHTTPException)
+    path = request.url.path
+    if (
+        exc.status_code == 404
+        and request.method in ("GET", "HEAD")
+        and not path.startswith(NOT_PAGES)
+        and "text/html" in request.headers.get("accept", "")
+    ):
+        return FileResponse(SHELL, status_code=404, media_type="text/html; charset=utf-8", headers=APP_PAGE_HEADERS)
+    return await handle_http_error(request, exc)
+
 
 # The client's libraries, from the npm registry (package.json, pinned in package-lock.json; `make` runs `npm ci`),
 # served from node_modules as the package ships them: nothing is copied into the tree.
