@@ -31,6 +31,26 @@ async def test_register_returns_user_and_tokens_and_queues_welcome(client: httpx
     assert [m["To"] for m in mailbox.messages] == ["ann@example.com"]
 
 
+async def test_emails_go_in_the_language_the_person_chose(client: httpx.AsyncClient, mailbox: Mailbox) -> None:
+    """Issue 17, item 7: sign up in Russian, and the welcome, the reset link and an invite you send are in Russian;
+    the profile changes the language of the next ones."""
+    body = {"email": "ru@example.com", "username": "sasha", "password": PASSWORD, "language": "ru"}
+    r = await client.post("/api/auth/register", json=body)
+    assert r.status_code == 201 and r.json()["data"]["user"]["language"] == "ru"
+    welcome = await mailbox.one_to("ru@example.com", "Добро пожаловать")
+    assert "Ваш аккаунт WatchParty готов" in welcome.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    headers = {"Authorization": f"Bearer {r.json()['data']['token']}"}
+    room = (await client.post("/api/rooms", json={"name": "Кино"}, headers=headers)).json()["data"]
+    await client.post(f"/api/rooms/{room['id']}/invite", json={"email": "friend@example.com"}, headers=headers)
+    assert (await mailbox.one_to("friend@example.com"))["Subject"] == "sasha приглашает вас посмотреть вместе"
+    r = await client.put("/api/auth/profile", json={"language": "en"}, headers=headers)
+    assert r.json()["data"]["language"] == "en"
+    await client.post("/api/auth/forgot-password", json={"email": "ru@example.com"})
+    assert (await mailbox.one_to("ru@example.com", "Reset"))["Subject"] == "Reset your WatchParty password"
+    r = await client.put("/api/auth/profile", json={"language": "de"}, headers=headers)
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "language"
+
+
 @pytest.mark.parametrize(
     ("password", "expected"),
     [

@@ -67,7 +67,7 @@ async def test_each_field_error_is_a_sentence_with_its_code_and_number(client: h
     """What a person reads next to a field: never pydantic's "String should have at least 3 characters"."""
     r = await client.post("/api/auth/register", json={"email": "", "username": "ab", "password": ""})
     details = {d["field"]: d for d in _envelope(r, 422, "validation_error")["details"]}  # type: ignore[attr-defined]
-    assert details["email"]["message"] == "Enter your email address."
+    assert (details["email"]["code"], details["email"]["message"]) == ("missing", "Enter your email address.")
     assert details["password"]["message"] == "Enter your password." or "8 characters" in details["password"]["message"]
     assert "3 to 32" in details["username"]["message"]
     r = await client.post("/api/auth/login", json={"email": "a" * 300, "password": "x"})
@@ -96,7 +96,7 @@ async def test_huge_strings_are_422_and_huge_bodies_413(client: httpx.AsyncClien
         "/api/auth/login", content=b"{" + b" " * (2 * 1024 * 1024) + b"}", headers={"content-type": "application/json"}
     )
     error = _envelope(r, 413, "payload_too_large")
-    assert error["message"] == "The request is over the 1 MiB this address accepts."  # the limit, in its number
+    assert error["message"] == "The request is over 1 MiB, the most this accepts."  # the limit, in its number
     assert error["details"] == [  # and for a client to say in its own words
         {"field": "body", "code": "payload_too_large", "message": error["message"], "limit": 1024 * 1024}
     ]

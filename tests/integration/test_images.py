@@ -92,6 +92,9 @@ async def test_bad_uploads_are_refused_before_processing(
     r = await upload(client, ann, make(), ctype=ctype)
     assert r.status_code == status, r.text
     assert r.json()["error"]["code"] == code
+    if status == 413:  # the limit, in its number, next to the form's field
+        assert "5 MiB" in r.json()["error"]["message"]
+        assert r.json()["error"]["details"][0]["limit"] == settings.avatar_max_bytes
     assert not list(settings.upload_staging_dir.glob("*")), "nothing was staged"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -52,6 +54,16 @@ async def test_the_clients_npm_libraries_are_served_from_node_modules(client: ht
     assert "export" in (await client.get("/app/vendor/hls.mjs")).text[-2000:]  # the ES module build
     r = await client.get("/app/vendor/anything.js")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"  # only what the client uses
+    # the emoji font: its stylesheet, and the subset files it names relative to itself
+    css = await client.get("/app/vendor/emoji.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    first = re.search(r"url\(\./(files/[\w-]+\.woff2)\)", css.text)
+    assert first, css.text[:300]
+    font = await client.get(f"/app/vendor/{first.group(1)}")
+    assert font.status_code == 200 and font.headers["content-type"] == "font/woff2"
+    assert font.content[:4] == b"wOF2"
+    for name in ("files/..%2F..%2Fpackage.json", "files/anything.woff2", "files/noto-color-emoji-1-400-normal.css"):
+        assert (await client.get(f"/app/vendor/{name}")).status_code == 404, name
 
 
 async def test_the_sample_clip_is_served_in_ranges(client: httpx.AsyncClient) -> None:

@@ -37,3 +37,30 @@ def test_unknown_template_is_refused() -> None:
 
     with pytest.raises(ValueError, match="unknown email template"):
         templates.render("nope", "a@example.com", {})
+
+
+def test_every_template_is_in_every_language_with_the_same_fields() -> None:
+    """The email side of the catalogue check: a template missing in one language fails here."""
+    from pathlib import Path
+
+    root = Path(templates.__file__).parent / "jinja"
+    files = {lang: sorted(p.name for p in (root / lang).iterdir()) for lang in templates.LANGUAGES}
+    assert all(names == files["en"] for names in files.values()), files
+    assert all(set(subjects) == set(templates.SUBJECTS["en"]) for subjects in templates.SUBJECTS.values())
+    contexts = [
+        templates.welcome("аня", "http://x"),
+        templates.password_reset("аня", "http://x/r?token=t", 30),
+        templates.room_invite("аня", "Кино", "http://x/invite/abc", 7),
+    ]
+    for name, context in contexts:
+        for lang in templates.LANGUAGES:
+            mail = templates.render(name, "b@example.com", context, lang)  # StrictUndefined: every field is known
+            assert mail.subject and mail.text.strip() and f'lang="{lang}"' in mail.html
+
+
+def test_a_russian_email_is_in_russian_and_an_unknown_language_is_english() -> None:
+    name, context = templates.room_invite("аня", "Кино", "http://x/invite/abc", 7)
+    mail = templates.render(name, "b@example.com", context, "ru")
+    assert mail.subject == "аня приглашает вас посмотреть вместе"
+    assert "«Кино»" in mail.text and "Войти в комнату" in mail.html
+    assert templates.render(name, "b@example.com", context, "xx").subject == "аня invited you to watch together"

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, Field
 
 from watchparty.core.schemas import CamelModel, InputModel
 from watchparty.core.validators import single_line
-from watchparty.users.schemas import Email, Password, Username, UserRead
+from watchparty.users.schemas import Email, Language, Password, Username, UserRead
 
 OpaqueToken = Annotated[str, Field(min_length=10, max_length=200)]
 
@@ -17,6 +17,7 @@ class RegisterIn(InputModel):
     email: Email
     username: Username
     password: Password
+    language: Language = "en"
 
 
 def _guest_name(value: str) -> str:

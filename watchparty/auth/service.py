@@ -56,9 +56,9 @@ async def register_user(
             session, email=str(data.email), username=data.username, password_hash=password_hash
         )
     assert user.email is not None
-    await mail_service.send(
-        session, services.settings, user.email, templates.welcome(user.username, services.settings.base_url)
-    )
+    user.language = data.language
+    welcome = templates.welcome(user.username, services.settings.base_url)
+    await mail_service.send(session, services.settings, user.email, welcome, language=user.language)
     return await _sign_in(session, services, user)
 
 
@@ -152,7 +152,7 @@ async def request_password_reset(session: AsyncSession, services: Services, emai
     await session.flush()
     link = f"{settings.base_url}/reset-password?token={token}"
     message = templates.password_reset(user.username, link, settings.reset_token_minutes)
-    await mail_service.send(session, settings, user.email, message, priority=HIGH_PRIORITY)
+    await mail_service.send(session, settings, user.email, message, priority=HIGH_PRIORITY, language=user.language)
 
 
 async def reset_password(session: AsyncSession, services: Services, data: ResetPasswordIn) -> None:

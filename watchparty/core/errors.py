@@ -62,10 +62,26 @@ class Conflict(AppError):
     message = "This conflicts with existing data"
 
 
+def size_text(size: int) -> str:
+    """A byte count as people read it: 5 MiB, 64 KiB, 300 bytes."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{size} bytes"
+
+
 class PayloadTooLarge(AppError):
+    """Over a size limit: the message says the limit, and `details[0].limit` gives it in bytes."""
+
     status_code = 413
     code = "payload_too_large"
     message = "The request body is too large"
+
+    @classmethod
+    def over(cls, limit: int, what: str = "The request", field: str = "body") -> PayloadTooLarge:
+        message = f"{what} is over {size_text(limit)}, the most this accepts."
+        return cls(message, details=[{"field": field, "code": cls.code, "message": message, "limit": limit}])
 
 
 class ValidationFailed(AppError):

@@ -40,9 +40,11 @@ def label_of(field: str) -> str:
 
 
 def detail_of(field: str, error: dict[str, Any]) -> dict[str, Any]:
-    """One entry of a 422's `details`: `field`, `code` (pydantic's error type, e.g. `string_too_short`), `message`
-    (a sentence), and `limit` when the check has a number."""
+    """One entry of a 422's `details`: `field`, `code` (pydantic's error type, e.g. `string_too_short`; `missing`
+    for a field left empty), `message` (a sentence), and `limit` when the check has a number."""
     kind = str(error.get("type", "value_error"))
+    if kind in ("string_too_short", "value_error") and error.get("input") == "":
+        kind = "missing"  # an empty field is a missing answer, whatever check found it
     ctx = error.get("ctx") or {}
     limit = next((ctx[k] for k in _LIMITS if isinstance(ctx.get(k), int | float)), None)
     detail: dict[str, Any] = {"field": field, "code": kind, "message": _sentence(field, kind, error, limit)}
@@ -54,8 +56,7 @@ def detail_of(field: str, error: dict[str, Any]) -> dict[str, Any]:
 def _sentence(field: str, kind: str, error: dict[str, Any], limit: Any) -> str:
     last = field.rsplit(".", 1)[-1]
     label = label_of(field)
-    empty = error.get("input") in ("", None)
-    if kind == "missing" or (kind in ("string_too_short", "value_error") and empty):
+    if kind == "missing":
         return _MISSING.get(last, f"Enter the {label}.")
     if kind == "extra_forbidden":
         return f"“{last}” is not a field of this request."

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from watchparty.core.errors import PayloadTooLarge
 from watchparty.core.logging import access_log, request_id_var
 from watchparty.core.responses import UNAVAILABLE_MESSAGE, error_response, is_unavailable
 
@@ -173,21 +174,10 @@ class _BodyTooLarge(HTTPException):
         super().__init__(status_code=413, detail="The request body is too large")
 
 
-def size_text(size: int) -> str:
-    """A byte count as people read it: 5 MiB, 64 KiB, 300 bytes."""
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if size >= scale:
-            value = size / scale
-            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
-    return f"{size} bytes"
-
-
 async def _send_413(send: Send, limit: int) -> None:
-    message = f"The request is over the {size_text(limit)} this address accepts."
-    detail = {"field": "body", "code": "payload_too_large", "message": message, "limit": limit}
-    body = orjson.dumps(
-        {"success": False, "error": {"code": "payload_too_large", "message": message, "details": [detail]}}
-    )
+    error = PayloadTooLarge.over(limit)
+    envelope = {"code": error.code, "message": error.detail_message, "details": error.details}
+    body = orjson.dumps({"success": False, "error": envelope})
     await send(
         {
             "type": "http.response.start",

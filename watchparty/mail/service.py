@@ -22,10 +22,13 @@ async def send(
     *,
     priority: int = NORMAL_PRIORITY,
     owner_id: int | None = None,
+    language: str = "en",
 ) -> str:
-    """Queue one email (a template name and its context, from mail.templates); returns the job id."""
+    """Queue one email (a template name and its context, from mail.templates) in the recipient's language;
+    returns the job id."""
     template, context = message
     # One Message-ID per job, fixed here: a job re-run after a crash sends a copy the client recognises.
     message_id = f"<{uuid.uuid4().hex}@{sender_domain(settings)}>"
-    data = {"template": template, "to": to, "context": context, "messageId": message_id, "ownerId": owner_id}
+    data = {"template": template, "to": to, "context": context, "messageId": message_id, "ownerId": owner_id,
+            "language": language}  # fmt: skip
     return await outbox.enqueue(session, EMAIL, template, data, priority=priority, owner_id=owner_id)

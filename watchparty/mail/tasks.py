@@ -13,7 +13,7 @@ log = logging.getLogger("watchparty.mail")
 
 
 async def send_email(settings: Settings, data: dict[str, Any], job_id: str) -> dict[str, Any]:
-    email = templates.render(data["template"], data["to"], data["context"])
+    email = templates.render(data["template"], data["to"], data["context"], data.get("language", "en"))
     message = sender.build_message(settings, email, data["messageId"], job_id)
     where = await sender.deliver(settings, message, job_id)
     # A crash here, after the server took the mail and before the queue hears of it, is the one case in

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
 
 
 @dataclass(frozen=True)
@@ -17,26 +17,44 @@ class Email:
     html: str
 
 
+# The languages the web client speaks (web/static/app/locales); each has its own copy of every template under
+# jinja/<language>/ (tests/unit/test_email_templates.py checks that none is missing).
+LANGUAGES: Final = ("en", "ru")
+DEFAULT_LANGUAGE: Final = "en"
 SUBJECTS: Final = {
-    "welcome": "Welcome to WatchParty",
-    "password_reset": "Reset your WatchParty password",
-    "room_invite": "{inviter} invited you to watch together",
+    "en": {
+        "welcome": "Welcome to WatchParty",
+        "password_reset": "Reset your WatchParty password",
+        "room_invite": "{inviter} invited you to watch together",
+    },
+    "ru": {
+        "welcome": "Добро пожаловать в WatchParty",
+        "password_reset": "Сброс пароля WatchParty",
+        "room_invite": "{inviter} приглашает вас посмотреть вместе",
+    },
 }
 
-_env = Environment(
-    loader=PackageLoader("watchparty.mail", "jinja"),
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-)
+_shared = PackageLoader("watchparty.mail", "jinja/shared")
+_envs = {
+    language: Environment(
+        loader=ChoiceLoader([PackageLoader("watchparty.mail", f"jinja/{language}"), _shared]),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    for language in LANGUAGES
+}
 
 
-def render(template: str, to: str, context: Mapping[str, Any]) -> Email:
-    if template not in SUBJECTS:
+def render(template: str, to: str, context: Mapping[str, Any], language: str = DEFAULT_LANGUAGE) -> Email:
+    """The email in the recipient's language (an unknown one, or a job queued before languages: English)."""
+    if template not in SUBJECTS[DEFAULT_LANGUAGE]:
         raise ValueError(f"unknown email template {template!r}")
-    subject = SUBJECTS[template].format(**context)
-    html = _env.get_template(f"{template}.html").render(subject=subject, **context)
-    text = _env.get_template(f"{template}.txt").render(**context)
+    language = language if language in _envs else DEFAULT_LANGUAGE
+    env = _envs[language]
+    subject = SUBJECTS[language][template].format(**context)
+    html = env.get_template(f"{template}.html").render(subject=subject, lang=language, **context)
+    text = env.get_template(f"{template}.txt").render(**context)
     return Email(to=to, subject=subject, text=text, html=html)
 
 

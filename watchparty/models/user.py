@@ -36,6 +36,8 @@ class User(Base):
     is_guest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     device_hash: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     guest_address: Mapped[str | None] = mapped_column(String(45), default=None)
+    # the language of this person's emails (mail/templates.LANGUAGES), chosen in the web client
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default=text("'en'"))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]

@@ -184,7 +184,7 @@ async def add_subtitle(
     """A subtitle file for a movie, converted to WebVTT off the event loop; refused in words if it cannot be."""
     movie = await get_movie(session, movie_id)
     if len(raw) > MAX_SUBTITLE_BYTES:
-        raise PayloadTooLarge(f"The subtitle file is over {MAX_SUBTITLE_BYTES // (1024 * 1024)} MiB")
+        raise PayloadTooLarge.over(MAX_SUBTITLE_BYTES, "The subtitle file", "file")
     try:
         vtt, fmt, encoding, cues = await anyio.to_thread.run_sync(subtitles.to_vtt, raw, filename)
     except subtitles.SubtitleRejected as exc:

@@ -144,7 +144,8 @@ async def invite_to_room(
     await session.flush()
     link = f"{settings.base_url}/invite/{token}?room={room.id}"
     message = templates.room_invite(user.username, room.name, link, settings.invite_token_days)
-    job_id = await mail_service.send(session, settings, invite.email, message, owner_id=user.id)
+    # in the inviter's language: the one person whose language is known, and most often the friend's too
+    job_id = await mail_service.send(session, settings, invite.email, message, owner_id=user.id, language=user.language)
     return InviteRead(id=invite.id, email=invite.email, expires_at=invite.expires_at, job_id=job_id)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 
@@ -39,6 +39,9 @@ Password = Annotated[
     ),
 ]  # the OpenAPI says what _check_password enforces, and its sentences stay the errors
 Email = Annotated[EmailStr, Field(max_length=254)]
+Language = Annotated[
+    Literal["en", "ru"], Field(description="the language of this person's emails (the web client's languages)")
+]
 
 
 class UserPublic(CamelModel):
@@ -53,6 +56,7 @@ class UserRead(CamelModel):
     username: str
     is_guest: bool = Field(default=False, description="joined by link with a name only; sign up to keep it")
     role: str
+    language: str = Field(default="en", description="the language of this person's emails: en or ru")
     avatar_urls: dict[str, Any] | None = None
     profile_picture: str | None = None
     created_at: datetime
@@ -63,6 +67,7 @@ class ProfileUpdate(InputModel):
     """What a user may change about themselves. `role`, `email` and the like are refused as unknown fields."""
 
     username: Username | None = None
+    language: Language | None = None
 
 
 class PasswordChange(InputModel):

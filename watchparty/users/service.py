@@ -107,6 +107,8 @@ async def update_profile(session: AsyncSession, user: User, data: ProfileUpdate)
             raise UsernameTaken()
         user.username = data.username
         invalidate(session, f"user:{user.id}", "people")  # usernames show in rooms and chat
+    if data.language is not None:
+        user.language = data.language
     await _flush_unique(session)
     return user
 
@@ -138,7 +140,7 @@ AVATAR_KEYS = ("thumbnail", "medium", "thumbnailWebp", "mediumWebp")
 async def accept_avatar(session: AsyncSession, settings: Settings, user: User, data: bytes) -> str:
     """Check an upload by its content, stage it, and queue the image job in this transaction."""
     if len(data) > settings.avatar_max_bytes:
-        raise PayloadTooLarge(f"The image is over {settings.avatar_max_bytes // (1024 * 1024)} MiB")
+        raise PayloadTooLarge.over(settings.avatar_max_bytes, "The image", "profilePicture")
     try:
         await anyio.to_thread.run_sync(avatar.inspect, data, settings.avatar_max_pixels)
     except avatar.ImageRejected as exc:
@@ -205,6 +207,7 @@ def to_read(user: User) -> UserRead:
         username=user.username,
         is_guest=user.is_guest,
         role=user.role.value,
+        language=user.language or "en",
         avatar_urls=avatars,
         profile_picture=(avatars or {}).get("medium"),
         created_at=user.created_at,

@@ -4,6 +4,8 @@ the page. Paths in emails (`/reset-password?token=â€¦`, `/invite/{token}?room=â€
 from __future__ import annotations
 
 import html
+import re
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -62,15 +64,31 @@ async def handle_http_error_or_page(request: Request, exc: Exception) -> Respons
 VENDOR = {
     "hls.mjs": "hls.js/dist/hls.min.mjs",
     "hls.worker.js": "hls.js/dist/hls.worker.js",
+    # Noto Color Emoji (SIL OFL 1.1), in subsets by unicode-range: a browser fetches only those of the emoji on the
+    # page, and reactions show on a machine without an emoji font of its own
+    "emoji.css": "@fontsource/noto-color-emoji/index.css",
 }
+EMOJI_FILES = "@fontsource/noto-color-emoji/files"
+_EMOJI_FILE = re.compile(r"noto-color-emoji-\d+-400-normal\.woff2?")
+_TYPES = {".mjs": "text/javascript; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+          ".css": "text/css; charset=utf-8", ".woff2": "font/woff2", ".woff": "font/woff"}  # fmt: skip
+
+
+def _vendor_file(path: Path | None, name: str) -> FileResponse:
+    if path is None or not path.is_file():
+        raise NotFound(f"{name} is not installed on this server (make installs the web client's libraries)")
+    return FileResponse(path, media_type=_TYPES[path.suffix], headers=VENDOR_HEADERS)
 
 
 @router.get("/app/vendor/{name}")
 async def vendor(name: str) -> FileResponse:
-    path = VENDOR_DIR / VENDOR[name] if name in VENDOR else None
-    if path is None or not path.is_file():
-        raise NotFound(f"{name} is not installed on this server (make installs the web client's libraries)")
-    return FileResponse(path, media_type="text/javascript; charset=utf-8", headers=VENDOR_HEADERS)
+    return _vendor_file(VENDOR_DIR / VENDOR[name] if name in VENDOR else None, name)
+
+
+@router.get("/app/vendor/files/{name}")
+async def vendor_font(name: str) -> FileResponse:
+    """The emoji font's files, which emoji.css names relative to itself."""
+    return _vendor_file(VENDOR_DIR / EMOJI_FILES / name if _EMOJI_FILE.fullmatch(name) else None, name)
 
 
 # The YouTube player's page (ADR 0019): the one page that loads YouTube's IFrame Player API, framed by the room page
