@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import math
 import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -136,7 +137,7 @@ async def test_two_people_watch_in_sync_and_chat(web: LiveServer, smtp_server: M
         await a.goto("/")
         await a.get_by_role("link", name="Sign up").click()
         await sign_up(a, "alice")
-        await expect(a.get_by_role("heading", name="Rooms")).to_be_visible()
+        await expect(a.get_by_role("heading", name="Public rooms")).to_be_visible()
         await a.get_by_role("link", name="New room").first.click()
         await a.get_by_label("Name").fill("Friday film")
         await a.get_by_label("Movie").select_option("new")
@@ -180,6 +181,24 @@ async def test_two_people_watch_in_sync_and_chat(web: LiveServer, smtp_server: M
         await expect(message).to_be_visible()
         await expect(message.locator("button.at")).to_have_text(re.compile(r"0:0\d"))
         await expect(a.locator('#people li[data-user] .sync[data-status="in-sync"]')).to_have_count(2, timeout=10_000)
+        # the timestamps: one tab stop together, the arrows move within them, 40×40 px to tap; B cannot seek the
+        # room, so B's are not buttons to focus at all
+        for text in ("second line", "third line"):
+            await b.get_by_label("Write a message").fill(text)
+            await b.get_by_label("Write a message").press("Enter")
+            await expect(a.locator("#messages li", has_text=text)).to_be_visible()
+        stamps = a.locator("#messages button.at")
+        await expect(stamps).to_have_count(3)
+        await expect(a.locator('#messages button.at[tabindex="0"]')).to_have_count(1)
+        box = await stamps.first.bounding_box()
+        assert box is not None and box["width"] >= 40 and box["height"] >= 40, box
+        await a.locator('#messages button.at[tabindex="0"]').focus()
+        await a.keyboard.press("ArrowUp")
+        await expect(stamps.nth(1)).to_be_focused()
+        await a.keyboard.press("Home")
+        await expect(stamps.first).to_be_focused()
+        await expect(a.locator('#messages button.at[tabindex="0"]')).to_have_count(1)
+        await expect(b.locator("#messages button.at:not(:disabled)")).to_have_count(0)
         await shot(a, "room-host")
         await shot(b, "room-guest")
 
@@ -1175,3 +1194,244 @@ async def test_an_uploaded_file_is_sent_in_chunks_through_a_dropped_one_and_two_
 async def _bearer(page: Page) -> dict[str, str]:
     token = await page.evaluate("() => JSON.parse(localStorage.getItem('watchparty.session')).token")
     return {"Authorization": f"Bearer {token}"}
+
+
+async def test_the_front_page_says_what_this_is_and_lists_your_rooms_and_the_small_defects_are_fixed(
+    web: LiveServer,
+) -> None:
+    """Issue 17, items 1 and 5: the front page (one line, one way to start, your rooms), the tab title, a full
+    room's Join disabled, the host leaving without an error, an unknown path's page, and the navigation after the
+    server ended the session."""
+    async with chromium() as browser:
+        ctx = await browser.new_context(viewport={"width": 1280, "height": 820}, base_url=web.url, locale="en-US")
+        page = await ctx.new_page()
+        await page.goto("/")
+        await expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Watch videos together"))
+        await expect(page).to_have_title("WatchParty")
+        start = page.get_by_role("link", name="Start a watch party")
+        await expect(start).to_have_attribute("href", "/signup?next=%2Frooms%2Fnew")
+        await start.click()
+        await sign_up(page, "piet")
+        await expect(page).to_have_url(re.compile(r"/rooms/new$"))  # straight on to what they came for
+        await expect(page).to_have_title("New room · WatchParty")
+        await page.get_by_label("Name").fill("Piet's party")
+        await page.get_by_role("button", name="Create the room").click()
+        await expect(page).to_have_url(re.compile(r"/rooms/\d+$"))
+        await expect(page).to_have_title("Piet's party · WatchParty")
+        room_id = int(page.url.rsplit("/", 1)[1])
+        token = await page.evaluate("() => JSON.parse(localStorage.getItem('watchparty.session')).token")
+
+        # your rooms, on the front page: hosted, joined, recent
+        async with httpx.AsyncClient(base_url=web.url) as http:
+            other = await http.post(
+                "/api/auth/register", json={"email": "quinn@example.com", "username": "quinn", "password": PASSWORD}
+            )
+            other_auth = {"Authorization": f"Bearer {other.json()['data']['token']}"}
+            theirs = await http.post("/api/rooms", json={"name": "Quinn's cinema", "capacity": 2}, headers=other_auth)
+            await http.post(
+                f"/api/rooms/{theirs.json()['data']['id']}/join", headers={"Authorization": f"Bearer {token}"}
+            )
+            full = await http.post("/api/rooms", json={"name": "Tiny room", "capacity": 2}, headers=other_auth)
+            third = await http.post(
+                "/api/auth/register", json={"email": "ruth@example.com", "username": "ruth", "password": PASSWORD}
+            )
+            await http.post(
+                f"/api/rooms/{full.json()['data']['id']}/join",
+                headers={"Authorization": f"Bearer {third.json()['data']['token']}"},
+            )
+        await page.goto("/")
+        mine = page.locator("#your-rooms")
+        await expect(mine.locator(".room-card")).to_have_count(2)
+        await expect(mine.locator(".room-card").first).to_contain_text("Quinn's cinema")
+        await mine.get_by_role("button", name="You host").click()
+        await expect(mine.locator(".room-card")).to_have_count(1)
+        await expect(mine.locator(".room-card")).to_contain_text("Piet's party")
+        await expect(mine.locator(".badge.role")).to_have_text("host")
+        await mine.get_by_role("button", name="You joined").click()
+        await expect(mine.locator(".room-card")).to_have_text(re.compile("Quinn's cinema"))
+        await shot(page, "front-page")
+
+        # a full room offers no Join that cannot work, and says why
+        await page.goto(f"/rooms/{full.json()['data']['id']}")
+        await expect(page.locator("#room-full")).to_have_text(re.compile("This room is full"))
+        await expect(page.get_by_role("button", name="Join the room")).to_be_disabled()
+
+        # the host leaves on purpose: a plain confirmation, never an error
+        await page.goto(f"/rooms/{room_id}")
+        await expect(page.locator("#connection")).to_have_text("live")
+        page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await page.locator("#leave").click()
+        await expect(page).to_have_url(re.compile(r"/$"))
+        await expect(page.locator("#toast")).to_have_text("You left the room.")
+        await expect(page.locator("#toast")).not_to_have_class(re.compile("error"))
+
+        # an unknown address is a page of the client, with status 404, not raw JSON
+        response = await page.goto("/no/such/page")
+        assert response is not None and response.status == 404
+        await expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+        await expect(page.get_by_role("link", name="Back to the front page")).to_be_visible()
+        await expect(page).to_have_title("Page not found · WatchParty")
+
+        # signed out everywhere from elsewhere: the next request here finds it, and the navigation says so
+        async with httpx.AsyncClient(base_url=web.url) as http:
+            fresh = await http.post("/api/auth/login", json={"email": "piet@example.com", "password": PASSWORD})
+            await http.post(
+                "/api/auth/logout-all", headers={"Authorization": f"Bearer {fresh.json()['data']['token']}"}
+            )
+        await page.goto("/profile")  # drawn signed in; its request, with the revoked token, finds the session over
+        nav = page.locator("#nav")
+        await expect(nav.get_by_role("link", name="Sign in")).to_be_visible()
+        await expect(nav.get_by_role("button", name="Sign out")).to_have_count(0)
+        await expect(page).to_have_url(re.compile(r"/signin\?next=%2Fprofile$"))
+        await expect(page.locator("#toast")).to_contain_text("Your session ended")
+
+
+async def test_the_client_speaks_russian_when_the_browser_does_and_remembers_a_choice(web: LiveServer) -> None:
+    """Issue 17, item 7: the language from the browser, switchable, remembered; one page with its screenshot."""
+    async with chromium() as browser:
+        ctx = await browser.new_context(viewport={"width": 1280, "height": 820}, base_url=web.url, locale="ru-RU")
+        page = await ctx.new_page()
+        await page.goto("/")
+        await expect(page.locator("html")).to_have_attribute("lang", "ru")
+        await expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Смотрите видео вместе"))
+        await expect(page.get_by_role("link", name="Начать совместный просмотр")).to_be_visible()
+        await expect(page.get_by_role("heading", name="Открытые комнаты")).to_be_visible()
+        await shot(page, "front-page-ru")
+        await page.goto("/signup")
+        await page.get_by_label("Электронная почта").fill("")
+        await page.get_by_role("button", name="Зарегистрироваться").click()
+        await expect(page.locator("#f-email-error")).to_have_text("Введите адрес электронной почты.")
+        await expect(page.locator("#f-username-error")).to_have_text("Придумайте имя пользователя.")
+        await page.get_by_label("Пароль").fill("1234")
+        await expect(page.locator("#f-password-hint")).to_have_text("Нужно ещё 4 символа.")
+        await shot(page, "signup-ru")
+        # switched to English: at once, and still after a reload
+        await page.get_by_label("Язык").select_option("en")
+        await expect(page.get_by_role("heading", name="Create your account")).to_be_visible()
+        await page.reload()
+        await expect(page.locator("html")).to_have_attribute("lang", "en")
+        await expect(page.get_by_role("heading", name="Create your account")).to_be_visible()
+
+
+PAGES_SIGNED_OUT = ["/", "/signin", "/signup", "/forgot-password", "/reset-password?token=x", "/no-such-page"]
+
+
+@pytest.mark.parametrize("scheme", ["dark", "light"])
+async def test_axe_finds_no_serious_problem_on_any_page_in_either_theme(
+    web: LiveServer, scheme: Literal["dark", "light"]
+) -> None:
+    """Issue 17, item 6: every page of the client, in both themes (the system's colour scheme), WCAG AA."""
+    name = {"dark": "sven", "light": "tara"}[scheme]
+    async with chromium() as browser:
+        ctx = await browser.new_context(viewport={"width": 1280, "height": 820}, base_url=web.url, color_scheme=scheme)
+        page = await ctx.new_page()
+        found: dict[str, list[str]] = {}
+        for path in PAGES_SIGNED_OUT:
+            await page.goto(path)
+            await expect(page.locator("#view h1")).to_be_visible()
+            found[path] = await serious_axe_violations(page)
+        await page.goto("/signup")
+        await sign_up(page, name)
+        await page.goto("/rooms/new")
+        await page.get_by_label("Name").fill(f"{name}'s room")
+        await page.get_by_role("button", name="Create the room").click()
+        await expect(page.locator("#connection")).to_have_text("live")
+        room = page.url.removeprefix(web.url)
+        found[room] = await serious_axe_violations(page)
+        for path in ["/", "/rooms/new", "/profile", f"/invite/not-a-real-token?room={room.rsplit('/', 1)[1]}"]:
+            await page.goto(path)
+            await expect(page.locator("#view h1")).to_be_visible()
+            await page.wait_for_load_state("networkidle")
+            found[path] = await serious_axe_violations(page)
+        assert {path: v for path, v in found.items() if v} == {}
+
+
+async def test_while_the_socket_reconnects_the_controls_say_so_and_it_is_back_at_once_when_the_network_is(
+    web: LiveServer,
+) -> None:
+    """Issue 17, item 4: controls disabled with "Reconnecting…" while the socket is down; reconnects back off with
+    jitter to at most 5 s, and try at once when the network returns; quick seeks in a row go as one command."""
+    async with chromium() as browser:
+        page = await (await browser.new_context(base_url=web.url, locale="en-US")).new_page()
+        sockets: list[Any] = []
+
+        async def through(ws: Any) -> None:  # every room socket passes through here, to the real server
+            ws.connect_to_server()
+            sockets.append(ws)
+
+        await page.route_web_socket(re.compile(r"/ws\?ticket="), through)
+        sent: list[str] = []
+        page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(str(payload))))
+        await page.goto("/signup")
+        await sign_up(page, "umar")
+        await page.goto("/rooms/new")
+        await page.get_by_label("Name").fill("Umar's room")
+        await page.get_by_role("button", name="Create the room").click()
+        await expect(page.locator("#connection")).to_have_text("live")
+        await expect(page.locator("#play")).to_be_enabled()
+
+        # the backoff: doubling from 0.5 s, half of it random, never over 5 s
+        bounds = await page.evaluate(
+            """async () => { const m = await import('/app/js/sync.js');
+            const at = (r, x) => m.reconnectDelayMs(r, () => x);
+            return [0, 1, 2, 3, 4, 8, 30].map((r) => [at(r, 0), at(r, 1)]); }"""
+        )
+        assert bounds == [[250, 500], [500, 1000], [1000, 2000], [2000, 4000], [2500, 5000], [2500, 5000], [2500, 5000]]
+
+        # quick seeks in a row from one person: one command, never refused as stale
+        await page.locator("#scrub").fill("2")
+        await expect(page.locator("#time")).to_contain_text("0:02")
+
+        def seeks() -> list[str]:
+            return [frame for frame in sent if '"seek"' in frame]
+
+        before = len(seeks())
+        await page.locator("#room-title").focus()  # the page's keys: → is +10 s for the room
+        for _ in range(2):
+            await page.keyboard.press("ArrowRight")
+        await expect(page.locator("#time")).to_contain_text("0:22", timeout=5_000)
+        assert len(seeks()) - before == 1, seeks()[before:]
+        await page.locator("#scrub").focus()  # the slider's own arrows: a change each
+        for _ in range(3):
+            await page.keyboard.press("ArrowLeft")
+        await expect(page.locator("#time")).to_contain_text("0:21", timeout=5_000)
+        await page.wait_for_function("() => document.querySelector('#connection').textContent === 'live'")
+        deadline = time.monotonic() + 5
+        while len(seeks()) - before < 2 and time.monotonic() < deadline:
+            await page.wait_for_timeout(50)
+        await page.wait_for_timeout(1000)  # and no more after the merge window: one command for the three
+        assert len(seeks()) - before == 2, seeks()[before:]
+        assert '"position":21.7' in seeks()[-1], seeks()[-1]
+        await expect(page.locator("#toast")).not_to_contain_text("just before you")
+
+        # the network goes: tickets fail, the socket closes; the controls are off and say why
+        attempts: list[float] = []
+        fail_tickets = True
+
+        async def tickets(route: Any) -> None:
+            attempts.append(time.monotonic())
+            if fail_tickets:
+                await route.abort("internetdisconnected")
+            else:
+                await route.continue_()
+
+        await page.route(re.compile(r"/ws-ticket$"), tickets)
+        await sockets[-1].close(code=1011)
+        await expect(page.locator("#connection")).to_have_text("Reconnecting…")
+        await expect(page.locator("#play")).to_be_disabled()
+        await expect(page.locator("#play")).to_have_attribute("title", "Reconnecting…")
+        await expect(page.locator("#control-note")).to_contain_text("Reconnecting…")
+        # after five failed tries the next waits at least 2.5 s; the network's return does not wait for it
+        deadline = time.monotonic() + 30
+        while len(attempts) < 5:
+            assert time.monotonic() < deadline, attempts
+            await page.wait_for_timeout(50)
+        waits = [b - a for a, b in itertools.pairwise(attempts)]
+        assert all(w <= 5.5 for w in waits), waits
+        fail_tickets = False
+        tried = len(attempts)
+        await page.evaluate("() => window.dispatchEvent(new Event('online'))")
+        woke = time.monotonic()
+        await expect(page.locator("#connection")).to_have_text("live", timeout=10_000)
+        assert len(attempts) > tried and attempts[tried] - woke < 2.0, "tried again at once, not after the backoff"
+        await expect(page.locator("#play")).to_be_enabled()

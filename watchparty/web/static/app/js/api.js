@@ -1,6 +1,8 @@
 // The REST API, with the session kept in this browser's localStorage (shared with the queue dashboard).
 // Every failure becomes an ApiError whose message a person can read; 401 is retried once after a refresh.
 
+import { formatNumber, has, t } from "./i18n.js";
+
 const SESSION_KEY = "watchparty.session";
 
 export class ApiError extends Error {
@@ -27,8 +29,12 @@ export function setUser(user) {
   if (s) localStorage.setItem(SESSION_KEY, JSON.stringify({ ...s, user }));
 }
 
-export function clearSession() {
+// Ending the session tells the page (its navigation is drawn again); `forced`: the server ended it (a refresh
+// refused: signed out everywhere, the password changed, or expired), not this person's click.
+export function clearSession({ forced = false } = {}) {
+  const had = localStorage.getItem(SESSION_KEY) !== null;
   localStorage.removeItem(SESSION_KEY);
+  if (had) window.dispatchEvent(new CustomEvent("watchparty:session", { detail: { forced } }));
 }
 
 let refreshing = null;  // one refresh at a time: a second would reuse the rotated token and end the session
@@ -40,21 +46,48 @@ async function refresh(s) {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ refreshToken: s.refreshToken }),
     });
-    if (!r.ok) { clearSession(); return false; }
+    if (!r.ok) { clearSession({ forced: true }); return false; }
     saveSession((await r.json()).data);
     return true;
   })().finally(() => { refreshing = null; });
   return refreshing;
 }
 
-function explain(status, body) {
+// A field's error in the viewer's language: from its check's code and number where the catalogue has words for it
+// ("field.string_too_short"), else the server's sentence (English).
+export function fieldText(detail) {
+  const field = String(detail.field || "").split(".").pop();
+  const label = has(`label.${field}`) ? t(`label.${field}`) : field;
+  const specific = `field.${field}.${detail.code}`;
+  const params = { label, limit: detail.limit, count: detail.limit, size: detail.limit === undefined ? "" : sizeText(detail.limit) };
+  if (has(specific)) return t(specific, params);
+  const general = `field.${detail.code}`;
+  if (detail.code && has(general) && (detail.limit !== undefined || !/\{(limit|count|size)\}/.test(t(general, {})))) return t(general, params);
+  return detail.message;
+}
+
+function explain(status, body, retryAfter) {
   const error = body?.error;
   const worded = (error?.details || []).filter((d) => d.message);  // other details are data (a ban's `until`)
-  if (worded.length) return worded.map((d) => (d.field ? `${d.field}: ${d.message}` : d.message)).join("; ");
+  const limit = error?.details?.[0]?.limit;
+  const seconds = Number(retryAfter) || 0;
+  const key = `error.${error?.code}`;
+  const needs = has(key) ? /\{size\}/.test(t(key, {})) && limit === undefined : true;  // words without their number: no
+  if (error?.code && error.code !== "validation_error" && !needs && !(error.code === "rate_limited" && !seconds)) {
+    return t(key, { size: limit === undefined ? "" : sizeText(limit), seconds, count: seconds });
+  }
+  if (worded.length) return worded.map(fieldText).join(" ");
   if (error?.message) return error.message;
-  if (status === 0) return "The server cannot be reached. Check your connection and try again.";
-  if (status >= 500) return `The server had a problem (${status}). Please try again in a moment.`;
-  return `The request failed (${status}).`;
+  if (status === 0) return t("error.network");
+  if (status >= 500) return t("error.server", { status });
+  return t("error.failed", { status });
+}
+
+export function sizeText(bytes) {
+  for (const [unit, scale] of [["GiB", 2 ** 30], ["MiB", 2 ** 20], ["KiB", 2 ** 10]]) {
+    if (bytes >= scale) return `${formatNumber(Math.round((bytes / scale) * 10) / 10)} ${unit}`;
+  }
+  return `${bytes} B`;
 }
 
 // api("/api/rooms", { method: "POST", body: {...} }) → the envelope's data (or the whole body with `whole`).
@@ -77,9 +110,7 @@ export async function api(path, { method = "GET", body, form, raw, whole = false
     if (await refresh(s)) return api(path, { method, body, form, raw, whole, retried: true });
   }
   if (!response.ok) {
-    let message = explain(response.status, payload);
-    const retry = response.headers.get("Retry-After");
-    if (response.status === 429 && retry) message += ` Try again in ${retry} s.`;
+    const message = explain(response.status, payload, response.headers.get("Retry-After"));
     throw new ApiError(message, response.status, payload?.error?.code, payload?.error?.details);
   }
   return whole ? payload : payload?.data;
@@ -91,10 +122,10 @@ export async function checkedMovie(movie, say = () => {}) {
   let current = movie;
   const deadline = Date.now() + 15000;
   while (current.check?.status === "checking" && Date.now() < deadline) {
-    say("Checking that the video plays…");
+    say(t("movie.checking"));
     await new Promise((resolve) => setTimeout(resolve, 300));
     current = await api(`/api/movies/${movie.id}`);
   }
-  say(current.check?.status === "ready" ? "It plays." : current.check?.message || "");
+  say(current.check?.status === "ready" ? t("movie.plays") : current.check?.message || "");
   return current;
 }

@@ -25,6 +25,7 @@ export function chatPanel({ roomId, me, can, link, seekTo }) {
   const reactions = new Map();  // message id -> emoji -> Set of user ids
   const ids = new Set();
   let replyTo = null;
+  let canSeek = false;  // the timestamps seek the room: only for those who control playback
   const messages = h("ol", { id: "messages", class: "messages", "aria-live": "polite", "aria-label": "Chat messages", tabindex: "0" });
   const input = h("input", { id: "chat-input", name: "content", maxlength: 2000, autocomplete: "off", "aria-label": "Write a message", placeholder: "Say something…" });
   const send = h("button", { type: "submit" }, "Send");
@@ -55,7 +56,7 @@ export function chatPanel({ roomId, me, can, link, seekTo }) {
       m.replyTo ? h("blockquote", { class: "quote" }, h("span", { class: "author" }, m.replyTo.authorName || "someone"), " ", m.replyTo.excerpt ?? "(deleted)") : null,
       h("span", { class: "author" }, name),
       at !== null && at !== undefined
-        ? h("button", { type: "button", class: "at", title: "Seek to this moment", "aria-label": `Seek to ${clock(at)}`, onclick: () => seekTo(at) }, clock(at))
+        ? h("button", { type: "button", class: "at", tabindex: "-1", disabled: !canSeek, title: "Seek to this moment", "aria-label": `Seek to ${clock(at)}`, onclick: () => seekTo(at) }, clock(at))
         : null,
       h("span", { class: "content" }, richText(m.content)),
       h("span", { class: "msg-actions" },
@@ -74,6 +75,34 @@ export function chatPanel({ roomId, me, can, link, seekTo }) {
     const stick = messages.scrollTop + messages.clientHeight >= messages.scrollHeight - 30;
     messages.insertBefore(item, after || null);
     if (stick || !after) messages.scrollTop = messages.scrollHeight;
+    rove();
+  }
+
+  // The timestamps are one tab stop together (a roving tabindex): Tab reaches one, the arrow keys, Home and End
+  // move among them. Disabled (not focusable) for those who cannot seek.
+  const stamps = () => [...messages.querySelectorAll("button.at:not(:disabled)")];
+  let roved = null;  // the timestamp last moved to, which keeps the tab stop; else the newest has it
+  function rove(current = null) {
+    if (current) roved = current;
+    const all = stamps();
+    const keep = all.includes(roved) ? roved : all.at(-1);
+    for (const b of messages.querySelectorAll("button.at")) b.tabIndex = b === keep ? 0 : -1;
+  }
+  messages.addEventListener("keydown", (event) => {
+    if (!event.target.matches?.("button.at")) return;
+    const all = stamps();
+    const i = all.indexOf(event.target);
+    const to = { ArrowUp: i - 1, ArrowLeft: i - 1, ArrowDown: i + 1, ArrowRight: i + 1, Home: 0, End: all.length - 1 }[event.key];
+    if (to === undefined || !all[to]) return;
+    event.preventDefault();
+    rove(all[to]);
+    all[to].focus();
+  });
+  function setCanSeek(allowed) {
+    if (allowed === canSeek) return;
+    canSeek = allowed;
+    for (const b of messages.querySelectorAll("button.at")) b.disabled = !allowed;
+    rove();
   }
 
   function notice(text) {
@@ -130,7 +159,7 @@ export function chatPanel({ roomId, me, can, link, seekTo }) {
   }
 
   return {
-    panel, input, send, notice, loadHistory, setSlowMode,
+    panel, input, send, notice, loadHistory, setSlowMode, setCanSeek,
     onChat: (msg) => add(msg.message),
     onDeleted: (msg) => msg.messageIds.forEach(drop),
     onCleared: () => { for (const id of [...ids]) drop(id); notice("The chat was cleared."); },

@@ -3,7 +3,7 @@
 // an Undo on what can still be undone, and this viewer's own mute. What a viewer may do is the server's answer
 // (`you.can`); a refusal comes back in words and is shown as it is.
 import { api } from "./api.js";
-import { h, toast } from "./ui.js";
+import { h, icon, toast } from "./ui.js";
 
 const BAN_CHOICES = [[3600, "1 hour"], [86400, "1 day"], [7 * 86400, "1 week"], [0, "until lifted"]];
 const MUTE_SECONDS = 600;
@@ -66,7 +66,7 @@ export function memberMenu({ roomId, person, me, can, link }) {
   }
   if (!entries.length) return null;
   const menu = h("details", { class: "member-menu" },
-    h("summary", { "aria-label": `Actions for ${person.username}` }, "⋯"),
+    h("summary", { "aria-label": `Actions for ${person.username}` }, icon("more")),
     h("div", { class: "menu", role: "group", "aria-label": `${person.username}: moderation` }, entries));
   menu.addEventListener("click", (event) => { if (event.target.closest("button")) menu.open = false; });
   menu.addEventListener("keydown", (event) => { if (event.key === "Escape") { menu.open = false; menu.querySelector("summary").focus(); } });

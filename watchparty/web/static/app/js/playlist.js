@@ -4,7 +4,7 @@
 // shuffle, loop, previous and next. It also preloads the next item 10 s before the end of the current one.
 import { api, ApiError } from "./api.js";
 import { kindOf } from "./players.js";
-import { h, toast } from "./ui.js";
+import { h, icon, toast } from "./ui.js";
 
 const PRELOAD_S = 10;
 
@@ -112,7 +112,7 @@ export function playlistPanel({ roomId, link, player, me }) {
       }
       if (!current && can("control")) {
         actions.append(h("button", { type: "button", class: "pl-play", "aria-label": `Jump to ${item.movie.title}`,
-          onclick: () => call(`/items/${item.id}/play`, { body: based() }) }, "▶"));
+          onclick: () => call(`/items/${item.id}/play`, { body: based() }) }, icon("play")));
       }
       if (can("editPlaylist") || mine) {
         actions.append(h("button", { type: "button", class: "pl-remove", "aria-label": `Remove ${item.movie.title}`,

@@ -9,7 +9,7 @@ import { RoomPlayer, kindOf } from "./players.js";
 import { subtitlesControl, subtitleUpload } from "./subtitles.js";
 import { RoomLink, localMs } from "./sync.js";
 import * as uploads from "./uploads.js";
-import { $, avatar, busy, clock, field, formAlert, formData, h, showFormError, toast } from "./ui.js";
+import { $, avatar, busy, clock, field, formAlert, formData, h, icon, setTitle, showFormError, toast } from "./ui.js";
 
 // Local-file mode: the File each viewer picked, by movie, for this page's life (a reload asks again: a page may not
 // keep a file of the disk)
@@ -20,6 +20,7 @@ const STATUS_EVERY_MS = 3000;
 const DEVICE_KEY = "watchparty.device";
 const SWITCH_EARLY_MS = 250;  // a new item's source is set this long before its executeAt, so that it can start
 const DRIFTING_MS = 100;  // a viewer further than this from the room shows as drifting
+const JOINING_MS = 10000;  // a viewer without a sync report shows as "joining" this long after arriving, then "here"
 const CLOSE_TEXT = {
   "signed-out": "You were signed out. Sign in again to rejoin.",
   "not-a-member": "You are no longer a member of this room.",
@@ -36,6 +37,7 @@ export async function renderRoom(roomId, { navigate, signedIn, refreshNav }) {
     if (error.status === 404) throw new ApiError("This room does not exist, or it is private and you are not invited.", 404);
     throw error;
   }
+  setTitle(room.name);
   if (!signedIn) {  // opened from a link without an account: a name is enough where the room lets guests in
     if (!room.guestsAllowed) { navigate(`/signin?next=${encodeURIComponent(location.pathname)}`, { replace: true }); return null; }
     return renderGuestJoin(room, navigate, refreshNav);
@@ -72,7 +74,8 @@ function renderGuestJoin(room, navigate, refreshNav) {
     formAlert(),
     field("Your name", { name: "displayName", autocomplete: "nickname", required: true, minlength: 2, maxlength: 24 }),
     room.hasPassword ? field("Room password", { name: "password", type: "password", autocomplete: "off" }) : null,
-    h("button", { type: "submit", class: "primary" }, "Join as a guest"),
+    full(room) ? h("p", { class: "notice", id: "room-full", role: "status" }, "This room is full. Try again when someone leaves.") : null,
+    h("button", { type: "submit", class: "primary", disabled: full(room) }, "Join as a guest"),
     h("p", { class: "muted small" }, "No account needed. Have one? ", h("a", { href: `/signin?next=${next}` }, "Sign in"), " · ",
       h("a", { href: `/signup?next=${next}` }, "Sign up")));
   form.addEventListener("submit", async (event) => {
@@ -93,6 +96,8 @@ function renderGuestJoin(room, navigate, refreshNav) {
   form.querySelector("input").focus();
 }
 
+const full = (room) => room.participantCount >= room.capacity;
+
 function renderJoin(room, navigate) {
   const form = h("form", { class: "card narrow", novalidate: true },
     h("h1", { tabindex: "-1" }, room.name),
@@ -101,7 +106,8 @@ function renderJoin(room, navigate) {
     formAlert(),
     room.hasPassword ? h("div", { class: "field" }, h("label", { for: "f-password" }, "Room password"),
       h("input", { id: "f-password", name: "password", type: "password", autocomplete: "off" }), h("span", { class: "field-error", id: "f-password-error" })) : null,
-    h("button", { type: "submit", class: "primary" }, "Join the room"));
+    full(room) ? h("p", { class: "notice", id: "room-full", role: "status" }, "This room is full. Try again when someone leaves.") : null,
+    h("button", { type: "submit", class: "primary", disabled: full(room) }, "Join the room"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
@@ -121,6 +127,7 @@ function renderWatch(room, memberList, me, navigate, view) {
   let openControl = false;
   let waitingFor = [];
   let scrubbing = false;
+  let leaving = false;  // this person's own leave: the socket's close that follows (4003) is no error to show
 
   // -- the page --
   const video = h("video", { id: "video", playsinline: true, preload: "auto", "aria-label": "The room's video" });
@@ -129,7 +136,7 @@ function renderWatch(room, memberList, me, navigate, view) {
   const localWhy = h("p", { id: "local-why", role: "status" });
   const localCard = h("div", { class: "local-card", hidden: true }, h("label", { for: "local-pick", id: "local-label" }, "Pick your copy"), localPick, localWhy);
   const overlay = h("div", { id: "overlay", class: "overlay", hidden: true, role: "status" });
-  const playButton = h("button", { id: "play", type: "button", class: "primary", "aria-label": "Play" }, "▶");
+  const playButton = h("button", { id: "play", type: "button", class: "primary", "aria-label": "Play" }, icon("play"));
   const scrub = h("input", { id: "scrub", type: "range", min: 0, max: 30, step: 0.1, value: 0, "aria-label": "Position" });
   const time = h("span", { id: "time", class: "time" }, "0:00 / 0:00");
   const rate = h("select", { id: "rate", "aria-label": "Playback speed" }, [0.5, 0.75, 1, 1.25, 1.5, 2].map((r) => h("option", { value: r, selected: r === 1 }, `${r}×`)));
@@ -205,13 +212,15 @@ function renderWatch(room, memberList, me, navigate, view) {
   video.addEventListener("volumechange", () => { if (!video.muted) unmute.hidden = true; });
   const link = new RoomLink(room.id, player, {
     connection: (what) => {
-      connection.textContent = { open: "live", reconnecting: "reconnecting…" }[what] || "disconnected";
+      connection.textContent = { open: "live", reconnecting: "Reconnecting…" }[what] || "disconnected";
       connection.className = `pill ${what === "open" ? "ok" : "warn"}`;
+      renderControls();
       if (what === "not-a-member" && removedWhy) {
         view.replaceChildren(h("section", { class: "card narrow", id: "removed", role: "alert" },
           h("h1", {}, "You left this room"), h("p", {}, removedWhy), h("p", {}, h("a", { href: "/" }, "Find another room"))));
         return;
       }
+      if (leaving) return;
       if (CLOSE_TEXT[what]) {
         toast(CLOSE_TEXT[what], "error");
         if (what === "signed-out") navigate(`/signin?next=/rooms/${room.id}`);
@@ -284,7 +293,9 @@ function renderWatch(room, memberList, me, navigate, view) {
 
   const lastNames = new Map();  // a removed person's name, for the line that says so
   function upsert(id, fields) {
-    people.set(id, { ...(people.get(id) || { id, username: `#${id}`, role: "member" }), ...fields });
+    const before = people.get(id) || { id, username: `#${id}`, role: "member" };
+    const since = fields.online && !before.online ? Date.now() : before.onlineSince;  // "joining" for a while only
+    people.set(id, { ...before, ...fields, onlineSince: since });
     lastNames.set(id, people.get(id).username);
   }
 
@@ -403,13 +414,18 @@ function renderWatch(room, memberList, me, navigate, view) {
 
   function renderControls() {
     const allowed = canControl();
-    for (const el of [playButton, scrub, rate, back10, ahead10]) el.disabled = !allowed;
+    const live = link.open;  // while the socket reconnects, no control can reach the room: they say so
+    for (const el of [playButton, scrub, rate, back10, ahead10]) el.disabled = !allowed || !live;
+    controls.classList.toggle("reconnecting", !live);
+    playButton.title = live ? "" : "Reconnecting…";
+    chat.setCanSeek(allowed && live);
     const paused = link.playback ? link.playback.paused : true;
-    playButton.textContent = paused ? "▶" : "❚❚";
+    playButton.replaceChildren(icon(paused ? "play" : "pause"));
     playButton.setAttribute("aria-label", paused ? "Play" : "Pause");
     rate.value = String(link.playback?.rate ?? 1);
     const ended = link.playback?.paused && link.playback.duration && link.playback.position >= link.playback.duration - 0.05;
-    controlNote.textContent = ended ? (allowed ? "The end. Press ▶ to watch it again from the start." : "The end.")
+    controlNote.textContent = !live && link.playback ? "Reconnecting… The controls come back with the connection."
+      : ended ? (allowed ? "The end. Press ▶ to watch it again from the start." : "The end.")
       : allowed ? "Your controls change playback for everyone (Space or K plays and pauses)." : "The host and moderators control playback.";
     const settings = can("changeMedia") || can("openControl");
     hostPanel.hidden = !settings;
@@ -423,9 +439,10 @@ function renderWatch(room, memberList, me, navigate, view) {
   }
 
   function showOverlay() {
-    const names = waitingFor.map((id) => people.get(id)?.username || `#${id}`);
-    overlay.hidden = !names.length;
-    overlay.textContent = names.length ? `Waiting for ${names.join(", ")} to load…` : "";
+    // never "Waiting for <you>": this viewer is told that its own video is loading
+    const others = waitingFor.filter((id) => id !== me.id).map((id) => people.get(id)?.username || `#${id}`);
+    overlay.hidden = !waitingFor.length;
+    overlay.textContent = others.length ? `Waiting for ${others.join(", ")} to load…` : waitingFor.length ? "Loading the video…" : "";
   }
 
   function statusOf(p) {
@@ -433,7 +450,7 @@ function renderWatch(room, memberList, me, navigate, view) {
     if (p.id === me.id && !link.watching) return ["unknown", "no copy picked"];
     if (waitingFor.includes(p.id) || p.buffering || (p.id === me.id && link.buffering)) return ["buffering", "buffering"];
     const skew = p.id === me.id ? link.offsetFromRoomMs() : p.skew;
-    if (skew === null || skew === undefined) return ["unknown", "joining"];
+    if (skew === null || skew === undefined) return ["unknown", Date.now() - (p.onlineSince || 0) < JOINING_MS ? "joining" : "here"];
     return Math.abs(skew) > DRIFTING_MS ? ["drifting", `drifting ${skew > 0 ? "+" : ""}${Math.round(skew)} ms`] : ["in-sync", "in sync"];
   }
 
@@ -504,9 +521,9 @@ function renderWatch(room, memberList, me, navigate, view) {
   resync.addEventListener("click", () => { link.resync(); toast("Back with the room.", "ok"); });
   function skip(seconds) {
     if (!canControl()) { toast("Only the host and moderators can seek for the room.", "error"); return; }
-    const at = link.expectedPosition() ?? 0;
+    const at = link.targetPosition ?? 0;  // after the seeks still being merged
     const end = Number.isFinite(player.duration) ? player.duration : Infinity;
-    link.command("seek", { position: Math.max(0, Math.min(end, at + seconds)) });
+    link.seekSoon(Math.max(0, Math.min(end, at + seconds)));
   }
   back10.addEventListener("click", () => skip(-10));
   ahead10.addEventListener("click", () => skip(10));
@@ -520,7 +537,8 @@ function renderWatch(room, memberList, me, navigate, view) {
     else link.command("pause");
   });
   scrub.addEventListener("input", () => { scrubbing = true; time.textContent = `${clock(Number(scrub.value))} / ${clock(player.duration)}`; });
-  scrub.addEventListener("change", () => { scrubbing = false; link.command("seek", { position: Number(scrub.value) }); });
+  // each arrow key on the slider is a change: merged like the other seeks in a row
+  scrub.addEventListener("change", () => { scrubbing = false; link.seekSoon(Number(scrub.value)); });
   rate.addEventListener("change", () => link.command("setRate", { rate: Number(rate.value) }));
   movieSelect.addEventListener("change", async () => {
     const mediaId = Number(movieSelect.value);
@@ -588,10 +606,15 @@ function renderWatch(room, memberList, me, navigate, view) {
   });
   async function leave() {
     if (!window.confirm("Leave this room? You can join again later if it is open to you.")) return;
+    leaving = true;
     try {
       await api(`/api/rooms/${room.id}/leave`, { method: "POST" });
+      toast("You left the room.", "ok");
       navigate("/");
-    } catch (error) { toast(error.message, "error"); }
+    } catch (error) {
+      leaving = false;
+      toast(error.message, "error");
+    }
   }
 
   // The usual player keys, unless the focus is where typing happens: Space or K plays and pauses, ← and → seek

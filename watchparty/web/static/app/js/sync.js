@@ -20,6 +20,16 @@ const DEFAULT_PARAMS = {
 // after these close codes the page must not reconnect by itself (docs/protocol.md, "Close codes")
 export const FINAL_CLOSES = { 4001: "signed-out", 4003: "not-a-member", 4029: "too-many", 1009: "too-big" };
 const RECONNECT_AT_ONCE = new Set([1001, 1012]);  // the server restarts, or rebuilt the live room
+const RECONNECT_FIRST_MS = 500;
+const RECONNECT_MAX_MS = 5000;
+export const SEEK_MERGE_MS = 350;  // a person's seeks in a row are sent as one, this long after the last
+
+// The wait before reconnect attempt `retries` (0, 1, …): doubling from 0.5 s to at most 5 s, each with "equal
+// jitter" (half fixed, half random), so that a room's viewers do not all come back at the same instant.
+export function reconnectDelayMs(retries, random = Math.random) {
+  const ceiling = Math.min(RECONNECT_MAX_MS, RECONNECT_FIRST_MS * 2 ** Math.min(retries, 10));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
 
 export const localMs = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -119,8 +129,16 @@ export class RoomLink {
     this.stopped = false;
     this.clockReady = false;
     this.waitStarted = 0;
+    this.retryTimer = null;
+    this.pendingSeek = null;  // the position of seeks not sent yet (merged), and the version they wait on
+    this.seekTimer = null;
+    this.seekAwaits = null;
     this.onStall = this.onStall.bind(this);
     this.onReady = this.onReady.bind(this);
+    // back in the foreground, or the network is back: try at once instead of waiting out the backoff
+    this.onWake = () => { if (document.visibilityState !== "hidden") this.reconnectNow(); };
+    document.addEventListener("visibilitychange", this.onWake);
+    window.addEventListener("online", this.onWake);
     this.reportDuration = this.reportDuration.bind(this);
     player.on("stall", this.onStall);
     player.on("ready", this.onReady);
@@ -158,9 +176,21 @@ export class RoomLink {
         return;
       }
       this.on.connection?.("reconnecting");
-      const wait = RECONNECT_AT_ONCE.has(event.code) ? 100 : Math.min(15000, 1000 * 2 ** this.retries++);
-      setTimeout(() => this.reconnect(), wait);
+      this.scheduleReconnect(RECONNECT_AT_ONCE.has(event.code) ? 100 : reconnectDelayMs(this.retries++));
     };
+  }
+
+  scheduleReconnect(ms) {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => { this.retryTimer = null; this.reconnect(); }, ms);
+  }
+
+  // Only while waiting to retry: never a second socket, and never after a final close.
+  reconnectNow() {
+    if (this.retryTimer === null || this.stopped || this.ws || this.closedFor) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.reconnect();
   }
 
   async reconnect() {
@@ -174,7 +204,7 @@ export class RoomLink {
         return;
       }
       this.on.connection?.("reconnecting");
-      setTimeout(() => this.reconnect(), Math.min(15000, 1000 * 2 ** this.retries++));
+      this.scheduleReconnect(reconnectDelayMs(this.retries++));
     }
   }
 
@@ -185,6 +215,10 @@ export class RoomLink {
     this.player.off("stall", this.onStall);
     this.player.off("ready", this.onReady);
     this.player.off("duration", this.reportDuration);
+    document.removeEventListener("visibilitychange", this.onWake);
+    window.removeEventListener("online", this.onWake);
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.seekTimer);
     this.ws?.close(1000);
     this.ws = null;
   }
@@ -199,6 +233,26 @@ export class RoomLink {
 
   command(action, fields = {}) {
     return this.send({ type: "command", action, baseVersion: this.playback ? this.playback.version : 0, ...fields });
+  }
+
+  // Seeks in a row from this person (arrow keys, ±10): one command with the last position, sent SEEK_MERGE_MS after
+  // the last, and never while the previous one is still unanswered: each is based on the version it moves from,
+  // so none is refused as stale. `targetPosition` is where the pending ones lead (the next +10 adds to it).
+  seekSoon(position) {
+    this.pendingSeek = position;
+    clearTimeout(this.seekTimer);
+    this.seekTimer = setTimeout(() => { this.seekTimer = null; this.flushSeek(); }, SEEK_MERGE_MS);
+  }
+
+  get targetPosition() { return this.pendingSeek ?? this.expectedPosition(); }
+
+  flushSeek() {
+    if (this.pendingSeek === null || this.seekTimer !== null) return;
+    if (this.seekAwaits !== null && this.playback && this.playback.version <= this.seekAwaits) return;  // on its state
+    const position = this.pendingSeek;
+    if (!this.command("seek", { position })) return;  // the socket is down: kept for when it is back
+    this.pendingSeek = null;
+    this.seekAwaits = this.playback ? this.playback.version : 0;
   }
 
   // -- timers -----------------------------------------------------------------------------------------------
@@ -252,6 +306,7 @@ export class RoomLink {
         this.epoch = msg.epoch;
         Object.assign(this.params, msg.params || {});
         this.newState(msg.state, msg.state.anchorServerTime);
+        this.seekAnswered(true);
         break;
       case "pong":
         if (this.pings.delete(msg.id)) {
@@ -264,6 +319,10 @@ export class RoomLink {
         break;
       case "state":
         this.newState(msg.state, msg.executeAt);
+        this.seekAnswered();
+        break;
+      case "rejected":
+        this.seekAnswered(true);
         break;
       case "you":  // what the room policy now lets this viewer do (after a role or open-control change)
         this.you = { userId: msg.userId, role: msg.role, can: msg.can };
@@ -272,6 +331,12 @@ export class RoomLink {
         break;
     }
     this.on[msg.type]?.(msg);
+  }
+
+  seekAnswered(anyway = false) {
+    if (this.seekAwaits === null || (!anyway && this.playback && this.playback.version <= this.seekAwaits)) return;
+    this.seekAwaits = null;
+    this.flushSeek();
   }
 
   // -- playback ---------------------------------------------------------------------------------------------

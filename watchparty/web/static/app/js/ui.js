@@ -1,4 +1,6 @@
 // Small DOM helpers: elements are built with text nodes only (never innerHTML), so user text cannot run.
+import { fieldText } from "./api.js";
+import { t } from "./i18n.js";
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -19,6 +21,11 @@ export function h(tag, attrs = {}, ...children) {
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 
+// The tab says where you are: "Friday film · WatchParty" (the room page gives its room's name).
+export function setTitle(text = null) {
+  document.title = text ? `${text} · WatchParty` : "WatchParty";
+}
+
 // One field with its label and a place for its error; `name` is the API's field name, so 422 details land here.
 export function field(label, attrs) {
   const id = `f-${attrs.name}`;
@@ -33,7 +40,7 @@ export function field(label, attrs) {
 export function newPasswordField(label, name, names = () => []) {
   const wrap = field(label, { name, type: "password", autocomplete: "new-password", required: true, minlength: 8, maxlength: 128 });
   const input = wrap.querySelector("input");
-  const hint = h("span", { class: "field-hint", id: `f-${name}-hint`, "aria-live": "polite" }, "At least 8 characters. Common passwords are refused.");
+  const hint = h("span", { class: "field-hint", id: `f-${name}-hint`, "aria-live": "polite" }, t("password.hint"));
   input.setAttribute("aria-describedby", `${input.getAttribute("aria-describedby")} ${hint.id}`);
   input.addEventListener("input", () => {
     const [text, level] = passwordStrength(input.value, names());
@@ -45,17 +52,17 @@ export function newPasswordField(label, name, names = () => []) {
 }
 
 export function passwordStrength(password, names = []) {
-  if (!password) return ["At least 8 characters. Common passwords are refused.", ""];
-  if (password.length < 8) return [`${8 - password.length} more character${password.length === 7 ? "" : "s"} needed.`, "weak"];
-  if (password.length > 128) return ["At most 128 characters.", "weak"];
+  if (!password) return [t("password.hint"), ""];
+  if (password.length < 8) return [t("password.more", { count: 8 - password.length }), "weak"];
+  if (password.length > 128) return [t("password.tooLong", { limit: 128 }), "weak"];
   const lower = password.toLowerCase();
-  if (names.some((n) => n && n.length >= 3 && lower.includes(n.toLowerCase()))) return ["Leave your name and email out of it.", "weak"];
+  if (names.some((n) => n && n.length >= 3 && lower.includes(n.toLowerCase()))) return [t("password.noNames"), "weak"];
   const kinds = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(password)).length;
   const distinct = new Set(password).size;
   const score = password.length + 4 * kinds + distinct - (distinct < 4 ? 12 : 0);
-  if (score < 20) return ["Weak: longer is stronger; a few words make a good password.", "weak"];
-  if (score < 30) return ["Fair: a little longer would make it strong.", "fair"];
-  return ["Strong.", "strong"];
+  if (score < 20) return [t("password.weak"), "weak"];
+  if (score < 30) return [t("password.fair"), "fair"];
+  return [t("password.strong"), "strong"];
 }
 
 export function selectField(label, name, options, value) {
@@ -74,13 +81,13 @@ export function showFormError(form, error) {
     const input = name && form.querySelector(`[name="${CSS.escape(name)}"]`);
     if (input) {
       input.setAttribute("aria-invalid", "true");
-      form.querySelector(`#${input.id}-error`).textContent = d.message;
+      form.querySelector(`#${input.id}-error`).textContent = fieldText(d);
       placed++;
     }
   }
   const alert = form.querySelector(".form-alert");
   if (alert) {
-    alert.textContent = placed && placed === (error.details || []).length ? "Please correct the fields marked below." : error.message;
+    alert.textContent = placed && placed === (error.details || []).length ? t("form.correct") : error.message;
     alert.hidden = false;
   }
 }
@@ -90,7 +97,7 @@ export function formAlert() {
 }
 
 // Disable a form while its request runs, and say so on its button.
-export async function busy(form, work, label = "Working…") {
+export async function busy(form, work, label = t("form.working")) {
   const button = form.querySelector("button[type=submit]");
   const text = button?.textContent;
   form.setAttribute("aria-busy", "true");
@@ -130,6 +137,29 @@ export function toast(message, kind = "info") {
   el.hidden = false;
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => { el.hidden = true; }, kind === "error" ? 8000 : 4000);
+}
+
+// Icons drawn as SVG, so they never depend on an emoji font being installed; each is decorative (aria-hidden)
+// unless it is given a label.
+const ICONS = {
+  lock: "M7 10V7a5 5 0 0 1 10 0v3h1a1 1 0 0 1 1 1v9a1 1 0 0 1-1 1H6a1 1 0 0 1-1-1v-9a1 1 0 0 1 1-1h1zm2 0h6V7a3 3 0 0 0-6 0v3z",
+  play: "M8 5v14l11-7z",
+  pause: "M6 5h4v14H6zm8 0h4v14h-4z",
+  more: "M5 10a2 2 0 1 1 0 4 2 2 0 0 1 0-4zm7 0a2 2 0 1 1 0 4 2 2 0 0 1 0-4zm7 0a2 2 0 1 1 0 4 2 2 0 0 1 0-4z",
+  people: "M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm7 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM1 20c0-3.3 3.6-6 8-6s8 2.7 8 6v1H1zm17 1v-1c0-1.8-.7-3.4-1.9-4.6C19.9 15.8 23 17.6 23 20v1z",
+};
+const SVG = "http://www.w3.org/2000/svg";
+
+export function icon(name, label = null) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", `icon icon-${name}`);
+  svg.setAttribute("fill", "currentColor");
+  if (label) { svg.setAttribute("role", "img"); svg.setAttribute("aria-label", label); } else svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", ICONS[name]);
+  svg.append(path);
+  return svg;
 }
 
 export function avatar(user, size = "small") {
