@@ -61,3 +61,18 @@ async def chromium() -> AsyncIterator[Browser]:
         finally:
             await browser.close()
     assert not bad, bad[:5]
+
+
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"  # npm, package-lock.json
+
+
+async def serious_axe_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now."""
+    # evaluated through the devtools protocol: the page's CSP (no inline scripts) stays as it is
+    await page.evaluate(AXE.read_text() + "\n;undefined")
+    result = await page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[(n['target'], n['failureSummary']) for n in v['nodes']][:4]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser import chromium
+from tests.browser import chromium, serious_axe_violations
 from tests.conftest import fresh_database, make_settings
 from tests.e2e.conftest import LiveServer, promote, server_env, start_server, stop_server
 from tests.integration.helpers import PASSWORD
@@ -98,6 +98,11 @@ async def test_admin_sees_counts_and_failures_and_retries(
         await expect(page.locator('#counts tr[data-queue="email"] td.failed-count')).to_have_text("1")
         await expect(page.locator('#counts tr[data-queue="email"] td').nth(3)).not_to_have_text("0")  # welcome
         await page.screenshot(path=str(tmp_path / "queue-dashboard.png"), full_page=True)
+        # the app's colours, AA in both themes, and the way back to the app
+        for scheme in ("dark", "light"):
+            await page.emulate_media(color_scheme=scheme)
+            assert await serious_axe_violations(page) == [], scheme
+        await expect(page.get_by_role("link", name="Back to WatchParty")).to_have_attribute("href", "/")
 
         retry = row.get_by_role("button", name=f"Retry job {job_id}")
         await retry.focus()

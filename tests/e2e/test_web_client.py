@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser import chromium
+from tests.browser import chromium, serious_axe_violations
 from tests.e2e.conftest import PROJECT, LiveServer, promote, server_env, start_server, stop_server
 from tests.media import local_clip_url, make_clip, make_hls, media_server
 from tests.smtp import Mailbox
@@ -376,7 +376,7 @@ async def test_phone_layout_and_keyboard(web: LiveServer) -> None:
         await host.goto("/")
         overflow = await host.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0
-        await expect(host.get_by_role("link", name=re.compile("gina's room"))).to_be_visible()
+        await expect(host.locator("#your-rooms").get_by_role("link", name=re.compile("gina's room"))).to_be_visible()
 
 
 async def test_host_changes_the_movie_and_a_role(web: LiveServer) -> None:
@@ -869,20 +869,6 @@ async def test_each_viewer_picks_their_own_subtitles_and_offset_and_the_right_cu
         await expect(guest.get_by_label("Subtitles (yours only)")).not_to_have_value("off")
 
 
-AXE = PROJECT / "node_modules" / "axe-core" / "axe.min.js"  # from the npm registry, pinned in package-lock.json
-
-
-async def serious_axe_violations(page: Page) -> list[str]:
-    # evaluated through the devtools protocol: the page's CSP (no inline scripts) stays as it is
-    await page.evaluate(AXE.read_text() + "\n;undefined")
-    result = await page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[(n['target'], n['failureSummary']) for n in v['nodes']][:4]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 async def test_the_player_controls_work_by_keyboard_and_the_phone_layout_keeps_the_video_in_view(
     web: LiveServer,
 ) -> None:
@@ -1256,6 +1242,17 @@ async def test_the_front_page_says_what_this_is_and_lists_your_rooms_and_the_sma
         await expect(page.locator("#room-full")).to_have_text(re.compile("This room is full"))
         await expect(page.get_by_role("button", name="Join the room")).to_be_disabled()
 
+        # a private room offers no link to copy: it would admit nobody
+        async with httpx.AsyncClient(base_url=web.url) as http:
+            secret = await http.post(
+                "/api/rooms", json={"name": "Piet's secret", "visibility": "private"},
+                headers={"Authorization": f"Bearer {token}"},
+            )  # fmt: skip
+        await page.goto(f"/rooms/{secret.json()['data']['id']}")
+        await expect(page.locator("#connection")).to_have_text("live")
+        await expect(page.locator("#copy-link")).to_have_count(0)
+        await expect(page.get_by_text("only emailed invites let people in")).to_be_visible()
+
         # the host leaves on purpose: a plain confirmation, never an error
         await page.goto(f"/rooms/{room_id}")
         await expect(page.locator("#connection")).to_have_text("live")
@@ -1286,7 +1283,9 @@ async def test_the_front_page_says_what_this_is_and_lists_your_rooms_and_the_sma
         await expect(page.locator("#toast")).to_contain_text("Your session ended")
 
 
-async def test_the_client_speaks_russian_when_the_browser_does_and_remembers_a_choice(web: LiveServer) -> None:
+async def test_the_client_speaks_russian_when_the_browser_does_and_remembers_a_choice(
+    web: LiveServer, smtp_server: Mailbox
+) -> None:
     """Issue 17, item 7: the language from the browser, switchable, remembered; one page with its screenshot."""
     async with chromium() as browser:
         ctx = await browser.new_context(viewport={"width": 1280, "height": 820}, base_url=web.url, locale="ru-RU")
@@ -1305,12 +1304,33 @@ async def test_the_client_speaks_russian_when_the_browser_does_and_remembers_a_c
         await page.get_by_label("Пароль").fill("1234")
         await expect(page.locator("#f-password-hint")).to_have_text("Нужно ещё 4 символа.")
         await shot(page, "signup-ru")
+        # signed up in Russian: the welcome email is Russian, and so is the room page
+        await page.get_by_label("Электронная почта").fill("vera@example.com")
+        await page.get_by_label("Имя пользователя").fill("vera")
+        await page.get_by_label("Пароль").fill(PASSWORD)
+        await page.get_by_role("button", name="Зарегистрироваться").click()
+        await expect(page.locator("#toast")).to_have_text("Добро пожаловать, vera!")
+        welcome = await smtp_server.one_to("vera@example.com")
+        assert welcome["Subject"] == "Добро пожаловать в WatchParty"
+        await page.goto("/rooms/new")
+        await page.get_by_label("Название", exact=True).fill("Кино у Веры")
+        await page.get_by_role("button", name="Создать комнату").click()
+        await expect(page.locator("#connection")).to_have_text("на связи")
+        await expect(page.get_by_role("button", name="Выйти из комнаты")).to_be_visible()
+        await expect(page.get_by_role("heading", name="Далее")).to_be_visible()
+        await expect(page.get_by_label("Написать сообщение")).to_be_visible()
+        await expect(page).to_have_title("Кино у Веры · WatchParty")
+        await shot(page, "room-ru")
         # switched to English: at once, and still after a reload
-        await page.get_by_label("Язык").select_option("en")
-        await expect(page.get_by_role("heading", name="Create your account")).to_be_visible()
+        await page.get_by_label("Язык", exact=True).select_option("en")
+        await expect(page.get_by_role("button", name="Leave this room")).to_be_visible()
+        # the emails follow the choice: the profile says English
+        await page.wait_for_function(
+            "() => JSON.parse(localStorage.getItem('watchparty.session')).user.language === 'en'"
+        )
         await page.reload()
         await expect(page.locator("html")).to_have_attribute("lang", "en")
-        await expect(page.get_by_role("heading", name="Create your account")).to_be_visible()
+        await expect(page.get_by_role("button", name="Leave this room")).to_be_visible()
 
 
 PAGES_SIGNED_OUT = ["/", "/signin", "/signup", "/forgot-password", "/reset-password?token=x", "/no-such-page"]
@@ -1337,6 +1357,12 @@ async def test_axe_finds_no_serious_problem_on_any_page_in_either_theme(
         await page.get_by_role("button", name="Create the room").click()
         await expect(page.locator("#connection")).to_have_text("live")
         room = page.url.removeprefix(web.url)
+        async with httpx.AsyncClient(base_url=web.url) as http:  # a member who is not here: a dimmed row
+            body = {"email": f"{name}2@example.com", "username": f"{name}2", "password": PASSWORD}
+            other = (await http.post("/api/auth/register", json=body)).json()["data"]["token"]
+            await http.post(f"/api/rooms/{room.rsplit('/', 1)[1]}/join", headers={"Authorization": f"Bearer {other}"})
+        await page.reload()
+        await expect(page.locator("#people li.offline")).to_have_count(1)
         found[room] = await serious_axe_violations(page)
         for path in ["/", "/rooms/new", "/profile", f"/invite/not-a-real-token?room={room.rsplit('/', 1)[1]}"]:
             await page.goto(path)

@@ -136,11 +136,15 @@ async def test_capacity_is_enforced(client: httpx.AsyncClient) -> None:
     assert (await join(client, a, room["id"])).status_code == 200
     r = await join(client, b, room["id"])
     assert (r.status_code, r.json()["error"]["code"]) == (409, "room_full")
+    assert r.json()["error"]["message"] == "This room is full: it holds 2 people"  # the limit, in its number
+    assert r.json()["error"]["details"] == [{"limit": 2}]
     r = await client.put(f"/api/rooms/{room['id']}", json={"capacity": 3}, headers=host.headers)
     assert r.status_code == 200
     assert (await join(client, b, room["id"])).status_code == 200
     r = await client.put(f"/api/rooms/{room['id']}", json={"capacity": 2}, headers=host.headers)
     assert (r.status_code, r.json()["error"]["code"]) == (409, "capacity_below_members")
+    assert "has 3 members already" in r.json()["error"]["message"]
+    assert r.json()["error"]["details"][0]["limit"] == 3
 
 
 async def test_leave_and_host_handover(client: httpx.AsyncClient) -> None:

@@ -58,3 +58,18 @@ def test_every_key_the_client_asks_for_exists() -> None:
     )
     for prefix in set(re.findall(r"\bt\(\s*`([\w.]+)\.\$\{", code)):  # t(`role.${role}`): some key of each family
         assert any(k.startswith(f"{prefix}.") for k in LOCALES["en"]), prefix
+
+
+# A sentence written into the code instead of the catalogue: two or more words in quotes, starting with a capital.
+_SENTENCE = re.compile(r"""(["'])[A-Z][a-z']+(?: [A-Za-z'’]+)+[.…!?:]?\1|`[A-Z][a-z']+ [^`]*`""")
+_COMMENT = re.compile(r"(^|\s)//.*$")
+_NOT_WORDS = {"`Bearer ${s.token}`"}  # an HTTP header, not words for people
+
+
+def test_no_sentence_is_written_into_the_client_code() -> None:
+    found = []
+    for path in sorted((APP / "js").glob("*.js")):
+        for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+            words = [m.group(0) for m in _SENTENCE.finditer(_COMMENT.sub("", line))]
+            found += [f"{path.name}:{n}: {w}" for w in words if w not in _NOT_WORDS]
+    assert not found, "words for people belong in locales/*.json:\n" + "\n".join(found)

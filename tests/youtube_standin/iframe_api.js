@@ -47,8 +47,9 @@
       this.base = startSeconds || 0;
       this.baseAt = now();
       this.movingFrom = Infinity;
-      if (videoId === "unavailabl1") { this.later(0.2, () => this.fire("onError", 100)); return; }
-      if (videoId === "noembedding") { this.later(0.2, () => this.fire("onError", 150)); return; }
+      // an error is the video's, as YouTube's is: a seek or a play that follows does not take it back
+      const refused = { unavailabl1: 100, noembedding: 150 }[videoId];
+      if (refused) { setTimeout(() => { if (this.videoId === videoId) this.fire("onError", refused); }, 200); return; }
       this.adPending = videoId === "adsfirst001";
       this.later(0.1, () => this.setState(State.CUED));
     }

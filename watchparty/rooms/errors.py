@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from watchparty.core.errors import AppError, Forbidden, NotFound
 
 
@@ -40,6 +42,10 @@ class RoomFull(AppError):
     status_code = 409
     code = "room_full"
     message = "This room is full"
+
+    @classmethod
+    def of(cls, capacity: int) -> RoomFull:
+        return cls(f"This room is full: it holds {capacity} people", details=[{"limit": capacity}])
 
 
 class CapacityBelowMembers(AppError):

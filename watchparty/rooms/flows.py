@@ -49,8 +49,12 @@ async def update_room(
     if changes.get("open_control") is not None:
         _set_open_control(session, room, member, bool(changes["open_control"]))
     new_capacity = settings.get("capacity")
-    if new_capacity is not None and new_capacity < await repository.count_members(session, room_id):
-        raise CapacityBelowMembers()
+    members = await repository.count_members(session, room_id) if new_capacity is not None else 0
+    if new_capacity is not None and new_capacity < members:
+        raise CapacityBelowMembers(
+            f"The room has {members} members already; the capacity can be {members} or more",
+            details=[{"field": "capacity", "code": "capacity_below_members", "limit": members}],
+        )
     if "password" in settings:
         password = settings.pop("password")
         room.password_hash = await services.hasher.hash(password) if password else None

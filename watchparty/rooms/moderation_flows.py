@@ -376,7 +376,7 @@ async def _readmit(session: AsyncSession, room_id: int, user_id: int, role: str)
     if await repository.sanction_in_force(session, room_id, user_id, "ban", utcnow()) is not None:
         raise NotReversible("That person is banned; lift the ban instead")
     if await repository.count_members(session, room_id) >= room.capacity:
-        raise RoomFull()
+        raise RoomFull.of(room.capacity)
     session.add(RoomMember(room_id=room_id, user_id=user_id, role=MemberRole(role if role != "host" else "member")))
     await session.flush()
     invalidate(session, "rooms", f"room:{room_id}")

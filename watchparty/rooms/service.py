@@ -114,7 +114,7 @@ async def join_room(
             raise RoomNotFound() if room.visibility == RoomVisibility.PRIVATE else GuestsNotAllowed()
         await _check_admission(session, services, room, user, data, ip)
         if await repository.count_members(session, room_id) >= room.capacity:
-            raise RoomFull()
+            raise RoomFull.of(room.capacity)
         role = MemberRole.HOST if room.host_id == user.id else MemberRole.GUEST if user.is_guest else MemberRole.MEMBER
         session.add(RoomMember(room_id=room_id, user_id=user.id, role=role))
     else:

@@ -59,10 +59,11 @@ export function fieldText(detail) {
   const field = String(detail.field || "").split(".").pop();
   const label = has(`label.${field}`) ? t(`label.${field}`) : field;
   const specific = `field.${field}.${detail.code}`;
-  const params = { label, limit: detail.limit, count: detail.limit, size: detail.limit === undefined ? "" : sizeText(detail.limit) };
-  if (has(specific)) return t(specific, params);
-  const general = `field.${detail.code}`;
-  if (detail.code && has(general) && (detail.limit !== undefined || !/\{(limit|count|size)\}/.test(t(general, {})))) return t(general, params);
+  const params = { label, limit: detail.limit, count: detail.limit, size: detail.limit === undefined ? undefined : sizeText(detail.limit) };
+  for (const key of [specific, `field.${detail.code}`]) {
+    const text = has(key) ? t(key, params) : null;
+    if (text && !/\{\w+\}/.test(text)) return text;  // a number the words need and the detail lacks: the server's
+  }
   return detail.message;
 }
 
@@ -70,11 +71,12 @@ function explain(status, body, retryAfter) {
   const error = body?.error;
   const worded = (error?.details || []).filter((d) => d.message);  // other details are data (a ban's `until`)
   const limit = error?.details?.[0]?.limit;
-  const seconds = Number(retryAfter) || 0;
+  const seconds = Number(retryAfter) || undefined;
   const key = `error.${error?.code}`;
-  const needs = has(key) ? /\{size\}/.test(t(key, {})) && limit === undefined : true;  // words without their number: no
-  if (error?.code && error.code !== "validation_error" && !needs && !(error.code === "rate_limited" && !seconds)) {
-    return t(key, { size: limit === undefined ? "" : sizeText(limit), seconds, count: seconds });
+  if (error?.code && error.code !== "validation_error" && has(key)) {
+    const params = { limit, seconds, count: seconds ?? limit, size: limit === undefined ? undefined : sizeText(limit) };
+    const text = t(key, params);
+    if (!/\{\w+\}/.test(text)) return text;  // words without their number are not shown: the server's are
   }
   if (worded.length) return worded.map(fieldText).join(" ");
   if (error?.message) return error.message;

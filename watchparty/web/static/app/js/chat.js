@@ -2,6 +2,7 @@
 // replies that quote, reactions of a fixed set that count live, deletion, and for the host and moderators the
 // chat rules (slow mode, the word filter with a test box) and clearing the chat.
 import { api } from "./api.js";
+import { t } from "./i18n.js";
 import { clock, h, toast } from "./ui.js";
 
 export const REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🎉"];
@@ -26,14 +27,14 @@ export function chatPanel({ roomId, me, can, link, seekTo }) {
   const ids = new Set();
   let replyTo = null;
   let canSeek = false;  // the timestamps seek the room: only for those who control playback
-  const messages = h("ol", { id: "messages", class: "messages", "aria-live": "polite", "aria-label": "Chat messages", tabindex: "0" });
-  const input = h("input", { id: "chat-input", name: "content", maxlength: 2000, autocomplete: "off", "aria-label": "Write a message", placeholder: "Say something…" });
-  const send = h("button", { type: "submit" }, "Send");
+  const messages = h("ol", { id: "messages", class: "messages", "aria-live": "polite", "aria-label": t("chat.messages"), tabindex: "0" });
+  const input = h("input", { id: "chat-input", name: "content", maxlength: 2000, autocomplete: "off", "aria-label": t("chat.write"), placeholder: t("chat.placeholder") });
+  const send = h("button", { type: "submit" }, t("chat.send"));
   const replying = h("div", { id: "replying", class: "replying", hidden: true });
   const slowNote = h("p", { id: "slow-note", class: "muted small", hidden: true });
   const form = h("form", { id: "chat-form", class: "chat-form" }, input, send);
   const panel = h("section", { class: "panel chat", "aria-labelledby": "chat-title" },
-    h("h2", { id: "chat-title" }, "Chat"), messages, replying, slowNote, form);
+    h("h2", { id: "chat-title" }, t("room.chatToggle")), messages, replying, slowNote, form);
 
   function mentionsMe(text) { return text.toLowerCase().includes(`@${me.username.toLowerCase()}`); }
 
@@ -41,27 +42,27 @@ export function chatPanel({ roomId, me, can, link, seekTo }) {
     const mine = reactions.get(id) || new Map();
     const counts = REACTIONS.filter((e) => mine.get(e)?.size).map((e) => {
       const pressed = mine.get(e).has(me.id);
-      return h("button", { type: "button", class: "reaction", "aria-pressed": String(pressed), "aria-label": `${e} ${mine.get(e).size}${pressed ? ", yours" : ""}`, onclick: () => react(id, e, !pressed) }, `${e} ${mine.get(e).size}`);
+      return h("button", { type: "button", class: "reaction", "aria-pressed": String(pressed), "aria-label": `${e} ${mine.get(e).size}${pressed ? t("chat.yours") : ""}`, onclick: () => react(id, e, !pressed) }, `${e} ${mine.get(e).size}`);
     });
-    const picker = h("details", { class: "react-picker" }, h("summary", { "aria-label": "React" }, "☺"),
-      h("div", { class: "menu", role: "group", "aria-label": "Reactions" }, REACTIONS.map((e) => h("button", { type: "button", onclick: (ev) => { ev.target.closest("details").open = false; react(id, e, !(mine.get(e)?.has(me.id))); } }, e))));
+    const picker = h("details", { class: "react-picker" }, h("summary", { "aria-label": t("chat.react") }, "☺"),
+      h("div", { class: "menu", role: "group", "aria-label": t("chat.reactions") }, REACTIONS.map((e) => h("button", { type: "button", onclick: (ev) => { ev.target.closest("details").open = false; react(id, e, !(mine.get(e)?.has(me.id))); } }, e))));
     return h("div", { class: "reactions", dataset: { reactionsFor: id } }, counts, picker);
   }
 
   function render(m) {
     const at = m.videoPosition;
-    const name = m.user?.username || m.authorName || "someone";
+    const name = m.user?.username || m.authorName || t("chat.someone");
     const mayDelete = m.user?.id === me.id || can("moderateChat");
     const item = h("li", { dataset: { id: m.id }, class: mentionsMe(m.content) && m.user?.id !== me.id ? "mentioned" : "" },
-      m.replyTo ? h("blockquote", { class: "quote" }, h("span", { class: "author" }, m.replyTo.authorName || "someone"), " ", m.replyTo.excerpt ?? "(deleted)") : null,
+      m.replyTo ? h("blockquote", { class: "quote" }, h("span", { class: "author" }, m.replyTo.authorName || t("chat.someone")), " ", m.replyTo.excerpt ?? t("chat.deleted")) : null,
       h("span", { class: "author" }, name),
       at !== null && at !== undefined
-        ? h("button", { type: "button", class: "at", tabindex: "-1", disabled: !canSeek, title: "Seek to this moment", "aria-label": `Seek to ${clock(at)}`, onclick: () => seekTo(at) }, clock(at))
+        ? h("button", { type: "button", class: "at", tabindex: "-1", disabled: !canSeek, title: t("chat.seekTitle"), "aria-label": t("chat.seekTo", { time: clock(at) }), onclick: () => seekTo(at) }, clock(at))
         : null,
       h("span", { class: "content" }, richText(m.content)),
       h("span", { class: "msg-actions" },
-        h("button", { type: "button", class: "link small", "aria-label": `Reply to ${name}`, onclick: () => startReply(m, name) }, "Reply"),
-        mayDelete ? h("button", { type: "button", class: "link small danger", "aria-label": `Delete ${name}'s message`, onclick: () => remove(m.id) }, "Delete") : null),
+        h("button", { type: "button", class: "link small", "aria-label": t("chat.replyTo", { name }), onclick: () => startReply(m, name) }, t("chat.reply")),
+        mayDelete ? h("button", { type: "button", class: "link small danger", "aria-label": t("chat.deleteOf", { name }), onclick: () => remove(m.id) }, t("chat.delete")) : null),
       reactionRow(m.id));
     return item;
   }
@@ -112,8 +113,8 @@ export function chatPanel({ roomId, me, can, link, seekTo }) {
 
   function startReply(m, name) {
     replyTo = m.id;
-    replying.replaceChildren(h("span", {}, `Replying to ${name}: `, h("q", {}, m.content.slice(0, 80))),
-      h("button", { type: "button", class: "link small", "aria-label": "Cancel the reply", onclick: cancelReply }, "✕"));
+    replying.replaceChildren(h("span", {}, t("chat.replying", { name }), " ", h("q", {}, m.content.slice(0, 80))),
+      h("button", { type: "button", class: "link small", "aria-label": t("chat.cancelReply"), onclick: cancelReply }, "✕"));
     replying.hidden = false;
     input.focus();
   }
@@ -125,7 +126,7 @@ export function chatPanel({ roomId, me, can, link, seekTo }) {
     } catch (error) { toast(error.message, "error"); }
   }
   async function remove(id) {
-    if (!window.confirm("Delete this message for everyone?")) return;
+    if (!window.confirm(t("chat.deleteConfirm"))) return;
     try { await api(`/api/chat/${roomId}/messages/${id}`, { method: "DELETE" }); } catch (error) { toast(error.message, "error"); }
   }
   function drop(id) { ids.delete(id); messages.querySelector(`li[data-id="${id}"]`)?.remove(); }
@@ -136,7 +137,7 @@ export function chatPanel({ roomId, me, can, link, seekTo }) {
       for (const li of messages.querySelectorAll("li[data-id]")) li.remove();
       ids.clear();
       for (const m of page) add(m);
-    } catch (error) { toast(`Chat history: ${error.message}`, "error"); }
+    } catch (error) { toast(t("chat.historyFailed", { reason: error.message }), "error"); }
   }
 
   form.addEventListener("submit", async (event) => {
@@ -155,14 +156,14 @@ export function chatPanel({ roomId, me, can, link, seekTo }) {
 
   function setSlowMode(seconds) {
     slowNote.hidden = !seconds;
-    slowNote.textContent = seconds ? `Slow mode: one message every ${seconds} s.` : "";
+    slowNote.textContent = seconds ? t("chat.slowNote", { seconds }) : "";
   }
 
   return {
     panel, input, send, notice, loadHistory, setSlowMode, setCanSeek,
     onChat: (msg) => add(msg.message),
     onDeleted: (msg) => msg.messageIds.forEach(drop),
-    onCleared: () => { for (const id of [...ids]) drop(id); notice("The chat was cleared."); },
+    onCleared: () => { for (const id of [...ids]) drop(id); notice(t("chat.cleared")); },
     onRestored: () => loadHistory(),
     onReaction: (msg) => {
       const byEmoji = reactions.get(msg.messageId) || new Map();
@@ -177,19 +178,19 @@ export function chatPanel({ roomId, me, can, link, seekTo }) {
 
 // The chat rules, for the host and moderators: slow mode, the word filter and its test box, and clearing the chat.
 export function chatRulesPanel({ roomId }) {
-  const slow = h("select", { id: "slow-mode", "aria-label": "Slow mode" }, [[0, "Off"], [5, "5 s"], [10, "10 s"], [30, "30 s"], [60, "1 min"], [300, "5 min"]].map(([v, t]) => h("option", { value: v }, t)));
-  const words = h("textarea", { id: "filter-words", rows: 2, placeholder: "words or phrases, one per line" });
-  const mode = h("select", { id: "filter-mode", "aria-label": "What the filter does" }, h("option", { value: "mask" }, "Mask them (****)"), h("option", { value: "block" }, "Refuse the message"));
-  const save = h("button", { type: "button", id: "rules-save" }, "Save the rules");
-  const sample = h("input", { id: "filter-test", "aria-label": "Try a message against the saved filter", placeholder: "Try a message against the saved filter…" });
+  const slow = h("select", { id: "slow-mode", "aria-label": t("chat.slowMode") }, [[0, t("chat.off")], [5, t("chat.seconds", { count: 5 })], [10, t("chat.seconds", { count: 10 })], [30, t("chat.seconds", { count: 30 })], [60, t("chat.minutes", { count: 1 })], [300, t("chat.minutes", { count: 5 })]].map(([v, text]) => h("option", { value: v }, text)));
+  const words = h("textarea", { id: "filter-words", rows: 2, placeholder: t("chat.filterPlaceholder") });
+  const mode = h("select", { id: "filter-mode", "aria-label": t("chat.filterMode") }, h("option", { value: "mask" }, t("chat.mask")), h("option", { value: "block" }, t("chat.block")));
+  const save = h("button", { type: "button", id: "rules-save" }, t("chat.saveRules"));
+  const sample = h("input", { id: "filter-test", "aria-label": t("chat.tryLabel"), placeholder: t("chat.tryPlaceholder") });
   const verdict = h("p", { id: "filter-verdict", class: "muted small", role: "status" });
-  const clear = h("button", { type: "button", id: "clear-chat", class: "danger" }, "Clear the chat for everyone");
+  const clear = h("button", { type: "button", id: "clear-chat", class: "danger" }, t("chat.clear"));
   const panel = h("details", { class: "modlog-panel", id: "chat-rules-panel", hidden: true },
-    h("summary", {}, "Chat rules"),
-    h("div", { class: "field" }, h("label", { for: "slow-mode" }, "Slow mode (per member)"), slow),
-    h("div", { class: "field" }, h("label", { for: "filter-words" }, "Word filter"), words, mode),
+    h("summary", {}, t("chat.rules")),
+    h("div", { class: "field" }, h("label", { for: "slow-mode" }, t("chat.slowModeLabel")), slow),
+    h("div", { class: "field" }, h("label", { for: "filter-words" }, t("chat.filter")), words, mode),
     save,
-    h("div", { class: "field" }, sample, h("button", { type: "button", id: "filter-try" , onclick: tryIt }, "Try it"), verdict),
+    h("div", { class: "field" }, sample, h("button", { type: "button", id: "filter-try" , onclick: tryIt }, t("chat.try")), verdict),
     clear);
   async function load() {
     try {
@@ -202,17 +203,17 @@ export function chatRulesPanel({ roomId }) {
   }
   save.addEventListener("click", async () => {
     const body = { slowModeSeconds: Number(slow.value), wordFilter: words.value.split("\n").map((w) => w.trim()).filter(Boolean), filterMode: mode.value };
-    try { await api(`/api/rooms/${roomId}/chat-rules`, { method: "PUT", body }); toast("The chat rules are saved.", "ok"); } catch (error) { toast(error.message, "error"); }
+    try { await api(`/api/rooms/${roomId}/chat-rules`, { method: "PUT", body }); toast(t("chat.rulesSaved"), "ok"); } catch (error) { toast(error.message, "error"); }
   });
   async function tryIt() {
     if (!sample.value.trim()) return;
     try {
       const r = await api(`/api/rooms/${roomId}/chat-rules/test`, { method: "POST", body: { text: sample.value } });
-      verdict.textContent = { clean: "It passes as it is.", masked: `It is stored as: ${r.text}`, blocked: "It is refused." }[r.verdict];
+      verdict.textContent = { clean: t("chat.clean"), masked: t("chat.masked", { text: r.text }), blocked: t("chat.blocked") }[r.verdict];
     } catch (error) { toast(error.message, "error"); }
   }
   clear.addEventListener("click", async () => {
-    if (!window.confirm("Clear the chat for everyone? You can undo it from the moderation log.")) return;
+    if (!window.confirm(t("chat.clearConfirm"))) return;
     try { await api(`/api/chat/${roomId}/clear`, { method: "POST" }); } catch (error) { toast(error.message, "error"); }
   });
   panel.addEventListener("toggle", () => { if (panel.open) load(); });

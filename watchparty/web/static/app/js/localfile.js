@@ -1,6 +1,8 @@
 // Local-file mode (issue 21, ADR 0020): everyone plays their own copy of a file; only positions travel. A file
 // never leaves its owner's machine: the room knows its name, size, length and a fingerprint (SHA-256 of its first
 // MiB followed by its last MiB), and each viewer's copy is checked against those in their own browser.
+import { t } from "./i18n.js";
+
 const MIB = 1024 * 1024;
 
 export async function fingerprint(file) {
@@ -40,14 +42,14 @@ const secs = (s) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart
 // same film); anything else is refused, with the reason in words.
 export function matches(room, mine) {
   if (!Number.isFinite(mine.duration)) {
-    return { ok: false, why: `Your browser cannot play ${mine.name}; pick a copy of ${room.name} it can play (MP4 or WebM).` };
+    return { ok: false, why: t("local.cannotPlay", { mine: mine.name, room: room.name }) };
   }
-  if (mine.fingerprint === room.fingerprint && mine.size === room.size) return { ok: true, same: true, why: "The same file as the host's." };
+  if (mine.fingerprint === room.fingerprint && mine.size === room.size) return { ok: true, same: true, why: t("local.same") };
   if (Math.abs(mine.duration - room.duration) <= 1) {
-    return { ok: true, same: false, why: `Not the same file as the host's, but the same length (${secs(mine.duration)}): it plays in sync.` };
+    return { ok: true, same: false, why: t("local.sameLength", { length: secs(mine.duration) }) };
   }
   return {
     ok: false,
-    why: `That is not the same film: ${room.name} is ${secs(room.duration)} long (${mb(room.size)}), ${mine.name} is ${secs(mine.duration)} (${mb(mine.size)}). Pick your copy of ${room.name}.`,
+    why: t("local.different", { room: room.name, roomLength: secs(room.duration), roomSize: mb(room.size), mine: mine.name, mineLength: secs(mine.duration), mineSize: mb(mine.size) }),
   };
 }

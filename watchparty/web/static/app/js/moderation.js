@@ -3,14 +3,12 @@
 // an Undo on what can still be undone, and this viewer's own mute. What a viewer may do is the server's answer
 // (`you.can`); a refusal comes back in words and is shown as it is.
 import { api } from "./api.js";
+import { formatDate, t } from "./i18n.js";
 import { h, icon, toast } from "./ui.js";
 
-const BAN_CHOICES = [[3600, "1 hour"], [86400, "1 day"], [7 * 86400, "1 week"], [0, "until lifted"]];
+const BAN_CHOICES = [[3600, "mod.ban.hour"], [86400, "mod.ban.day"], [7 * 86400, "mod.ban.week"], [0, "mod.ban.lifted"]];
 const MUTE_SECONDS = 600;
-const ACTION_TEXT = {
-  kick: "removed", ban: "banned", unban: "let back in (ban lifted)", mute: "muted", unmute: "unmuted",
-  readmit: "let back in", role: "given another role", host: "made host",
-};
+const ACTIONS = new Set(["kick", "ban", "unban", "mute", "unmute", "readmit", "role", "host"]);  // mod.other.*, mod.self.*
 
 async function call(path, options) {
   try {
@@ -22,9 +20,9 @@ async function call(path, options) {
 }
 
 function untilText(until) {
-  if (until === null || until === undefined) return "until a moderator lifts it";
+  if (until === null || until === undefined) return t("mod.untilLifted");
   const soon = until - Date.now() < 20 * 3600 * 1000;  // today's time, or a date for a longer ban
-  return `until ${soon ? new Date(until).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : new Date(until).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}`;
+  return t("mod.until", { time: formatDate(until, soon ? { hour: "2-digit", minute: "2-digit" } : { dateStyle: "medium", timeStyle: "short" }) });
 }
 
 // The menu on one viewer; null when this viewer may do nothing to them.
@@ -34,40 +32,40 @@ export function memberMenu({ roomId, person, me, can, link }) {
   const base = `/api/rooms/${roomId}`;
   if (can("mute")) {
     entries.push(h("button", { type: "button", dataset: { act: "mute" }, onclick: async () => {
-      if (await call(`${base}/mutes`, { method: "POST", body: { userId: person.id, durationSeconds: MUTE_SECONDS } })) toast(`${person.username} is muted for 10 minutes.`, "ok");
-    } }, "Mute 10 min"));
+      if (await call(`${base}/mutes`, { method: "POST", body: { userId: person.id, durationSeconds: MUTE_SECONDS } })) toast(t("mod.muted", { name: person.username }), "ok");
+    } }, t("mod.mute")));
   }
   if (can("kick")) {
     entries.push(h("button", { type: "button", dataset: { act: "kick" }, onclick: async () => {
-      if (!window.confirm(`Remove ${person.username} from the room? They can join again.`)) return;
-      if (await call(`${base}/members/${person.id}/kick`, { method: "POST" })) toast(`${person.username} was removed.`, "ok");
-    } }, "Kick"));
+      if (!window.confirm(t("mod.kickConfirm", { name: person.username }))) return;
+      if (await call(`${base}/members/${person.id}/kick`, { method: "POST" })) toast(t("mod.kicked", { name: person.username }), "ok");
+    } }, t("mod.kick")));
   }
   if (can("ban")) {
     const id = `ban-for-${person.id}`;
-    const length = h("select", { id, "aria-label": `Ban ${person.username} for` }, BAN_CHOICES.map(([s, text]) => h("option", { value: s }, text)));
+    const length = h("select", { id, "aria-label": t("mod.banFor", { name: person.username }) }, BAN_CHOICES.map(([s, key]) => h("option", { value: s }, t(key))));
     entries.push(h("div", { class: "ban-row" }, length, h("button", { type: "button", class: "danger", dataset: { act: "ban" }, onclick: async () => {
       const seconds = Number(length.value);
-      if (!window.confirm(`Ban ${person.username} ${seconds ? `for ${length.selectedOptions[0].textContent}` : "until you lift it"}?`)) return;
+      if (!window.confirm(seconds ? t("mod.banConfirm", { name: person.username, length: length.selectedOptions[0].textContent }) : t("mod.banConfirmLifted", { name: person.username }))) return;
       const body = { userId: person.id, ...(seconds ? { durationSeconds: seconds } : {}) };
-      if (await call(`${base}/bans`, { method: "POST", body })) toast(`${person.username} is banned.`, "ok");
-    } }, "Ban")));
+      if (await call(`${base}/bans`, { method: "POST", body })) toast(t("mod.banned", { name: person.username }), "ok");
+    } }, t("mod.banButton"))));
   }
   if (can("setRole")) {
     const next = person.role === "moderator" ? "member" : "moderator";
     entries.push(h("button", { type: "button", dataset: { act: "role" }, onclick: () => link.send({ type: "setRole", userId: person.id, role: next }) },
-      next === "moderator" ? "Make moderator" : "Make member"));
+      next === "moderator" ? t("mod.makeModerator") : t("mod.makeMember")));
   }
   if (can("handOver")) {
     entries.push(h("button", { type: "button", dataset: { act: "host" }, onclick: async () => {
-      if (!window.confirm(`Make ${person.username} the host? You become a moderator.`)) return;
-      if (await call(`${base}/host`, { method: "PUT", body: { userId: person.id } })) toast(`${person.username} is the host now.`, "ok");
-    } }, "Make host"));
+      if (!window.confirm(t("mod.hostConfirm", { name: person.username }))) return;
+      if (await call(`${base}/host`, { method: "PUT", body: { userId: person.id } })) toast(t("mod.isHost", { name: person.username }), "ok");
+    } }, t("mod.makeHost")));
   }
   if (!entries.length) return null;
   const menu = h("details", { class: "member-menu" },
-    h("summary", { "aria-label": `Actions for ${person.username}` }, icon("more")),
-    h("div", { class: "menu", role: "group", "aria-label": `${person.username}: moderation` }, entries));
+    h("summary", { "aria-label": t("mod.actionsFor", { name: person.username }) }, icon("more")),
+    h("div", { class: "menu", role: "group", "aria-label": t("mod.menu", { name: person.username }) }, entries));
   menu.addEventListener("click", (event) => { if (event.target.closest("button")) menu.open = false; });
   menu.addEventListener("keydown", (event) => { if (event.key === "Escape") { menu.open = false; menu.querySelector("summary").focus(); } });
   return menu;
@@ -76,9 +74,11 @@ export function memberMenu({ roomId, person, me, can, link }) {
 // What the room hears: a line for the chat ("ann was muted by bob until 21:10"); `nameOf` gives null for oneself.
 export function moderationLine(msg, nameOf) {
   const who = nameOf(msg.userId);
-  const by = msg.by ? ` by ${nameOf(msg.by) ?? "you"}` : "";
+  const byName = msg.by ? nameOf(msg.by) : undefined;
+  const by = msg.by ? (byName === null ? t("mod.byYou") : t("mod.by", { name: byName })) : "";
   const until = msg.action === "ban" || msg.action === "mute" ? ` ${untilText(msg.until)}` : "";
-  return `${who === null ? "You were" : `${who} was`} ${ACTION_TEXT[msg.action] || msg.action}${by}${until}.`;
+  const what = ACTIONS.has(msg.action) ? t(`mod.${who === null ? "self" : "other"}.${msg.action}`, { who }) : `${who ?? ""} ${msg.action}`;
+  return `${what}${by}${until}.`;
 }
 
 // This viewer's own mute: the chat box says so and refuses to send until it ends or is lifted.
@@ -89,7 +89,7 @@ export function muteGuard(input, button) {
     const on = Boolean(muted);
     input.disabled = on;
     button.disabled = on;
-    input.placeholder = on ? `You are muted ${untilText(muted.until)}.` : "Say something…";
+    input.placeholder = on ? t("mod.youAreMuted", { until: untilText(muted.until) }) : t("chat.placeholder");
     if (on && muted.until) timer = setTimeout(() => set(null), Math.max(0, muted.until - Date.now()));
   }
   return { set, close: () => clearTimeout(timer) };
@@ -99,21 +99,22 @@ export function muteGuard(input, button) {
 export function moderationLog({ roomId }) {
   const list = h("ol", { id: "modlog", class: "modlog" });
   const panel = h("details", { class: "modlog-panel", id: "modlog-panel", hidden: true },
-    h("summary", {}, "Moderation log"), list);
+    h("summary", {}, t("mod.log")), list);
   async function load() {
     const entries = await call(`/api/rooms/${roomId}/moderation-log?limit=50`);
     if (!entries) return;
-    list.replaceChildren(...(entries.length ? entries.map(row) : [h("li", { class: "muted small" }, "Nothing yet.")]));
+    list.replaceChildren(...(entries.length ? entries.map(row) : [h("li", { class: "muted small" }, t("mod.nothing"))]));
   }
   function row(e) {
-    const at = new Date(e.createdAt).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
-    const what = `${e.actor?.username || "the server"}: ${e.action}${e.target ? ` ${e.target.username}` : ""}`;
-    const extra = [e.details?.reason ? `“${e.details.reason}”` : null, e.details?.until ? `until ${new Date(e.details.until).toLocaleString([], { dateStyle: "short", timeStyle: "short" })}` : null,
-      e.revertedBy ? `undone by ${e.revertedBy.username}` : null].filter(Boolean).join(", ");
+    const short = { dateStyle: "short", timeStyle: "short" };
+    const at = formatDate(e.createdAt, short);
+    const what = `${e.actor?.username || t("mod.server")}: ${e.action}${e.target ? ` ${e.target.username}` : ""}`;
+    const extra = [e.details?.reason ? `“${e.details.reason}”` : null, e.details?.until ? t("mod.until", { time: formatDate(e.details.until, short) }) : null,
+      e.revertedBy ? t("mod.undoneBy", { name: e.revertedBy.username }) : null].filter(Boolean).join(", ");
     const undo = e.reversible
       ? h("button", { type: "button", class: "link small", dataset: { undo: e.id }, onclick: async () => {
-        if (await call(`/api/rooms/${roomId}/moderation-log/${e.id}/revert`, { method: "POST" })) { toast("Undone.", "ok"); load(); }
-      } }, "Undo")
+        if (await call(`/api/rooms/${roomId}/moderation-log/${e.id}/revert`, { method: "POST" })) { toast(t("mod.undone"), "ok"); load(); }
+      } }, t("mod.undo"))
       : null;
     return h("li", { dataset: { entry: e.id, action: e.action } }, h("span", { class: "muted small" }, at), " ", what, extra ? h("span", { class: "muted small" }, ` (${extra})`) : null, " ", undo);
   }

@@ -10,6 +10,7 @@
 // Adapters implement it for one kind of media each: `file` (a direct WebM/MP4 on an HTML5 <video>) and `hls`
 // (hls.js on the same <video>, or the browser's own HLS where it has one). `RoomPlayer` is the one the page and
 // sync hold: it keeps the adapter of the loaded media's kind, and passes its events on.
+import { t } from "./i18n.js";
 
 const HLS_MODULE = "/app/vendor/hls.mjs";
 const HLS_WORKER = "/app/vendor/hls.worker.js";
@@ -118,7 +119,7 @@ export class HlsAdapter extends MediaElementAdapter {
     } else if (this.video.canPlayType("application/vnd.apple.mpegurl")) {
       this.video.src = source.url;  // the browser's own HLS (Safari): one quality, chosen by the browser
     } else {
-      this.emit("error", { message: Hls ? "This browser cannot play HLS video." : "HLS playback is not installed on this server." });
+      this.emit("error", { message: Hls ? t("player.noHls") : t("player.hlsMissing") });
     }
   }
 
@@ -148,13 +149,7 @@ export class HlsAdapter extends MediaElementAdapter {
 // lets YouTube's script in (ADR 0019). It has eight fixed rates, so the drift rules correct it by seeking only.
 // The page's volume controls act on the (hidden) <video>; its volume is passed on to YouTube's player.
 const YT_STATE = { UNSTARTED: -1, ENDED: 0, PLAYING: 1, PAUSED: 2, BUFFERING: 3, CUED: 5 };
-const YT_ERRORS = {
-  2: "This YouTube address names no video.",
-  5: "YouTube's player could not play this video here.",
-  100: "This YouTube video is unavailable (removed, or private).",
-  101: "The owner of this YouTube video does not allow it to be played on other sites.",
-  150: "The owner of this YouTube video does not allow it to be played on other sites.",
-};
+const YT_ERRORS = { 2: "player.yt.noVideo", 5: "player.yt.cannot", 100: "player.yt.unavailable", 101: "player.yt.embed", 150: "player.yt.embed" };
 
 export function youtubeRef(url) {
   try {
@@ -203,16 +198,16 @@ export class YouTubeAdapter extends Emitter {
   async ensureFrame() {
     if (this.yt) return this.yt;
     this.frame = document.createElement("iframe");
-    Object.assign(this.frame, { src: "/app/youtube-frame", title: "YouTube player", className: "yt-frame" });
+    Object.assign(this.frame, { src: "/app/youtube-frame", title: t("player.yt.title"), className: "yt-frame" });
     this.frame.setAttribute("allow", "autoplay; encrypted-media; picture-in-picture");
     this.video.after(this.frame);
     await new Promise((resolve) => this.frame.addEventListener("load", resolve, { once: true }));
     const yt = this.frame.contentWindow.watchpartyYT;
-    if (!yt) throw new Error("YouTube's player did not load (is youtube.com reachable?)");
-    this.player = await Promise.race([yt.ready, new Promise((_, reject) => setTimeout(() => reject(new Error("YouTube's player did not start in time")), 15000))]);
+    if (!yt) throw new Error(t("player.yt.noLoad"));
+    this.player = await Promise.race([yt.ready, new Promise((_, reject) => setTimeout(() => reject(new Error(t("player.yt.late"))), 15000))]);
     yt.events.addEventListener("state", (event) => this.onState(event.detail));
     yt.events.addEventListener("error", (event) => {
-      this.emit("error", { message: YT_ERRORS[event.detail] || `YouTube's player refused this video (error ${event.detail}).` });
+      this.emit("error", { message: (YT_ERRORS[event.detail] ? t(YT_ERRORS[event.detail]) : t("player.yt.refused", { code: event.detail })) });
       this.errored = true;
       this.emit("stall");  // the room waits for this viewer (up to its timeout), then goes on without them
     });
@@ -239,7 +234,7 @@ export class YouTubeAdapter extends Emitter {
 
   async load(source) {
     const ref = youtubeRef(source.url);
-    if (!ref) { this.emit("error", { message: "That is not a YouTube video address." }); return; }
+    if (!ref) { this.emit("error", { message: t("player.yt.notAddress") }); return; }
     this.errored = false;
     try {
       await this.ensureFrame();
@@ -336,14 +331,13 @@ export class RoomPlayer extends Emitter {
 }
 
 function mediaErrorText(error) {
-  if (!error) return "This video cannot be played.";
-  if (error.code === 4) return "This video cannot be played in this browser (its address, its format or its codec).";
-  if (error.code === 2) return "The video stopped loading (a network error).";
-  if (error.code === 3) return "The video could not be decoded.";
-  return "This video cannot be played.";
+  if (error?.code === 4) return t("player.media.format");
+  if (error?.code === 2) return t("player.media.network");
+  if (error?.code === 3) return t("player.media.decode");
+  return t("player.media.cannot");
 }
 
 function hlsErrorText(data) {
-  if (data.type === "networkError") return "The HLS stream could not be loaded (its server refused it, or does not allow other sites to play it).";
-  return `The HLS stream cannot be played (${data.details}).`;
+  if (data.type === "networkError") return t("player.hls.network");
+  return t("player.hls.cannot", { details: data.details });
 }

@@ -4,6 +4,7 @@
 // shuffle, loop, previous and next. It also preloads the next item 10 s before the end of the current one.
 import { api, ApiError } from "./api.js";
 import { kindOf } from "./players.js";
+import { t } from "./i18n.js";
 import { h, icon, toast } from "./ui.js";
 
 const PRELOAD_S = 10;
@@ -15,24 +16,24 @@ export function playlistPanel({ roomId, link, player, me }) {
   // a media element outside the page fetches the next item (browsers load detached media elements too)
   const preloader = Object.assign(document.createElement("video"), { preload: "auto", muted: true });
 
-  const items = h("ol", { id: "playlist", class: "playlist", "aria-label": "Playlist" });
-  const empty = h("p", { class: "muted small", id: "playlist-empty" }, "The playlist is empty. Add something to watch.");
-  const catalogue = h("select", { id: "pl-movie", "aria-label": "Add from the catalogue" });
-  const url = h("input", { id: "pl-url", type: "url", placeholder: "…or a video URL (https://…)", "aria-label": "A video URL", autocomplete: "off" });
+  const items = h("ol", { id: "playlist", class: "playlist", "aria-label": t("pl.label") });
+  const empty = h("p", { class: "muted small", id: "playlist-empty" }, t("pl.empty"));
+  const catalogue = h("select", { id: "pl-movie", "aria-label": t("pl.fromCatalogue") });
+  const url = h("input", { id: "pl-url", type: "url", placeholder: t("pl.urlPlaceholder"), "aria-label": t("pl.url"), autocomplete: "off" });
   const playNext = h("input", { id: "pl-next", type: "checkbox" });
   const addForm = h("form", { id: "pl-add", class: "pl-add" }, catalogue, url,
-    h("label", { class: "check small" }, playNext, " play next"), h("button", { type: "submit" }, "Add"));
-  const prev = h("button", { id: "pl-prev", type: "button", "aria-label": "Previous item" }, "⏮");
-  const next = h("button", { id: "pl-skip-next", type: "button", "aria-label": "Next item" }, "⏭");
-  const shuffle = h("button", { id: "pl-shuffle", type: "button" }, "Shuffle");
-  const loop = h("select", { id: "pl-loop", "aria-label": "Loop" },
-    h("option", { value: "off" }, "No loop"), h("option", { value: "one" }, "Loop this item"), h("option", { value: "all" }, "Loop the list"));
-  const mode = h("select", { id: "pl-mode", "aria-label": "Order" },
-    h("option", { value: "manual" }, "Order as placed"), h("option", { value: "vote" }, "Order by votes"));
-  const voteSkip = h("button", { id: "pl-vote-skip", type: "button", "aria-pressed": "false" }, "Vote to skip");
-  const bar = h("div", { class: "pl-bar", role: "group", "aria-label": "Playlist controls" }, prev, next, voteSkip, shuffle, loop, mode);
+    h("label", { class: "check small" }, playNext, t("pl.playNext")), h("button", { type: "submit" }, t("pl.add")));
+  const prev = h("button", { id: "pl-prev", type: "button", "aria-label": t("pl.prev") }, icon("prev"));
+  const next = h("button", { id: "pl-skip-next", type: "button", "aria-label": t("pl.next") }, icon("next"));
+  const shuffle = h("button", { id: "pl-shuffle", type: "button" }, t("pl.shuffle"));
+  const loop = h("select", { id: "pl-loop", "aria-label": t("pl.loop") },
+    h("option", { value: "off" }, t("pl.noLoop")), h("option", { value: "one" }, t("pl.loopOne")), h("option", { value: "all" }, t("pl.loopAll")));
+  const mode = h("select", { id: "pl-mode", "aria-label": t("pl.order") },
+    h("option", { value: "manual" }, t("pl.manual")), h("option", { value: "vote" }, t("pl.byVotes")));
+  const voteSkip = h("button", { id: "pl-vote-skip", type: "button", "aria-pressed": "false" }, t("pl.voteSkip"));
+  const bar = h("div", { class: "pl-bar", role: "group", "aria-label": t("pl.controls") }, prev, next, voteSkip, shuffle, loop, mode);
   const panel = h("section", { class: "panel", "aria-labelledby": "playlist-title" },
-    h("h2", { id: "playlist-title" }, "Up next"), bar, items, empty, addForm);
+    h("h2", { id: "playlist-title" }, t("pl.title")), bar, items, empty, addForm);
 
   const can = (action) => Boolean(link.you?.can?.[action]);
 
@@ -43,7 +44,7 @@ export function playlistPanel({ roomId, link, player, me }) {
       return data;
     } catch (error) {
       const current = error instanceof ApiError ? error.details?.[0]?.playlist : null;
-      if (current) { take(current); toast("Someone changed the playlist just before you; here it is now. Try again.", "error"); }
+      if (current) { take(current); toast(t("pl.stale"), "error"); }
       else toast(error.message, "error");
       return null;
     }
@@ -95,27 +96,27 @@ export function playlistPanel({ roomId, link, player, me }) {
       const row = h("li", { class: `pl-item${current ? " current" : ""}`, "data-item": item.id, tabindex: "0",
         "aria-current": current ? "true" : null,
         "aria-label": `${index + 1}. ${item.movie.title}${current ? ", playing" : ""}` },
-        h("span", { class: "pl-title" }, current ? h("span", { class: "badge", id: "pl-playing" }, "Playing") : null, ` ${item.movie.title}`),
+        h("span", { class: "pl-title" }, current ? h("span", { class: "badge", id: "pl-playing" }, t("pl.playing")) : null, ` ${item.movie.title}`),
         h("span", { class: "muted small" }, item.addedBy ? ` · ${item.addedBy.username}` : ""),
         checkBadge(item.movie.check));
       const actions = h("span", { class: "pl-actions" });
       if (!manual && upcoming && can("vote")) {
-        actions.append(h("button", { type: "button", class: "pl-vote", "aria-pressed": String(voted), "aria-label": `Vote for ${item.movie.title}`,
+        actions.append(h("button", { type: "button", class: "pl-vote", "aria-pressed": String(voted), "aria-label": t("pl.voteFor", { title: item.movie.title }),
           onclick: () => call(`/items/${item.id}/vote`, { method: "PUT", body: { up: !voted } }) }, `▲ ${item.votes}`));
       }
       if (manual && can("editPlaylist")) {
         actions.append(
-          h("button", { type: "button", class: "pl-up", "aria-label": `Move ${item.movie.title} up`, disabled: index === 0,
+          h("button", { type: "button", class: "pl-up", "aria-label": t("pl.moveUp", { title: item.movie.title }), disabled: index === 0,
             onclick: () => move(item.id, index - 1) }, "↑"),
-          h("button", { type: "button", class: "pl-down", "aria-label": `Move ${item.movie.title} down`, disabled: index === l.items.length - 1,
+          h("button", { type: "button", class: "pl-down", "aria-label": t("pl.moveDown", { title: item.movie.title }), disabled: index === l.items.length - 1,
             onclick: () => move(item.id, index + 1) }, "↓"));
       }
       if (!current && can("control")) {
-        actions.append(h("button", { type: "button", class: "pl-play", "aria-label": `Jump to ${item.movie.title}`,
+        actions.append(h("button", { type: "button", class: "pl-play", "aria-label": t("pl.jumpTo", { title: item.movie.title }),
           onclick: () => call(`/items/${item.id}/play`, { body: based() }) }, icon("play")));
       }
       if (can("editPlaylist") || mine) {
-        actions.append(h("button", { type: "button", class: "pl-remove", "aria-label": `Remove ${item.movie.title}`,
+        actions.append(h("button", { type: "button", class: "pl-remove", "aria-label": t("pl.remove", { title: item.movie.title }),
           onclick: () => api(`/api/rooms/${roomId}/playlist/items/${item.id}?baseVersion=${l.version}`, { method: "DELETE" }).then(take, (e) => toast(e.message, "error")) }, "✕"));
       }
       row.append(actions);
@@ -147,7 +148,7 @@ export function playlistPanel({ roomId, link, player, me }) {
     voteSkip.hidden = !can("voteSkip") || playing === null;
     voteSkip.setAttribute("aria-pressed", String(mySkip));
     voteSkip.textContent = skip && skip.itemId === playing && skip.votes > 0
-      ? `${mySkip ? "Skip voted" : "Vote to skip"} (${skip.votes}/${skip.needed})` : "Vote to skip";
+      ? `${mySkip ? t("pl.skipVoted") : t("pl.voteSkip")} (${skip.votes}/${skip.needed})` : t("pl.voteSkip");
   }
 
   async function move(itemId, index) {
@@ -161,7 +162,7 @@ export function playlistPanel({ roomId, link, player, me }) {
     moviesLoaded = true;
     try {
       const movies = await api("/api/movies?limit=100");
-      catalogue.replaceChildren(h("option", { value: "" }, "A movie from the catalogue…"), ...movies.map((m) => h("option", { value: m.id }, m.title)));
+      catalogue.replaceChildren(h("option", { value: "" }, t("pl.pick")), ...movies.map((m) => h("option", { value: m.id }, m.title)));
     } catch { moviesLoaded = false; }
   }
   catalogue.addEventListener("focus", loadCatalogue);
@@ -169,7 +170,7 @@ export function playlistPanel({ roomId, link, player, me }) {
     event.preventDefault();
     const at = playNext.checked ? "next" : "end";
     const body = url.value.trim() ? based({ url: url.value.trim(), at }) : catalogue.value ? based({ movieId: Number(catalogue.value), at }) : null;
-    if (!body) { toast("Pick a movie from the catalogue, or paste a video URL.", "error"); return; }
+    if (!body) { toast(t("pl.pickFirst"), "error"); return; }
     if (await call("/items", { body })) { url.value = ""; catalogue.value = ""; }
   });
   prev.addEventListener("click", () => call("/previous", { body: based() }));
@@ -213,6 +214,6 @@ export function playlistPanel({ roomId, link, player, me }) {
 // What the media check said of an item's movie (docs/protocol.md, "The media check"): nothing when it plays.
 function checkBadge(check) {
   if (!check || check.status === "ready") return null;
-  if (check.status === "checking") return h("span", { class: "badge check", role: "status" }, "checking…");
-  return h("span", { class: "badge check refused", title: check.message || "" }, `won't play: ${check.message || "refused"}`);
+  if (check.status === "checking") return h("span", { class: "badge check", role: "status" }, t("pl.checking"));
+  return h("span", { class: "badge check refused", title: check.message || "" }, t("pl.wontPlay", { reason: check.message || t("pl.refused") }));
 }

@@ -1,6 +1,7 @@
 // The room page: the synchronized <video>, controls for those who have them, who is watching (with each one's
 // sync status), live chat with history, and invites.
 import { api, ApiError, checkedMovie, saveSession } from "./api.js";
+import { t } from "./i18n.js";
 import { chatPanel, chatRulesPanel } from "./chat.js";
 import { memberMenu, moderationLine, moderationLog, muteGuard } from "./moderation.js";
 import { matches, describe as describeFile } from "./localfile.js";
@@ -22,11 +23,11 @@ const SWITCH_EARLY_MS = 250;  // a new item's source is set this long before its
 const DRIFTING_MS = 100;  // a viewer further than this from the room shows as drifting
 const JOINING_MS = 10000;  // a viewer without a sync report shows as "joining" this long after arriving, then "here"
 const CLOSE_TEXT = {
-  "signed-out": "You were signed out. Sign in again to rejoin.",
-  "not-a-member": "You are no longer a member of this room.",
-  "too-many": "This room is open in too many tabs or windows. Close one and reload.",
-  "too-big": "The connection was closed (a message was too large).",
-};
+  "signed-out": "room.closed.signedOut",
+  "not-a-member": "room.closed.notMember",
+  "too-many": "room.closed.tooMany",
+  "too-big": "room.closed.tooBig",
+};  // catalogue keys
 
 export async function renderRoom(roomId, { navigate, signedIn, refreshNav }) {
   const view = $("#view");
@@ -34,7 +35,7 @@ export async function renderRoom(roomId, { navigate, signedIn, refreshNav }) {
   try {
     room = await api(`/api/rooms/${roomId}`);
   } catch (error) {
-    if (error.status === 404) throw new ApiError("This room does not exist, or it is private and you are not invited.", 404);
+    if (error.status === 404) throw new ApiError(t("error.room_not_found"), 404);
     throw error;
   }
   setTitle(room.name);
@@ -70,14 +71,14 @@ function renderGuestJoin(room, navigate, refreshNav) {
   const next = encodeURIComponent(location.pathname);
   const form = h("form", { class: "card narrow", id: "guest-join", novalidate: true },
     h("h1", { tabindex: "-1" }, room.name),
-    h("p", { class: "muted" }, room.movie ? `Watching ${room.movie.title}` : "No movie yet", ` · ${room.participantCount} here · host ${room.host.username}`),
+    h("p", { class: "muted" }, room.movie ? t("room.watching", { title: room.movie.title }) : t("rooms.noMovie"), " · ", t("room.here", { count: room.participantCount }), " · ", t("rooms.host", { name: room.host.username })),
     formAlert(),
-    field("Your name", { name: "displayName", autocomplete: "nickname", required: true, minlength: 2, maxlength: 24 }),
-    room.hasPassword ? field("Room password", { name: "password", type: "password", autocomplete: "off" }) : null,
-    full(room) ? h("p", { class: "notice", id: "room-full", role: "status" }, "This room is full. Try again when someone leaves.") : null,
-    h("button", { type: "submit", class: "primary", disabled: full(room) }, "Join as a guest"),
-    h("p", { class: "muted small" }, "No account needed. Have one? ", h("a", { href: `/signin?next=${next}` }, "Sign in"), " · ",
-      h("a", { href: `/signup?next=${next}` }, "Sign up")));
+    field(t("room.guestName"), { name: "displayName", autocomplete: "nickname", required: true, minlength: 2, maxlength: 24 }),
+    room.hasPassword ? field(t("room.password"), { name: "password", type: "password", autocomplete: "off" }) : null,
+    full(room) ? h("p", { class: "notice", id: "room-full", role: "status" }, t("room.full")) : null,
+    h("button", { type: "submit", class: "primary", disabled: full(room) }, t("room.joinGuest")),
+    h("p", { class: "muted small" }, t("room.noAccount"), " ", h("a", { href: `/signin?next=${next}` }, t("auth.signin")), " · ",
+      h("a", { href: `/signup?next=${next}` }, t("auth.signup"))));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = formData(form);
@@ -85,7 +86,7 @@ function renderGuestJoin(room, navigate, refreshNav) {
       await busy(form, async () => {
         saveSession(await api("/api/auth/guest", { method: "POST", body: { displayName: data.displayName, deviceToken: deviceToken() } }));
         await api(`/api/rooms/${room.id}/join`, { method: "POST", body: data.password ? { password: data.password } : {} });
-      }, "Joining…");
+      }, t("room.joining"));
       refreshNav?.();
       navigate(`/rooms/${room.id}`, { replace: true });
     } catch (error) {
@@ -102,17 +103,17 @@ function renderJoin(room, navigate) {
   const form = h("form", { class: "card narrow", novalidate: true },
     h("h1", { tabindex: "-1" }, room.name),
     room.description ? h("p", {}, room.description) : null,
-    h("p", { class: "muted" }, room.movie ? `Watching ${room.movie.title}` : "No movie yet", ` · ${room.participantCount} of ${room.capacity} · host ${room.host.username}`),
+    h("p", { class: "muted" }, room.movie ? t("room.watching", { title: room.movie.title }) : t("rooms.noMovie"), " · ", t("rooms.people", { count: room.participantCount, capacity: room.capacity }), " · ", t("rooms.host", { name: room.host.username })),
     formAlert(),
-    room.hasPassword ? h("div", { class: "field" }, h("label", { for: "f-password" }, "Room password"),
+    room.hasPassword ? h("div", { class: "field" }, h("label", { for: "f-password" }, t("room.password")),
       h("input", { id: "f-password", name: "password", type: "password", autocomplete: "off" }), h("span", { class: "field-error", id: "f-password-error" })) : null,
-    full(room) ? h("p", { class: "notice", id: "room-full", role: "status" }, "This room is full. Try again when someone leaves.") : null,
-    h("button", { type: "submit", class: "primary", disabled: full(room) }, "Join the room"));
+    full(room) ? h("p", { class: "notice", id: "room-full", role: "status" }, t("room.full")) : null,
+    h("button", { type: "submit", class: "primary", disabled: full(room) }, t("room.join")));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
       const data = formData(form);
-      await busy(form, () => api(`/api/rooms/${room.id}/join`, { method: "POST", body: data.password ? { password: data.password } : {} }), "Joining…");
+      await busy(form, () => api(`/api/rooms/${room.id}/join`, { method: "POST", body: data.password ? { password: data.password } : {} }), t("room.joining"));
       navigate(`/rooms/${room.id}`, { replace: true });
     } catch (error) {
       showFormError(form, error);
@@ -130,52 +131,52 @@ function renderWatch(room, memberList, me, navigate, view) {
   let leaving = false;  // this person's own leave: the socket's close that follows (4003) is no error to show
 
   // -- the page --
-  const video = h("video", { id: "video", playsinline: true, preload: "auto", "aria-label": "The room's video" });
-  const unmute = h("button", { id: "unmute", type: "button", class: "unmute", hidden: true }, "Unmute");
-  const localPick = h("input", { id: "local-pick", type: "file", accept: "video/*", "aria-label": "Your copy of the film" });
+  const video = h("video", { id: "video", playsinline: true, preload: "auto", "aria-label": t("room.video") });
+  const unmute = h("button", { id: "unmute", type: "button", class: "unmute", hidden: true }, t("room.unmute"));
+  const localPick = h("input", { id: "local-pick", type: "file", accept: "video/*", "aria-label": t("room.localCopy") });
   const localWhy = h("p", { id: "local-why", role: "status" });
-  const localCard = h("div", { class: "local-card", hidden: true }, h("label", { for: "local-pick", id: "local-label" }, "Pick your copy"), localPick, localWhy);
+  const localCard = h("div", { class: "local-card", hidden: true }, h("label", { for: "local-pick", id: "local-label" }, t("room.pickCopy")), localPick, localWhy);
   const overlay = h("div", { id: "overlay", class: "overlay", hidden: true, role: "status" });
-  const playButton = h("button", { id: "play", type: "button", class: "primary", "aria-label": "Play" }, icon("play"));
-  const scrub = h("input", { id: "scrub", type: "range", min: 0, max: 30, step: 0.1, value: 0, "aria-label": "Position" });
+  const playButton = h("button", { id: "play", type: "button", class: "primary", "aria-label": t("room.play") }, icon("play"));
+  const scrub = h("input", { id: "scrub", type: "range", min: 0, max: 30, step: 0.1, value: 0, "aria-label": t("room.position") });
   const time = h("span", { id: "time", class: "time" }, "0:00 / 0:00");
-  const rate = h("select", { id: "rate", "aria-label": "Playback speed" }, [0.5, 0.75, 1, 1.25, 1.5, 2].map((r) => h("option", { value: r, selected: r === 1 }, `${r}×`)));
+  const rate = h("select", { id: "rate", "aria-label": t("room.speed") }, [0.5, 0.75, 1, 1.25, 1.5, 2].map((r) => h("option", { value: r, selected: r === 1 }, `${r}×`)));
   // each viewer's own choice (HLS renditions), never the room's: shown when the media has more than one
-  const quality = h("select", { id: "quality", "aria-label": "Quality (yours only)", hidden: true });
+  const quality = h("select", { id: "quality", "aria-label": t("room.quality"), hidden: true });
   const subs = subtitlesControl({ video, roomDefault: () => room.subtitleLanguage });
   // the room's controls (for those allowed), then each viewer's own: volume, fullscreen, theatre, picture in picture
-  const back10 = h("button", { id: "back10", type: "button", "aria-label": "−10: back 10 seconds (←)", title: "Back 10 s (←)" }, "−10");
-  const ahead10 = h("button", { id: "ahead10", type: "button", "aria-label": "+10: ahead 10 seconds (→)", title: "Ahead 10 s (→)" }, "+10");
-  const muteButton = h("button", { id: "mute", type: "button", "aria-label": "Mute (M)", "aria-pressed": "false", title: "Mute (M)" }, "Mute");
-  const volume = h("input", { id: "volume", type: "range", min: 0, max: 1, step: 0.05, value: 1, "aria-label": "Volume (yours only)" });
-  const resync = h("button", { id: "resync", type: "button", title: "Jump to where the room is" }, "Resync me");
-  const theatre = h("button", { id: "theatre", type: "button", "aria-pressed": "false", title: "Theatre mode: the video wide, the chat over it" }, "Theatre");
-  const fullscreen = h("button", { id: "fullscreen", type: "button", "aria-label": "Full screen (F)", title: "Full screen (F)" }, "Full screen");
+  const back10 = h("button", { id: "back10", type: "button", "aria-label": t("room.back10Label"), title: t("room.back10") }, "−10");
+  const ahead10 = h("button", { id: "ahead10", type: "button", "aria-label": t("room.ahead10Label"), title: t("room.ahead10") }, "+10");
+  const muteButton = h("button", { id: "mute", type: "button", "aria-label": t("room.muteKey"), "aria-pressed": "false", title: t("room.muteKey") }, t("room.mute"));
+  const volume = h("input", { id: "volume", type: "range", min: 0, max: 1, step: 0.05, value: 1, "aria-label": t("room.volume") });
+  const resync = h("button", { id: "resync", type: "button", title: t("room.resyncTitle") }, t("room.resync"));
+  const theatre = h("button", { id: "theatre", type: "button", "aria-pressed": "false", title: t("room.theatreTitle") }, t("room.theatre"));
+  const fullscreen = h("button", { id: "fullscreen", type: "button", "aria-label": t("room.fullscreenKey"), title: t("room.fullscreenKey") }, t("room.fullscreen"));
   const pip = document.pictureInPictureEnabled
-    ? h("button", { id: "pip", type: "button", "aria-label": "PiP: picture in picture", title: "Picture in picture" }, "PiP") : null;
-  const chatToggle = h("button", { id: "chat-toggle", type: "button", class: "chat-toggle", "aria-pressed": "true", title: "Show or hide the chat over the video" }, "Chat");
-  const controls = h("div", { class: "controls", role: "group", "aria-label": "Playback controls" },
+    ? h("button", { id: "pip", type: "button", "aria-label": t("room.pipLabel"), title: t("room.pipTitle") }, "PiP") : null;
+  const chatToggle = h("button", { id: "chat-toggle", type: "button", class: "chat-toggle", "aria-pressed": "true", title: t("room.chatToggleTitle") }, t("room.chatToggle"));
+  const controls = h("div", { class: "controls", role: "group", "aria-label": t("room.controls") },
     playButton, back10, ahead10, scrub, time, rate,
-    h("span", { class: "own-controls", role: "group", "aria-label": "Your own player" }, muteButton, volume, quality, subs.element, resync, theatre, pip, fullscreen, chatToggle));
+    h("span", { class: "own-controls", role: "group", "aria-label": t("room.ownPlayer") }, muteButton, volume, quality, subs.element, resync, theatre, pip, fullscreen, chatToggle));
   const controlNote = h("p", { class: "muted small", id: "control-note" });
-  const connection = h("span", { id: "connection", class: "pill", role: "status" }, "connecting…");
+  const connection = h("span", { id: "connection", class: "pill", role: "status" }, t("room.connecting"));
   const mySync = h("span", { id: "my-sync", class: "pill" });
-  const movieSelect = h("select", { id: "movie-select", "aria-label": "Change the movie" });
+  const movieSelect = h("select", { id: "movie-select", "aria-label": t("room.changeMovie") });
   const openToggle = h("input", { id: "open-control", type: "checkbox" });
   const subDefault = h("select", { id: "sub-default" });
   // upload a video and switch the room to it once its first segments can play (js/uploads.js, ADR 0021)
   const roomUpload = h("input", { id: "room-upload", type: "file", accept: "video/*,.mkv,.avi" });
-  const roomUploadBar = h("progress", { id: "room-upload-progress", max: 1, value: 0, hidden: true, "aria-label": "Upload progress" });
+  const roomUploadBar = h("progress", { id: "room-upload-progress", max: 1, value: 0, hidden: true, "aria-label": t("newRoom.uploadProgress") });
   const roomUploadNote = h("p", { class: "muted small", id: "room-upload-note", role: "status" });
   const hostPanel = h("details", { class: "host-panel", hidden: true },
-    h("summary", {}, "Host settings"),
-    h("div", { class: "field" }, h("label", { for: "movie-select" }, "Movie"), movieSelect),
-    h("div", { class: "field" }, h("label", { for: "room-upload" }, "Or upload a video for the room"), roomUpload, roomUploadBar, roomUploadNote),
-    h("label", { class: "check" }, openToggle, " Everyone can control playback"),
-    h("div", { class: "field" }, h("label", { for: "sub-default" }, "Default subtitles for this room"), subDefault),
+    h("summary", {}, t("room.hostSettings")),
+    h("div", { class: "field" }, h("label", { for: "movie-select" }, t("newRoom.movie")), movieSelect),
+    h("div", { class: "field" }, h("label", { for: "room-upload" }, t("room.uploadForRoom")), roomUpload, roomUploadBar, roomUploadNote),
+    h("label", { class: "check" }, openToggle, t("room.openControl")),
+    h("div", { class: "field" }, h("label", { for: "sub-default" }, t("room.subDefault")), subDefault),
     subtitleUpload({ movieId: () => movie?.id, onAdded: () => { subs.load(movie?.id); fillSubDefault(); } }));
   const peopleList = h("ul", { id: "people", class: "people" });
-  const peopleTitle = h("h2", {}, "Watching");
+  const peopleTitle = h("h2", {}, t("room.people", { count: 0 }));
   // the link is made below; the chat sends through it once it exists
   const chat = chatPanel({ roomId: room.id, me, can, link: { send: (m) => link.send(m) }, seekTo });
   const rules = chatRulesPanel({ roomId: room.id });
@@ -184,11 +185,11 @@ function renderWatch(room, memberList, me, navigate, view) {
   const modlog = moderationLog({ roomId: room.id });
   let removedWhy = null;  // a kick or ban says why just before the socket closes
   const inviteForm = h("form", { id: "invite-form", class: "invite-form", novalidate: true }, formAlert(),
-    h("div", { class: "field" }, h("label", { for: "f-email" }, "Invite a friend by email"),
+    h("div", { class: "field" }, h("label", { for: "f-email" }, t("room.inviteByEmail")),
       h("input", { id: "f-email", name: "email", type: "email", autocomplete: "off", placeholder: "friend@example.com" }),
       h("span", { class: "field-error", id: "f-email-error" })),
-    h("button", { type: "submit" }, "Send invite"));
-  const copyLink = h("button", { id: "copy-link", type: "button" }, "Copy link");
+    h("button", { type: "submit" }, t("room.sendInvite")));
+  const copyLink = h("button", { id: "copy-link", type: "button" }, t("room.copyLink"));
 
   view.append(h("div", { class: "room" },
     h("section", { class: "stage", "aria-labelledby": "room-title" },
@@ -200,10 +201,10 @@ function renderWatch(room, memberList, me, navigate, view) {
     h("aside", { class: "side" },
       h("section", { class: "panel", "aria-labelledby": "people-title" }, Object.assign(peopleTitle, { id: "people-title" }), peopleList),
       chat.panel,
-      h("section", { class: "panel", "aria-labelledby": "invite-title" }, h("h2", { id: "invite-title" }, "Invite"),
-        h("p", { class: "muted small" }, room.visibility === "private" ? "Private room: only emailed invites let people in." : "Anyone with the link can join."),
-        copyLink, me.isGuest ? null : inviteForm),
-      h("p", {}, h("button", { type: "button", class: "link danger", id: "leave", onclick: leave }, "Leave this room")))));
+      h("section", { class: "panel", "aria-labelledby": "invite-title" }, h("h2", { id: "invite-title" }, t("invite.title")),
+        h("p", { class: "muted small" }, room.visibility === "private" ? t("room.privateNote") : t("room.linkNote")),
+        room.visibility === "private" ? null : copyLink, me.isGuest ? null : inviteForm),  // a private room's link admits nobody
+      h("p", {}, h("button", { type: "button", class: "link danger", id: "leave", onclick: leave }, t("room.leave"))))));
 
   // -- the player and the link --
   const player = new RoomPlayer(video, { onBlocked: () => { unmute.hidden = false; } });
@@ -212,17 +213,17 @@ function renderWatch(room, memberList, me, navigate, view) {
   video.addEventListener("volumechange", () => { if (!video.muted) unmute.hidden = true; });
   const link = new RoomLink(room.id, player, {
     connection: (what) => {
-      connection.textContent = { open: "live", reconnecting: "Reconnecting…" }[what] || "disconnected";
+      connection.textContent = { open: t("room.live"), reconnecting: t("room.reconnecting") }[what] || t("room.disconnected");
       connection.className = `pill ${what === "open" ? "ok" : "warn"}`;
       renderControls();
       if (what === "not-a-member" && removedWhy) {
         view.replaceChildren(h("section", { class: "card narrow", id: "removed", role: "alert" },
-          h("h1", {}, "You left this room"), h("p", {}, removedWhy), h("p", {}, h("a", { href: "/" }, "Find another room"))));
+          h("h1", {}, t("room.removedTitle")), h("p", {}, removedWhy), h("p", {}, h("a", { href: "/" }, t("room.findAnother")))));
         return;
       }
       if (leaving) return;
       if (CLOSE_TEXT[what]) {
-        toast(CLOSE_TEXT[what], "error");
+        toast(t(CLOSE_TEXT[what]), "error");
         if (what === "signed-out") navigate(`/signin?next=/rooms/${room.id}`);
       }
     },
@@ -246,10 +247,10 @@ function renderWatch(room, memberList, me, navigate, view) {
     },
     playlist: (msg) => queue?.onEvent(msg),
     skipVotes: (msg) => queue?.skipVotes(msg),
-    rejected: (msg) => toast(msg.reason === "forbidden" ? "Only the host and moderators control playback here." : msg.reason === "stale_version" ? "Someone changed the playback just before you; it is up to date now." : msg.message, "error"),
+    rejected: (msg) => toast(msg.reason === "forbidden" ? t("room.onlyHost") : msg.reason === "stale_version" ? t("room.stale") : msg.message, "error"),
     error: (msg) => {
       if (msg.code === "kicked" || msg.code === "banned") { removedWhy = msg.message; return; }
-      toast(msg.message || "The server refused that.", "error");
+      toast(msg.message || t("room.refused"), "error");
     },
     moderation: (msg) => {
       if (msg.userId === me.id && (msg.action === "mute" || msg.action === "unmute")) mute.set(msg.action === "mute" ? { until: msg.until } : null);
@@ -323,19 +324,19 @@ function renderWatch(room, memberList, me, navigate, view) {
       movie = null;
       player.unload();
       subs.load(null);
-      $("#movie-title").textContent = "No movie yet. The host picks one in the host settings.";
+      $("#movie-title").textContent = t("room.noMovie");
       return;
     }
     try {
       movie = id === room.movie?.id ? room.movie : await api(`/api/movies/${id}`);
       if (movie.check?.status === "checking") {  // queued before its verdict: say so, and wait for it
-        $("#movie-title").textContent = `▶ ${movie.title} (checking that it plays…)`;
+        $("#movie-title").textContent = t("room.movieChecking", { title: movie.title });
         movie = await checkedMovie(movie);
         if (loadedMedia !== id) return;
       }
       if (movie.check?.status === "refused") {
         player.unload();
-        $("#movie-title").textContent = `${movie.title} cannot be played: ${movie.check.message}`;
+        $("#movie-title").textContent = t("room.movieRefused", { title: movie.title, reason: movie.check.message });
         return;
       }
       if (movie.check?.kind === "local") {  // each viewer's own copy, checked here against the host's
@@ -344,12 +345,12 @@ function renderWatch(room, memberList, me, navigate, view) {
       }
       link.watching = true;
       await player.load({ kind: kindOf(movie), url: movie.videoUrl });
-      $("#movie-title").textContent = `▶ ${movie.title}`;
+      $("#movie-title").textContent = t("room.movie", { title: movie.title });
       await subs.load(movie.id);
       fillSubDefault();
       movieSelect.value = String(id);
     } catch (error) {
-      $("#movie-title").textContent = `The movie could not be loaded: ${error.message}`;
+      $("#movie-title").textContent = t("room.movieFailed", { reason: error.message });
     }
   }
   player.on("error", (error) => toast(error.message, "error"));
@@ -358,7 +359,7 @@ function renderWatch(room, memberList, me, navigate, view) {
   let localObjectUrl = null;
   async function useLocal(movie, file) {
     const facts = movie.check.localFile;
-    localWhy.textContent = "Checking your file…";
+    localWhy.textContent = t("room.checkingFile");
     const verdict = matches(facts, await describeFile(file));
     localWhy.textContent = verdict.why;
     localCard.classList.toggle("refused", !verdict.ok);
@@ -374,9 +375,9 @@ function renderWatch(room, memberList, me, navigate, view) {
     const facts = movie.check.localFile;
     player.unload();
     link.watching = false;  // until a matching copy is picked: not "in sync", and no reports of a blank player
-    $("#movie-title").textContent = `▶ ${movie.title} (everyone plays their own copy)`;
-    $("#local-label").textContent = `Pick your copy of ${facts.name} to watch`;
-    localWhy.textContent = "The film plays from your own disk; only positions travel. Until you pick it, you are in the room and the chat, but not watching.";
+    $("#movie-title").textContent = t("room.movieLocal", { title: movie.title });
+    $("#local-label").textContent = t("room.pickCopyOf", { name: facts.name });
+    localWhy.textContent = t("room.localWhy");
     localCard.classList.remove("refused");
     localCard.hidden = false;
     localPick.onchange = () => { if (localPick.files[0] && loadedMedia === id) useLocal(movie, localPick.files[0]); };
@@ -388,7 +389,7 @@ function renderWatch(room, memberList, me, navigate, view) {
     if (quality.hidden) return;
     const chosen = player.quality;
     const playing = levels.find((l) => l.current);
-    quality.replaceChildren(h("option", { value: -1, selected: chosen === -1 }, chosen === -1 && playing ? `Auto (${playing.label})` : "Auto"),
+    quality.replaceChildren(h("option", { value: -1, selected: chosen === -1 }, chosen === -1 && playing ? t("room.autoQuality", { label: playing.label }) : t("room.auto")),
       ...[...levels].reverse().map((l) => h("option", { value: l.index, selected: chosen === l.index }, l.label)));
   });
   quality.addEventListener("change", () => player.setQuality(Number(quality.value)));
@@ -408,7 +409,7 @@ function renderWatch(room, memberList, me, navigate, view) {
       if (movie) movieSelect.value = String(movie.id);
     } catch (error) {
       moviesLoaded = false;
-      toast(`The catalogue could not be loaded: ${error.message}`, "error");
+      toast(t("room.catalogueFailed", { reason: error.message }), "error");
     }
   }
 
@@ -417,16 +418,16 @@ function renderWatch(room, memberList, me, navigate, view) {
     const live = link.open;  // while the socket reconnects, no control can reach the room: they say so
     for (const el of [playButton, scrub, rate, back10, ahead10]) el.disabled = !allowed || !live;
     controls.classList.toggle("reconnecting", !live);
-    playButton.title = live ? "" : "Reconnecting…";
+    playButton.title = live ? "" : t("room.reconnecting");
     chat.setCanSeek(allowed && live);
     const paused = link.playback ? link.playback.paused : true;
     playButton.replaceChildren(icon(paused ? "play" : "pause"));
-    playButton.setAttribute("aria-label", paused ? "Play" : "Pause");
+    playButton.setAttribute("aria-label", paused ? t("room.play") : t("room.pause"));
     rate.value = String(link.playback?.rate ?? 1);
     const ended = link.playback?.paused && link.playback.duration && link.playback.position >= link.playback.duration - 0.05;
-    controlNote.textContent = !live && link.playback ? "Reconnecting… The controls come back with the connection."
-      : ended ? (allowed ? "The end. Press ▶ to watch it again from the start." : "The end.")
-      : allowed ? "Your controls change playback for everyone (Space or K plays and pauses)." : "The host and moderators control playback.";
+    controlNote.textContent = !live && link.playback ? t("room.reconnectingNote")
+      : ended ? (allowed ? t("room.endAgain") : t("room.end"))
+      : allowed ? t("room.yourControls") : t("room.hostControls");
     const settings = can("changeMedia") || can("openControl");
     hostPanel.hidden = !settings;
     movieSelect.disabled = !can("changeMedia");
@@ -442,29 +443,29 @@ function renderWatch(room, memberList, me, navigate, view) {
     // never "Waiting for <you>": this viewer is told that its own video is loading
     const others = waitingFor.filter((id) => id !== me.id).map((id) => people.get(id)?.username || `#${id}`);
     overlay.hidden = !waitingFor.length;
-    overlay.textContent = others.length ? `Waiting for ${others.join(", ")} to load…` : waitingFor.length ? "Loading the video…" : "";
+    overlay.textContent = others.length ? t("room.waitingFor", { names: others.join(", ") }) : waitingFor.length ? t("room.loading") : "";
   }
 
   function statusOf(p) {
-    if (!p.online) return ["away", "away"];
-    if (p.id === me.id && !link.watching) return ["unknown", "no copy picked"];
-    if (waitingFor.includes(p.id) || p.buffering || (p.id === me.id && link.buffering)) return ["buffering", "buffering"];
+    if (!p.online) return ["away", t("status.away")];
+    if (p.id === me.id && !link.watching) return ["unknown", t("status.noCopy")];
+    if (waitingFor.includes(p.id) || p.buffering || (p.id === me.id && link.buffering)) return ["buffering", t("status.buffering")];
     const skew = p.id === me.id ? link.offsetFromRoomMs() : p.skew;
-    if (skew === null || skew === undefined) return ["unknown", Date.now() - (p.onlineSince || 0) < JOINING_MS ? "joining" : "here"];
-    return Math.abs(skew) > DRIFTING_MS ? ["drifting", `drifting ${skew > 0 ? "+" : ""}${Math.round(skew)} ms`] : ["in-sync", "in sync"];
+    if (skew === null || skew === undefined) return ["unknown", Date.now() - (p.onlineSince || 0) < JOINING_MS ? t("status.joining") : t("status.here")];
+    return Math.abs(skew) > DRIFTING_MS ? ["drifting", t("status.drifting", { ms: `${skew > 0 ? "+" : ""}${Math.round(skew)}` })] : ["in-sync", t("status.inSync")];
   }
 
   function renderPeople() {
     const online = [...people.values()].filter((p) => p.online);
-    peopleTitle.textContent = `Watching (${online.length})`;
+    peopleTitle.textContent = t("room.people", { count: online.length });
     const openMenu = peopleList.querySelector(".member-menu[open]")?.closest("li");  // kept as it is while in use
     peopleList.replaceChildren(...[...online, ...[...people.values()].filter((p) => !p.online)].map((p) => {
       if (openMenu && Number(openMenu.dataset.user) === p.id) return openMenu;
       const [cls, text] = statusOf(p);
       return h("li", { class: p.online ? "" : "offline", dataset: { user: p.id } },
         avatar(p, "small"),
-        h("span", { class: "name" }, p.username, p.id === me.id ? " (you)" : ""),
-        p.role !== "member" ? h("span", { class: "role" }, p.role) : null,
+        h("span", { class: "name" }, p.username, p.id === me.id ? ` ${t("room.you")}` : ""),
+        p.role !== "member" ? h("span", { class: "role" }, t(`role.${p.role}`)) : null,
         h("span", { class: `sync ${cls}`, dataset: { status: cls } }, text),
         memberMenu({ roomId: room.id, person: p, me, can, link }));
     }));
@@ -474,7 +475,7 @@ function renderWatch(room, memberList, me, navigate, view) {
   }
 
   function seekTo(position) {
-    if (!canControl()) { toast("Only the host and moderators can seek for the room.", "error"); return; }
+    if (!canControl()) { toast(t("room.onlyHostSeek"), "error"); return; }
     link.command("seek", { position });
   }
 
@@ -507,7 +508,7 @@ function renderWatch(room, memberList, me, navigate, view) {
   // fullscreen is the whole room, so that the chat can stay over the video (and be hidden)
   function toggleFullscreen() {
     if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
-    else roomEl().requestFullscreen?.().catch((error) => toast(`Fullscreen is not available here (${error.message}).`, "error"));
+    else roomEl().requestFullscreen?.().catch((error) => toast(t("room.noFullscreen", { reason: error.message }), "error"));
   }
   fullscreen.addEventListener("click", toggleFullscreen);
   const onFullscreen = () => roomEl()?.classList.toggle("fullscreen", document.fullscreenElement === roomEl());
@@ -516,11 +517,11 @@ function renderWatch(room, memberList, me, navigate, view) {
     try {
       if (document.pictureInPictureElement) await document.exitPictureInPicture();
       else await video.requestPictureInPicture();
-    } catch (error) { toast(`Picture in picture is not available (${error.message}).`, "error"); }
+    } catch (error) { toast(t("room.noPip", { reason: error.message }), "error"); }
   });
-  resync.addEventListener("click", () => { link.resync(); toast("Back with the room.", "ok"); });
+  resync.addEventListener("click", () => { link.resync(); toast(t("room.backWithRoom"), "ok"); });
   function skip(seconds) {
-    if (!canControl()) { toast("Only the host and moderators can seek for the room.", "error"); return; }
+    if (!canControl()) { toast(t("room.onlyHostSeek"), "error"); return; }
     const at = link.targetPosition ?? 0;  // after the seeks still being merged
     const end = Number.isFinite(player.duration) ? player.duration : Infinity;
     link.seekSoon(Math.max(0, Math.min(end, at + seconds)));
@@ -572,14 +573,14 @@ function renderWatch(room, memberList, me, navigate, view) {
   function fillSubDefault() {
     const languages = [...new Set(subs.tracks.map((t) => t.language).filter(Boolean))];
     if (room.subtitleLanguage && !languages.includes(room.subtitleLanguage)) languages.push(room.subtitleLanguage);
-    subDefault.replaceChildren(h("option", { value: "" }, "None"), ...languages.map((l) => h("option", { value: l, selected: l === room.subtitleLanguage }, l)));
+    subDefault.replaceChildren(h("option", { value: "" }, t("room.none")), ...languages.map((l) => h("option", { value: l, selected: l === room.subtitleLanguage }, l)));
   }
   subDefault.addEventListener("change", async () => {
     try {
       const updated = await api(`/api/rooms/${room.id}`, { method: "PUT", body: { subtitleLanguage: subDefault.value || null } });
       room.subtitleLanguage = updated.subtitleLanguage;
       subs.refresh();
-      toast(updated.subtitleLanguage ? `Viewers who chose nothing see ${updated.subtitleLanguage} subtitles.` : "No default subtitles.", "ok");
+      toast(updated.subtitleLanguage ? t("room.subDefaultSet", { language: updated.subtitleLanguage }) : t("room.subDefaultNone"), "ok");
     } catch (error) { toast(error.message, "error"); }
   });
   player.on("duration", (d) => { scrub.max = Number.isFinite(d) ? d : 0; });
@@ -588,28 +589,28 @@ function renderWatch(room, memberList, me, navigate, view) {
     const url = `${location.origin}/rooms/${room.id}`;
     try {
       await navigator.clipboard.writeText(url);
-      toast("Link copied.", "ok");
+      toast(t("room.linkCopied"), "ok");
     } catch {
-      window.prompt("Copy this link:", url);
+      window.prompt(t("room.copyThis"), url);
     }
   });
   inviteForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      const invite = await busy(inviteForm, () => api(`/api/rooms/${room.id}/invite`, { method: "POST", body: formData(inviteForm) }), "Sending…");
+      const invite = await busy(inviteForm, () => api(`/api/rooms/${room.id}/invite`, { method: "POST", body: formData(inviteForm) }), t("forgot.sending"));
       inviteForm.reset();
       inviteForm.querySelector(".form-alert").hidden = true;
-      toast(`Invite sent to ${invite.email}.`, "ok");
+      toast(t("room.inviteSent", { email: invite.email }), "ok");
     } catch (error) {
       showFormError(inviteForm, error);
     }
   });
   async function leave() {
-    if (!window.confirm("Leave this room? You can join again later if it is open to you.")) return;
+    if (!window.confirm(t("room.leaveConfirm"))) return;
     leaving = true;
     try {
       await api(`/api/rooms/${room.id}/leave`, { method: "POST" });
-      toast("You left the room.", "ok");
+      toast(t("room.left"), "ok");
       navigate("/");
     } catch (error) {
       leaving = false;
@@ -654,8 +655,8 @@ function renderWatch(room, memberList, me, navigate, view) {
   renderPeople();
   renderControls();
   link.connect().catch((error) => {
-    connection.textContent = "disconnected";
-    toast(`Could not connect to the room: ${error.message}`, "error");
+    connection.textContent = t("room.disconnected");
+    toast(t("room.connectFailed", { reason: error.message }), "error");
   });
   window.watchparty = { link, video, player, localMs };  // for the browser tests and the curious
 

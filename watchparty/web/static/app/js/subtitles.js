@@ -3,6 +3,7 @@
 // language (else label), so that the choice carries over reconnects and to the next movie. Nothing of it goes
 // to the room; a viewer who has chosen nothing sees the room's default language, if the movie has it.
 import { api } from "./api.js";
+import { t } from "./i18n.js";
 import { h, toast } from "./ui.js";
 
 const KEY = "watchparty.subtitles";
@@ -15,9 +16,9 @@ function save(value) { localStorage.setItem(KEY, JSON.stringify({ ...saved(), ..
 const keyOf = (t) => (t.language ? `lang:${t.language.toLowerCase()}` : `label:${t.label}`);
 
 export function subtitlesControl({ video, roomDefault = () => null }) {
-  const select = h("select", { id: "subtitles", "aria-label": "Subtitles (yours only)" }, h("option", { value: "off" }, "Subtitles off"));
+  const select = h("select", { id: "subtitles", "aria-label": t("subs.select") }, h("option", { value: "off" }, t("subs.off")));
   const offset = h("input", { id: "subtitle-offset", type: "number", min: -MAX_OFFSET_S, max: MAX_OFFSET_S, step: 0.05,
-    value: Number(saved().offsetS || 0).toFixed(2), "aria-label": "Subtitle delay in seconds (yours only)", title: "Subtitle delay (s)" });
+    value: Number(saved().offsetS || 0).toFixed(2), "aria-label": t("subs.delayLabel"), title: t("subs.delay") });
   const wrap = h("span", { class: "subtitles", hidden: true }, select, offset);
   let tracks = [];  // [{ meta, el }]
   const original = new WeakMap();  // cue -> its times in the file
@@ -56,7 +57,7 @@ export function subtitlesControl({ video, roomDefault = () => null }) {
   async function load(movieId) {
     for (const t of tracks) t.el.remove();
     tracks = [];
-    select.replaceChildren(h("option", { value: "off" }, "Subtitles off"));
+    select.replaceChildren(h("option", { value: "off" }, t("subs.off")));
     wrap.hidden = true;
     if (!movieId) return;
     let list = [];
@@ -100,23 +101,23 @@ export function subtitlesControl({ video, roomDefault = () => null }) {
 
 // The host's panel: add a subtitle file to the playing movie, and set the room's default language.
 export function subtitleUpload({ movieId, onAdded }) {
-  const file = h("input", { id: "sub-file", type: "file", accept: ".srt,.vtt,.ass,.ssa,text/vtt", "aria-label": "A subtitle file (SRT, WebVTT, ASS or SSA)" });
-  const label = h("input", { id: "sub-label", type: "text", maxlength: 60, placeholder: "English", "aria-label": "Track name" });
-  const language = h("input", { id: "sub-language", type: "text", maxlength: 16, placeholder: "en", "aria-label": "Language (e.g. en)" });
-  const add = h("button", { type: "button", id: "sub-add" }, "Add subtitles");
+  const file = h("input", { id: "sub-file", type: "file", accept: ".srt,.vtt,.ass,.ssa,text/vtt", "aria-label": t("subs.file") });
+  const label = h("input", { id: "sub-label", type: "text", maxlength: 60, placeholder: "English", "aria-label": t("subs.trackName") });
+  const language = h("input", { id: "sub-language", type: "text", maxlength: 16, placeholder: "en", "aria-label": t("subs.language") });
+  const add = h("button", { type: "button", id: "sub-add" }, t("subs.add"));
   add.addEventListener("click", async () => {
     const id = movieId();
-    if (!id || !file.files.length) { toast("Pick a subtitle file first.", "error"); return; }
+    if (!id || !file.files.length) { toast(t("subs.pickFirst"), "error"); return; }
     const form = new FormData();
     form.append("file", file.files[0]);
     form.append("label", label.value.trim() || file.files[0].name.replace(/\.[^.]+$/, ""));
     if (language.value.trim()) form.append("language", language.value.trim());
     try {
       await api(`/api/movies/${id}/subtitles`, { method: "POST", form });
-      toast("Subtitles added.", "ok");
+      toast(t("subs.added"), "ok");
       file.value = "";
       onAdded();
     } catch (error) { toast(error.message, "error"); }
   });
-  return h("div", { class: "field sub-upload" }, h("label", { for: "sub-file" }, "Subtitles for this movie"), file, label, language, add);
+  return h("div", { class: "field sub-upload" }, h("label", { for: "sub-file" }, t("subs.forMovie")), file, label, language, add);
 }

@@ -2,6 +2,7 @@
 // server stands, which it says), then the server makes HLS of it; the movie can be played once its first segments
 // exist, while the rest is made. docs/protocol.md, "Uploads", is the contract.
 import { api, ApiError } from "./api.js";
+import { t } from "./i18n.js";
 
 const KEY = "watchparty.uploads";  // file → upload id, so that the same file picked again resumes
 const RETRIES = 5;
@@ -37,7 +38,7 @@ export async function send(file, title, say) {
   let failures = 0;
   while (upload.status === "receiving") {
     const from = upload.received;
-    say(`Uploading: ${megabytes(from)} of ${megabytes(file.size)}`, from / file.size);
+    say(t("upload.progress", { done: megabytes(from), total: megabytes(file.size) }), from / file.size);
     try {
       upload = await api(`/api/uploads/${upload.id}?offset=${from}`, { method: "PUT", raw: file.slice(from, from + upload.chunkBytes) });
       failures = 0;
@@ -48,7 +49,7 @@ export async function send(file, title, say) {
       }
       if ((error.status === 0 || error.status >= 500 || error.code === "chunk_cut_off") && failures < RETRIES) {
         failures += 1;
-        say(`The connection dropped; going on from ${megabytes(from)} (try ${failures} of ${RETRIES})…`, from / file.size);
+        say(t("upload.retry", { from: megabytes(from), n: failures, of: RETRIES }), from / file.size);
         await sleep(500 * 2 ** failures);
         upload = await api(`/api/uploads/${upload.id}`).catch(() => upload);
         continue;
@@ -64,18 +65,18 @@ export async function send(file, title, say) {
 export async function playable(upload, say) {
   let current = upload;
   while (current.status === "processing" && current.movieId === null) {
-    say(`Preparing the video for streaming: ${Math.floor(current.progress * 100)} %`, current.progress);
+    say(t("upload.preparing", { percent: Math.floor(current.progress * 100) }), current.progress);
     await sleep(500);
     current = await api(`/api/uploads/${upload.id}`);
   }
-  if (current.status === "failed") throw new ApiError(`That file cannot be played: ${current.error.message}`, 422, current.error.code);
-  say(current.status === "ready" ? "Ready." : `Ready to start; the rest is being prepared (${Math.floor(current.progress * 100)} %).`, 1);
+  if (current.status === "failed") throw new ApiError(t("upload.failed", { reason: current.error.message }), 422, current.error.code);
+  say(current.status === "ready" ? t("upload.ready") : t("upload.readyToStart", { percent: Math.floor(current.progress * 100) }), 1);
   return current;
 }
 
 // The whole flow both pages use: send the file (titled after it), then wait until viewers can start. Returns the
 // upload, with its `movieId`.
 export async function uploadVideo(file, say) {
-  const sent = await send(file, file.name.replace(/\.[^.]+$/, "").slice(0, 200) || "My video", say);
+  const sent = await send(file, file.name.replace(/\.[^.]+$/, "").slice(0, 200) || t("upload.myVideo"), say);
   return playable(sent, say);
 }
