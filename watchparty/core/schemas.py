@@ -55,8 +55,17 @@ def pagination(page: PageParams, total: int) -> dict[str, int]:
 
 
 class ErrorDetail(BaseModel):
-    field: str
-    message: str
+    """One entry of `error.details`. A 422 names the `field`, the failed check's `code` (pydantic's error type;
+    `missing` for a field left empty), its number as `limit` where it has one, and a sentence as `message`. A 413
+    gives its limit in bytes; a full room its capacity. Other errors carry data of their own here, such as a ban's
+    `until`, an invite's `usedAt` or `expiredAt`, or an upload's `expected` offset."""
+
+    model_config = ConfigDict(extra="allow")
+
+    field: str | None = Field(default=None, description="the request field, dotted (`body` for the whole body)")
+    code: str | None = Field(default=None, description="the failed check, e.g. missing, string_too_short")
+    message: str | None = Field(default=None, description="a sentence a person can act on, in English")
+    limit: int | float | None = Field(default=None, description="the check's number: a length, a bound, bytes")
 
 
 class ErrorBody(BaseModel):
