@@ -797,7 +797,9 @@ async def test_a_new_movie_is_checked_before_the_room_plays_it_and_a_page_addres
             await expect(page.locator("#movie-title")).to_have_text("▶ The film")
 
             await page.goto("/rooms/new")  # the refused one is not offered; the checked one is
-            labels = await page.get_by_label("Movie").locator("option").all_inner_texts()
+            options = page.get_by_label("Movie").locator("option")
+            await expect(options.filter(has_text="The film")).to_have_count(1)  # the form is drawn once movies load
+            labels = await options.all_inner_texts()
             assert "The film" in labels and "The page" not in labels, labels
 
 
