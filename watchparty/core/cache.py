@@ -6,8 +6,12 @@ How an entry stays correct:
 - A write bumps its tags' versions after commit (INCR) and publishes the new versions to every process.
 - An entry is served only while its snapshot equals the current versions. A slow reader that stores pre-write data
   stores it under the old versions, so it is never served: that is the cure for the slow-reader race.
-- L1 copies are checked against the versions this process has heard of through pub/sub, and re-checked against
-  Redis at least every `cache_l1_revalidate_ms`; that interval is the staleness bound even if a message is lost.
+- L1 copies are checked against the versions this process knows of their tags. It hears of bumps through pub/sub,
+  and it re-reads the versions of *every* tag it holds, all in one MGET, every half `cache_l1_revalidate_ms`
+  (ADR 0025). A copy is served from memory only while each of its tags was read from Redis within
+  `cache_l1_revalidate_ms` and is at the version the copy was stored under: that interval is the staleness bound even
+  if a message is lost, and a warm key costs no Redis round trip at all, however rarely it is asked for. A key whose
+  tags are not fresh (the refresh is late or failing) asks Redis for its tags only, never for a body it holds.
 - Redis errors or timeouts count towards a breaker; while it is open the cache is bypassed and every request is
   served from the database.
 
@@ -46,6 +50,7 @@ _HEADER_END = b"\n"
 _LOCK_MS = 3000
 _WAIT_FOR_PEER_S = 1.0
 _REPLAY_S = 0.1  # how often a process retries the version bumps Redis refused
+_PRUNE_EVERY = 120  # refreshes between two prunings of the tags no L1 entry depends on (a minute at the default)
 
 
 @dataclass(slots=True)
@@ -53,7 +58,6 @@ class Entry:
     body: bytes  # the HIT body, `"_cached": true` included
     versions: tuple[tuple[str, int], ...]
     expires_at: float
-    checked_at: float
 
 
 @dataclass(slots=True)
@@ -102,6 +106,10 @@ class L1:
     def __len__(self) -> int:
         return len(self._data)
 
+    def tags(self) -> set[str]:
+        """Every tag some entry depends on."""
+        return {tag for entry in self._data.values() for tag, _ in entry.versions}
+
 
 OUTCOMES = ("HIT", "MISS", "ERROR", "BYPASS")
 
@@ -139,6 +147,12 @@ class Cache:
         self.breaker = Breaker(settings.cache_breaker_failures, settings.cache_breaker_open_seconds)
         self.stats = Stats()
         self.versions: dict[str, int] = {}  # what this process knows of each tag's version
+        # when each tag's version was last read from Redis (the clock's time at which the read was sent); the tags
+        # here are the ones the refresher re-reads
+        self.read_at: dict[str, float] = {}
+        self.clock = time.monotonic  # a test may turn it
+        self._refresher: asyncio.Task[None] | None = None
+        self._refreshes = 0
         self._pending: set[str] = set()  # invalidations not yet written to Redis
         self._inflight: dict[str, asyncio.Future[bytes | None]] = {}
         self._lookups: dict[str, asyncio.Future[Lookup]] = {}
@@ -151,13 +165,21 @@ class Cache:
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, *, refresh: bool = True) -> None:
+        """The listener, the counters' flusher, the bumps' replayer and (unless a test on a fake clock calls
+        `refresh_tags` itself) the tags' refresher."""
         if self.enabled and self._listener is None:
             self._listener = asyncio.create_task(self._listen(), name="cache-invalidation-listener")
             self._stats_flusher = asyncio.create_task(self._flush_stats_every(), name="cache-stats-flusher")
             self._replayer = asyncio.create_task(self._replay_every(), name="cache-invalidation-replayer")
+            if refresh and self.revalidate_s > 0:
+                self._refresher = asyncio.create_task(self._refresh_every(), name="cache-tag-refresher")
 
     async def close(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
         if self._replayer is not None:
             self._replayer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -185,16 +207,19 @@ class Cache:
         """The L1 body if it may be served without asking Redis (the same test `_lookup` starts with), without the
         future that shares a Redis round trip: the hit path's synchronous fast lane."""
         entry = self.l1.get(key)
-        return entry.body if entry is not None and self._servable(entry, time.monotonic()) else None
+        return entry.body if entry is not None and self._servable(entry, self.clock()) else None
 
     def _servable(self, entry: Entry, now: float) -> bool:
-        """An L1 copy is served without asking Redis while it is unexpired, checked within the re-validation
-        interval, and at the tag versions this process knows."""
-        return (
-            entry.expires_at > now
-            and now - entry.checked_at < self.revalidate_s
-            and all(self.versions.get(tag) == version for tag, version in entry.versions)
-        )
+        """An L1 copy is served without asking Redis while it is unexpired, and each of its tags is at the version
+        this process knows and was read from Redis within the re-validation interval."""
+        if entry.expires_at <= now:
+            return False
+        oldest = now - self.revalidate_s
+        versions, read_at = self.versions, self.read_at
+        for tag, version in entry.versions:
+            if versions.get(tag) != version or read_at.get(tag, oldest) <= oldest:
+                return False
+        return True
 
     async def lookup(self, key: str, tags: tuple[str, ...]) -> Lookup:
         """L1, then L2, with concurrent lookups of one key sharing a single Redis round trip."""
@@ -218,8 +243,9 @@ class Cache:
         return result
 
     async def _lookup(self, key: str, tags: tuple[str, ...]) -> Lookup:
-        """A miss carries the tag versions that its computation must be stored under."""
-        now = time.monotonic()
+        """A miss carries the tag versions that its computation must be stored under. When L1 holds the key, only the
+        tags are read: the body comes from Redis only if L1's copy is out of date."""
+        now = self.clock()
         entry = self.l1.get(key)
         if entry is not None and entry.expires_at > now:
             if self._servable(entry, now):
@@ -233,32 +259,43 @@ class Cache:
             await self.invalidate(())  # this process's own writes must be visible before it reads again
             if self._pending:
                 return Lookup(source="BYPASS")
+        tag_keys = [self.tag_key(t) for t in tags]
         try:
-            values = await self.client.mget([key, *(self.tag_key(t) for t in tags)])  # type: ignore[union-attr]
+            if entry is None:
+                values = await self.client.mget([key, *tag_keys])  # type: ignore[union-attr]
+            else:
+                values = [None, *await self.client.mget(tag_keys)]  # type: ignore[union-attr]
         except Exception as exc:
             self._failed("read", exc)
             return Lookup(source="ERROR")
         await self._succeeded()
-        current = await self._current(tags, values[1:])
+        current = await self._current(tags, values[1:], now)
         if current is None:
             return Lookup(source="BYPASS")
-        if entry is not None and entry.versions == current:
-            entry.checked_at = now
-            return Lookup(body=entry.body, source="L1")
+        if entry is not None:
+            if entry.versions == current:
+                return Lookup(body=entry.body, source="L1")
+            try:  # L1's copy is out of date; another process may have stored the current one
+                values[0] = await self.client.get(key)  # type: ignore[union-attr]
+            except Exception as exc:
+                self._failed("read", exc)
+                return Lookup(source="ERROR")
         raw = values[0]
         if isinstance(raw, bytes):
             parsed = _decode(raw)
             if parsed is None:
                 log.warning("cache: corrupt entry %s counted as a miss", key)
             elif parsed[0] == current:
-                self.l1.put(key, Entry(parsed[1], current, now + parsed[2], now))
+                self.l1.put(key, Entry(parsed[1], current, now + parsed[2]))
                 return Lookup(body=parsed[1], source="L2")
         return Lookup(versions=current)
 
-    async def _current(self, tags: tuple[str, ...], raw: list[Any]) -> tuple[tuple[str, int], ...] | None:
+    async def _current(
+        self, tags: tuple[str, ...], raw: list[Any], sent_at: float
+    ) -> tuple[tuple[str, int], ...] | None:
         """The tags' versions in Redis, a missing tag started at a new epoch; None when the cache must be bypassed:
         a missing tag could not be started, or Redis is behind a version this process heard of (a bump that Redis
-        refused), which this process then raises Redis to."""
+        refused), which this process then raises Redis to. The tags count as read at `sent_at`."""
         found = {tag: int(v) for tag, v in zip(tags, raw, strict=True) if v is not None}
         missing = [tag for tag in tags if tag not in found]
         if missing:
@@ -278,6 +315,7 @@ class Cache:
         behind = {tag for tag, version in current if self.versions.get(tag, 0) > version}
         for tag, version in current:
             self.versions[tag] = max(self.versions.get(tag, 0), version)
+            self.read_at[tag] = max(self.read_at.get(tag, sent_at), sent_at)
         if behind:
             self._pending |= behind
             return None
@@ -285,9 +323,9 @@ class Cache:
 
     async def store(self, key: str, versions: tuple[tuple[str, int], ...], hit_body: bytes, ttl: int) -> None:
         """Store a freshly computed response (its HIT form) under the versions snapshotted before computing it."""
-        now = time.monotonic()
+        now = self.clock()
         if all(self.versions.get(tag, 0) <= version for tag, version in versions):
-            self.l1.put(key, Entry(hit_body, versions, now + ttl, now))
+            self.l1.put(key, Entry(hit_body, versions, now + ttl))
         if self.breaker.allows:
             try:
                 await self.client.set(key, _encode(versions, hit_body, ttl), px=ttl * 1000)  # type: ignore[union-attr]
@@ -424,6 +462,43 @@ class Cache:
                 totals[(route, outcome)] = int(value)
         return by_route(totals)
 
+    # -- keeping the tags this process holds fresh -----------------------------------------------------------------
+
+    async def refresh_tags(self) -> None:
+        """Read the version of every tag this process holds, in one MGET, so that every warm L1 copy stays
+        servable from memory. A tag Redis no longer holds (evicted, lost in a restart, deleted by a refused bump) is
+        forgotten: its copies are unservable until a lookup starts it at a new epoch. A tag Redis holds below the
+        version this process knows is not marked read, so its copies go stale and the next lookup settles it."""
+        if not self.read_at or not self.breaker.allows:
+            return
+        self._refreshes += 1
+        if self._refreshes % _PRUNE_EVERY == 0:  # drop the tags no entry depends on any more
+            live = self.l1.tags()
+            for tag in [t for t in self.read_at if t not in live]:
+                del self.read_at[tag]
+        tags = list(self.read_at)
+        sent_at = self.clock()
+        try:
+            raw = await self.client.mget([self.tag_key(t) for t in tags])  # type: ignore[union-attr]
+        except Exception as exc:
+            self._failed("refresh", exc)
+            return
+        await self._succeeded()
+        for tag, value in zip(tags, raw, strict=True):
+            if value is None:
+                self.read_at.pop(tag, None)
+                continue
+            version = int(value)
+            if self.versions.get(tag, 0) > version:
+                continue  # heard of but not in Redis yet, or refused there: left to go stale, for a lookup to settle
+            self.versions[tag] = version
+            self.read_at[tag] = max(self.read_at.get(tag, sent_at), sent_at)
+
+    async def _refresh_every(self) -> None:
+        while True:
+            await asyncio.sleep(self.revalidate_s / 2)
+            await self.refresh_tags()
+
     async def _replay_every(self) -> None:
         """Bumps Redis refused are retried here too, not only before this process's next cached read: a worker
         never reads the cache, and the other processes must not wait for this one's next request."""
@@ -449,6 +524,7 @@ class Cache:
             # Whatever this process held may have been invalidated while it could not hear about it.
             self.l1.clear()
             self.versions.clear()
+            self.read_at.clear()
             if self._pending:
                 await self.invalidate(())
 
@@ -464,6 +540,7 @@ class Cache:
                 # Messages published while we were not listening are lost: forget what we held.
                 self.l1.clear()
                 self.versions.clear()
+                self.read_at.clear()
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None and message.get("type") == "message":
