@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from bench import cache, jobs, playlist, rooms_uncached, sync, uploads
+from bench import cache, jobs, mix, playlist, rooms_uncached, sync, uploads
 
 BENCHES = {
     "rooms-uncached": rooms_uncached.main,
     "cache": cache.main,
+    "mix": mix.main,
     "jobs": jobs.main,
     "sync": sync.main,
     "sync-fanout": sync.fanout_main,

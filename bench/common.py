@@ -109,15 +109,30 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def wrk(url: str, seconds: int = 10, connections: int = 50, threads: int = 2) -> WrkResult:
+def wrk(
+    url: str,
+    seconds: int = 10,
+    connections: int = 50,
+    threads: int = 2,
+    script: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> WrkResult:
+    """wrk's figures for one URL, or for what a Lua `script` asks for (bench/mix.lua), with `env` for the script."""
     exe = ensure_tool("wrk", "wrk")
-    out = subprocess.run(
-        [exe, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+    args = [exe, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script is not None:
+        args += ["-s", str(script)]
+    ran = subprocess.run(
+        [*args, url],
         capture_output=True,
         text=True,
         check=True,
         timeout=seconds + 60,
-    ).stdout
+        env={**os.environ, **(env or {})},
+    )
+    if script is not None and ran.stderr.strip():  # a script that fails to load makes wrk ask for the bare URL
+        raise SystemExit(f"wrk's script {script} failed: {ran.stderr.strip()}")
+    out = ran.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = 0
     if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from tests.conftest import make_settings
 from tests.integration.helpers import create_movie, create_room, join, register
@@ -17,8 +18,13 @@ from watchparty.app import create_app
 from watchparty.chat.schemas import MessagePage
 from watchparty.config import Settings
 from watchparty.core.deps import Services
-from watchparty.core.schemas import Page
+from watchparty.core.schemas import Envelope, Page
+from watchparty.models import Movie
+from watchparty.movies import service as movies_service
+from watchparty.movies.schemas import MovieRead
+from watchparty.rooms import service as rooms_service
 from watchparty.rooms.schemas import RoomRead
+from watchparty.users import service as users_service
 
 NO_CACHE = {"page": "1", "q": ""}  # an empty search is not cached: the application answers every time
 
@@ -139,3 +145,94 @@ async def test_loaders_answer_as_the_application_does_with_the_cache_on_and_off(
             assert "x-cache" not in (await uncached.get("/api/rooms")).headers
     statuses = {(u, tuple(h)): (await client.get(u, headers=h)).status_code for u, _, h in cases}
     assert sorted(set(statuses.values())) == [200, 401, 403, 404]  # every kind of answer was compared
+
+
+async def test_room_details_and_movies_are_what_the_models_would_write_in_one_statement(
+    client: httpx.AsyncClient, services: Services, settings: Settings, tmp_path: Path
+) -> None:
+    """Issue 18: room details, the movie list and movie details are hot reads too. Their bytes equal what the
+    response models write from the ORM's objects, for every kind of caller, and each is one statement."""
+    host = await register(client, "host")
+    member = await register(client, "member")
+    stranger = await register(client, "stranger")
+    movie = await create_movie(client, host)
+    await create_movie(client, host, title="Second film")
+    rooms = [
+        await create_room(client, host, movieId=movie["id"], description="with a movie"),
+        await create_room(client, host, visibility="unlisted"),
+        await create_room(client, host, visibility="private", password="pw-pw-pw"),
+        await create_room(client, host, name="Locked", password="pw-pw-pw"),
+    ]
+    for room in rooms:
+        await join(client, member, room["id"], password="pw-pw-pw")
+    callers: dict[str, dict[str, str]] = {
+        "anonymous": {},
+        "host": host.headers,
+        "member": member.headers,
+        "stranger": stranger.headers,
+    }
+    uncached_app = create_app(make_settings(settings.database_url, tmp_path, cache_enabled=False))
+    async with uncached_app.router.lifespan_context(uncached_app):
+        transport = httpx.ASGITransport(app=uncached_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as uncached:
+            for room in rooms:
+                async with services.db.session() as session:
+                    owner = await users_service.get_user(session, host.id)
+                    expected = Envelope[RoomRead](data=await rooms_service.get_room(session, room["id"], owner))
+                model_bytes = expected.model_dump_json(by_alias=True).encode()
+                for who, headers in callers.items():
+                    private = room["visibility"] == "private" and who in ("anonymous", "stranger")
+                    for c in (client, uncached):
+                        r = await c.get(f"/api/rooms/{room['id']}", headers=headers)
+                        if private:
+                            assert r.status_code == 404, (room["name"], who)
+                            continue
+                        assert r.status_code == 200, (room["name"], who)
+                        body = r.content.replace(b'{"_cached":true,', b"{", 1)
+                        assert body == model_bytes, (room["name"], who)
+            assert (await uncached.get("/api/rooms/999999")).status_code == 404
+
+            async with services.db.session() as session:
+                expected_movie = Envelope[MovieRead](
+                    data=movies_service.to_read(await movies_service.get_movie(session, movie["id"]))
+                )
+                newest_first = select(Movie).order_by(Movie.created_at.desc(), Movie.id.desc())
+                listed = (await session.scalars(newest_first)).all()
+            expected_page = Page[MovieRead].of(
+                [movies_service.to_read(m) for m in listed[:1]], page=1, limit=1, total=len(listed)
+            )
+            for headers in (callers["anonymous"], callers["stranger"]):
+                for c in (client, uncached):
+                    one = await c.get(f"/api/movies/{movie['id']}", headers=headers)
+                    assert (
+                        one.content.replace(b'{"_cached":true,', b"{", 1)
+                        == expected_movie.model_dump_json(by_alias=True).encode()
+                    )
+                    page = await c.get("/api/movies", params={"limit": "1"}, headers=headers)
+                    assert (
+                        page.content.replace(b'{"_cached":true,', b"{", 1)
+                        == expected_page.model_dump_json(by_alias=True).encode()
+                    )
+            assert (await uncached.get("/api/movies/999999")).status_code == 404
+            searched = (await uncached.get("/api/movies", params={"q": "second"})).json()
+            assert [m["title"] for m in searched["data"]] == ["Second film"] and searched["pagination"]["total"] == 1
+
+            assert uncached_app.services is not None
+            statements = count_queries(uncached_app.services, "SELECT")
+            for path in (f"/api/rooms/{rooms[0]['id']}", "/api/movies", f"/api/movies/{movie['id']}"):
+                before = statements()
+                assert (await uncached.get(path)).status_code == 200
+                assert statements() - before == 1, (path, statements.seen)  # type: ignore[attr-defined]
+
+
+async def test_a_profile_hit_costs_one_select_the_revocation_check(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    who = await register(client, "profiled")
+    assert (await client.get("/api/auth/profile", headers=who.headers)).headers["x-cache"] == "MISS"
+    statements = count_queries(services, "")
+    r = await client.get("/api/auth/profile", headers=who.headers)
+    assert r.headers["x-cache"] == "HIT"
+    assert len(statements.seen) == 1 and "token_version" in statements.seen[0], statements.seen  # type: ignore[attr-defined]
+    await client.post("/api/auth/logout-all", headers=who.headers)
+    assert (await client.get("/api/auth/profile", headers=who.headers)).status_code == 401  # revoked: no copy served

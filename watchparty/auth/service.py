@@ -182,8 +182,9 @@ async def user_for_token(session: AsyncSession, services: Services, token: str) 
 
 
 async def authenticate(services: Services, token: str) -> User | None:
-    """user_for_token in a short unit of work of its own (for the cache's authorisers)."""
-    async with services.db.session() as session:
+    """user_for_token for the cache's authorisers: the revocation check (the token's version against the user's)
+    is one SELECT by primary key on the hot-read connection, and nothing else is read."""
+    async with services.db.read_session() as session:
         return await user_for_token(session, services, token)
 
 

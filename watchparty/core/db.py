@@ -98,6 +98,13 @@ class Database:
             yield conn
 
     @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """The ORM on a hot-read connection: for one load by primary key that writes nothing (the caller of a
+        token, on every cached request that carries one). One round trip: autocommit, no BEGIN, no COMMIT."""
+        async with self.read() as conn, AsyncSession(bind=conn) as session:
+            yield session
+
+    @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A unit of work: commit on success, then run the after-commit effects."""
         async with self.sessionmaker() as session:
@@ -180,3 +187,9 @@ async def run_after_commit(session: AsyncSession) -> None:
     effects: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
     for effect in effects:
         await effect()
+
+
+def like_pattern(text: str) -> str:
+    """`text` as a case-insensitive substring pattern for LIKE ... ESCAPE '/'."""
+    escaped = text.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"

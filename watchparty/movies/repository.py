@@ -6,30 +6,77 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Integer, RowMapping, Select, bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import aliased
 
+from watchparty.core.db import like_pattern
 from watchparty.models import MediaUpload, Movie, Subtitle
+
+# The hot reads (ADR 0012): the columns MovieRead shows, statements built once, values bound.
+_COLUMNS: tuple[Any, ...] = (
+    Movie.id,
+    Movie.title,
+    Movie.poster_url,
+    Movie.video_url,
+    Movie.duration_seconds,
+    Movie.check_status,
+    Movie.media_check,
+    Movie.description,
+    Movie.year,
+    Movie.genres,
+    Movie.created_by,
+    Movie.created_at,
+    Movie.updated_at,
+)
+_ONE: Select[Any] = select(*_COLUMNS).where(Movie.id == bindparam("movie_id", type_=Integer))
+
+
+def _matching(movie: Any, search: bool) -> list[Any]:
+    return [func.lower(movie.title).like(bindparam("pattern"), escape="/")] if search else []
+
+
+def _total(search: bool) -> Select[Any]:
+    counted = aliased(Movie)  # its own FROM: not correlated with the listed movies
+    return select(func.count()).select_from(counted).where(*_matching(counted, search))
+
+
+def _page(search: bool) -> Select[Any]:
+    """A page of the catalogue with the total as an uncorrelated scalar subquery, which PostgreSQL runs once."""
+    return (
+        select(*_COLUMNS, _total(search).scalar_subquery().label("total"))
+        .where(*_matching(Movie, search))
+        .order_by(Movie.created_at.desc(), Movie.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+
+
+_PAGE = {False: _page(False), True: _page(True)}
+_TOTAL = {False: _total(False), True: _total(True)}
+
+
+async def movie_row(conn: AsyncConnection, movie_id: int) -> RowMapping | None:
+    row: RowMapping | None = (await conn.execute(_ONE, {"movie_id": movie_id})).mappings().first()
+    return row
+
+
+async def page_of_movies(
+    conn: AsyncConnection, *, q: str | None, offset: int, limit: int
+) -> tuple[Sequence[RowMapping], int]:
+    """A page of the catalogue, newest first, and the total: one round trip (two past the last page)."""
+    search = bool(q)
+    params: dict[str, Any] = {"offset": offset, "limit": limit}
+    if q:
+        params["pattern"] = like_pattern(q)
+    rows = (await conn.execute(_PAGE[search], params)).mappings().all()
+    if rows:
+        return rows, int(rows[0]["total"])
+    return rows, int(await conn.scalar(_TOTAL[search], params) or 0)
 
 
 async def get_movie(session: AsyncSession, movie_id: int) -> Movie | None:
     return await session.get(Movie, movie_id)
-
-
-def _filtered(stmt: Select[Any], q: str | None) -> Select[Any]:
-    if q:
-        stmt = stmt.where(func.lower(Movie.title).contains(q.lower(), autoescape=True))
-    return stmt
-
-
-async def list_movies(session: AsyncSession, *, q: str | None, offset: int, limit: int) -> Sequence[Movie]:
-    stmt = _filtered(select(Movie), q).order_by(Movie.created_at.desc(), Movie.id.desc()).offset(offset).limit(limit)
-    return (await session.scalars(stmt)).all()
-
-
-async def count_movies(session: AsyncSession, *, q: str | None) -> int:
-    stmt = _filtered(select(func.count()).select_from(Movie), q)
-    return int(await session.scalar(stmt) or 0)
 
 
 async def by_video_urls(session: AsyncSession, urls: Sequence[str]) -> Sequence[Movie]:

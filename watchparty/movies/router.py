@@ -9,9 +9,11 @@ from fastapi.responses import Response
 
 from watchparty.auth.deps import AccountUser
 from watchparty.core.deps import AppServices, DbSession
+from watchparty.core.responses import EncodedJSON
 from watchparty.core.schemas import Envelope, ErrorEnvelope, MovieId, Page, PageParams, page_params
 from watchparty.core.validators import Language, SearchText, TrackLabel
 from watchparty.movies import service as movies_service
+from watchparty.movies.errors import MovieNotFound
 from watchparty.movies.schemas import MovieCreate, MovieRead, MovieUpdate, SubtitleByUrl, SubtitleRead
 from watchparty.movies.subtitles import MAX_SUBTITLE_BYTES
 
@@ -19,18 +21,23 @@ router = APIRouter(prefix="/movies", tags=["movies"])
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-@router.get("")
+@router.get("", response_model=Page[MovieRead])
 async def list_movies(
-    session: DbSession, paging: Paging, q: Annotated[SearchText | None, Query(description="title contains")] = None
-) -> Page[MovieRead]:
+    services: AppServices,
+    paging: Paging,
+    q: Annotated[SearchText | None, Query(description="title contains")] = None,
+) -> EncodedJSON:
     """The catalogue, newest first, optionally filtered by title."""
-    return await movies_service.list_movies(session, paging, q)
+    return EncodedJSON(await movies_service.list_movies(services, paging, q))  # a hot read (ADR 0012)
 
 
-@router.get("/{movie_id}")
-async def get_movie(movie_id: MovieId, session: DbSession) -> Envelope[MovieRead]:
+@router.get("/{movie_id}", response_model=Envelope[MovieRead])
+async def get_movie(movie_id: MovieId, services: AppServices) -> EncodedJSON:
     """One movie."""
-    return Envelope(data=movies_service.to_read(await movies_service.get_movie(session, movie_id)))
+    body = await movies_service.movie_body(services, movie_id)  # a hot read (ADR 0012)
+    if body is None:
+        raise MovieNotFound()
+    return EncodedJSON(body)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from watchparty.config import Settings
 from watchparty.core.cache import invalidate
 from watchparty.core.clock import iso_z, utcnow
+from watchparty.core.deps import Services
 from watchparty.core.errors import PayloadTooLarge
-from watchparty.core.schemas import Page, PageParams
+from watchparty.core.responses import encode_json
+from watchparty.core.schemas import PageParams, pagination
 from watchparty.jobs import outbox
 from watchparty.jobs.queues import HIGH_PRIORITY, MEDIA
 from watchparty.models import Movie, Subtitle, User, UserRole
@@ -35,10 +37,32 @@ MAX_TRACKS = 20  # subtitle tracks per movie
 _REQUIRED = {"title", "video_url"}
 
 
-async def list_movies(session: AsyncSession, page: PageParams, q: str | None) -> Page[MovieRead]:
-    movies = await repository.list_movies(session, q=q, offset=page.offset, limit=page.limit)
-    total = await repository.count_movies(session, q=q)
-    return Page.of([MovieRead.model_validate(m) for m in movies], page=page.page, limit=page.limit, total=total)
+async def list_movies(services: Services, page: PageParams, q: str | None) -> bytes:
+    """The catalogue, newest first: a `Page[MovieRead]`, encoded. A hot read (ADR 0012): one statement on an
+    autocommit connection, rows encoded straight to JSON."""
+    async with services.db.read() as conn:
+        rows, total = await repository.page_of_movies(conn, q=q, offset=page.offset, limit=page.limit)
+    return encode_json({"success": True, "data": [movie_json(r) for r in rows], "pagination": pagination(page, total)})
+
+
+async def movie_body(services: Services, movie_id: int) -> bytes | None:
+    """One movie as `Envelope[MovieRead]`, encoded (a hot read); None when there is no such movie."""
+    async with services.db.read() as conn:
+        row = await repository.movie_row(conn, movie_id)
+    return None if row is None else encode_json({"success": True, "data": movie_json(row)})
+
+
+def movie_json(row: RowMapping) -> dict[str, Any]:
+    """A movie row (the hot reads' columns) as MovieRead's wire form."""
+    return {
+        **summary_json(row, prefix=""),
+        "description": row["description"],
+        "year": row["year"],
+        "genres": row["genres"],
+        "createdBy": row["created_by"],
+        "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
+    }
 
 
 async def get_movie(session: AsyncSession, movie_id: int) -> Movie:
@@ -109,16 +133,17 @@ def require_playable(movie: Movie) -> Movie:
     return movie
 
 
-def summary_json(row: RowMapping) -> dict[str, Any]:
+def summary_json(row: RowMapping, prefix: str = "movie_") -> dict[str, Any]:
     """A movie as a room or a playlist item shows it (MovieSummary's wire form), from a row whose `movie_…`
-    columns the rooms repository selects: the one place that maps them."""
+    columns the rooms repository selects (or, with no prefix, the movies' own hot reads): the one place that maps
+    them."""
     return {
-        "id": row["movie_id"],
-        "title": row["movie_title"],
-        "posterUrl": row["movie_poster_url"],
-        "videoUrl": row["movie_video_url"],
-        "durationSeconds": row["movie_duration_seconds"],
-        "check": MediaCheck.of(row["movie_check_status"], row["movie_media_check"]).model_dump(by_alias=True),
+        "id": row[f"{prefix}id"],
+        "title": row[f"{prefix}title"],
+        "posterUrl": row[f"{prefix}poster_url"],
+        "videoUrl": row[f"{prefix}video_url"],
+        "durationSeconds": row[f"{prefix}duration_seconds"],
+        "check": MediaCheck.of(row[f"{prefix}check_status"], row[f"{prefix}media_check"]).model_dump(by_alias=True),
     }
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Integer, Row, RowMapping, Select, bindparam, case, delete
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
+from watchparty.core.db import like_pattern
 from watchparty.models import (
     Invite,
     MemberRole,
@@ -102,12 +103,6 @@ _PAGE = {False: _page(False), True: _page(True)}
 _TOTAL = {False: _total(False), True: _total(True)}
 
 
-def like_pattern(text: str) -> str:
-    """`text` as a case-insensitive substring pattern for LIKE ... ESCAPE '/'."""
-    escaped = text.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
-    return f"%{escaped}%"
-
-
 async def page_of_public_rooms(
     conn: AsyncConnection, *, since: datetime, q: str | None, offset: int, limit: int
 ) -> tuple[Sequence[RowMapping], int]:
@@ -135,6 +130,38 @@ async def rooms_of(session: AsyncSession, user_id: int, limit: int) -> Sequence[
     """The rooms this person is a member of (host included), the one they were last in first."""
     rows: Sequence[Row[Any]] = (await session.execute(_MINE, {"user_id": user_id, "limit": limit})).all()
     return rows
+
+
+_ROOM_ID = bindparam("room_id", type_=Integer)
+_IS_MEMBER = (
+    select(RoomMember.user_id)
+    .where(RoomMember.room_id == Room.id, RoomMember.user_id == bindparam("user_id", type_=Integer))
+    .correlate(Room)
+    .exists()
+)
+# The hot reads of one room (ADR 0012): who may see it, and what they see, in one statement each
+_ACCESS = select(Room.visibility, Room.open_to_read.label("open_to_read"), _IS_MEMBER.label("is_member")).where(
+    Room.id == _ROOM_ID
+)
+_SEEN: Select[Any] = _VIEW.where(
+    Room.id == _ROOM_ID, or_(Room.visibility != literal(RoomVisibility.PRIVATE.value, literal_execute=True), _IS_MEMBER)
+)
+
+
+async def access_of(conn: AsyncConnection | AsyncSession, room_id: int, user_id: int | None) -> RowMapping | None:
+    """The room's visibility, whether anyone may read inside it, and whether this caller is a member."""
+    row: RowMapping | None = (
+        (await conn.execute(_ACCESS, {"room_id": room_id, "user_id": user_id or 0})).mappings().first()
+    )
+    return row
+
+
+async def seen_room_view(conn: AsyncConnection, room_id: int, user_id: int | None) -> RowMapping | None:
+    """The room's view row for a caller who may see it (not private, or a member); None otherwise."""
+    row: RowMapping | None = (
+        (await conn.execute(_SEEN, {"room_id": room_id, "user_id": user_id or 0})).mappings().first()
+    )
+    return row
 
 
 async def get_room_view(session: AsyncSession, room_id: int) -> Row[Any] | None:

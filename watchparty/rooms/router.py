@@ -13,6 +13,7 @@ from watchparty.core.schemas import Envelope, Page, PageLimit, PageNumber, PageP
 from watchparty.core.validators import SearchText
 from watchparty.rooms import flows, moderation_flows, playlist_flows
 from watchparty.rooms import service as rooms_service
+from watchparty.rooms.errors import RoomNotFound
 from watchparty.rooms.schemas import (
     Based,
     ChatRulesIn,
@@ -69,10 +70,13 @@ async def my_rooms(
     return Envelope(data=await rooms_service.my_rooms(session, user, limit))
 
 
-@router.get("/{room_id}")
-async def get_room(room_id: RoomId, user: OptionalUser, session: DbSession) -> Envelope[RoomRead]:
+@router.get("/{room_id}", response_model=Envelope[RoomRead])
+async def get_room(room_id: RoomId, user: OptionalUser, services: AppServices) -> EncodedJSON:
     """One room. Private rooms are visible to their members only."""
-    return Envelope(data=await rooms_service.get_room(session, room_id, user))
+    body = await rooms_service.room_body(services, room_id, user)  # a hot read (ADR 0012)
+    if body is None:
+        raise RoomNotFound()
+    return EncodedJSON(body)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from watchparty.core.cache import invalidate
 from watchparty.core.clock import iso_z, utcnow
@@ -163,23 +163,45 @@ async def list_members(session: AsyncSession, room_id: int, user: User | None) -
     ]
 
 
-async def view_scope(session: AsyncSession, room_id: int, user: User | None) -> str | None:
+def _hidden(visibility: RoomVisibility, is_member: bool) -> bool:
+    """A private room is not there for a non-member (404), admins included."""
+    return visibility == RoomVisibility.PRIVATE and not is_member
+
+
+def _may_read(open_to_read: bool, is_member: bool) -> bool:
+    """The chat and the members: anyone in a room open to read (public, no password), members otherwise."""
+    return open_to_read or is_member
+
+
+async def view_scope(conn: AsyncConnection | AsyncSession, room_id: int, user: User | None) -> str | None:
     """Who shares what get_room shows this caller: "public" or "unlisted" (anyone), "members", or None (no access).
-    Used to authorise before a cache read."""
-    try:
-        room, _ = await visible_room(session, room_id, user)
-    except (RoomNotFound, NotRoomMember):
+    Used to authorise before a cache read: one statement (ADR 0012)."""
+    row = await repository.access_of(conn, room_id, user.id if user else None)
+    if row is None:
         return None
-    return "members" if room.visibility == RoomVisibility.PRIVATE else room.visibility.value
+    visibility = RoomVisibility(row["visibility"])
+    if _hidden(visibility, bool(row["is_member"])):
+        return None
+    return "members" if visibility == RoomVisibility.PRIVATE else visibility.value
 
 
-async def chat_scope(session: AsyncSession, room_id: int, user: User | None) -> str | None:
+async def chat_scope(conn: AsyncConnection | AsyncSession, room_id: int, user: User | None) -> str | None:
     """Like view_scope, for the chat history: "public" (anyone) or "members", or None."""
-    try:
-        room = await readable_room(session, room_id, user)
-    except (RoomNotFound, NotRoomMember):
+    row = await repository.access_of(conn, room_id, user.id if user else None)
+    if row is None:
         return None
-    return "public" if room.open_to_read else "members"
+    is_member = bool(row["is_member"])
+    if _hidden(RoomVisibility(row["visibility"]), is_member) or not _may_read(bool(row["open_to_read"]), is_member):
+        return None
+    return "public" if row["open_to_read"] else "members"
+
+
+async def room_body(services: Services, room_id: int, user: User | None) -> bytes | None:
+    """One room as `Envelope[RoomRead]`, encoded, for a caller who may see it; None when there is no such room for
+    them (404). A hot read (ADR 0012): one statement that checks access too, rows encoded straight to JSON."""
+    async with services.db.read() as conn:
+        row = await repository.seen_room_view(conn, room_id, user.id if user else None)
+    return None if row is None else encode_json({"success": True, "data": room_json(row)})
 
 
 def touch_activity(session: AsyncSession, room: Room) -> None:
@@ -199,7 +221,7 @@ async def visible_room(
     if room is None:
         raise RoomNotFound()
     member = await repository.get_member(session, room_id, user.id) if user is not None else None
-    if room.visibility == RoomVisibility.PRIVATE and member is None:
+    if _hidden(room.visibility, member is not None):
         raise RoomNotFound()
     return room, member
 
@@ -224,7 +246,7 @@ async def readable_room(session: AsyncSession, room_id: int, user: User | None) 
     """A room whose chat and members the caller may read: anyone for a room open to read (public, no password),
     members otherwise."""
     room, member = await visible_room(session, room_id, user)
-    if not room.open_to_read and member is None:
+    if not _may_read(room.open_to_read, member is not None):
         raise NotRoomMember()
     return room
 
