@@ -25,6 +25,7 @@ from watchparty.movies.schemas import MovieRead
 from watchparty.rooms import service as rooms_service
 from watchparty.rooms.schemas import RoomRead
 from watchparty.users import service as users_service
+from watchparty.users.schemas import UserRead
 
 NO_CACHE = {"page": "1", "q": ""}  # an empty search is not cached: the application answers every time
 
@@ -229,10 +230,13 @@ async def test_a_profile_hit_costs_one_select_the_revocation_check(
     client: httpx.AsyncClient, services: Services
 ) -> None:
     who = await register(client, "profiled")
-    assert (await client.get("/api/auth/profile", headers=who.headers)).headers["x-cache"] == "MISS"
+    miss = await client.get("/api/auth/profile", headers=who.headers)
+    assert miss.headers["x-cache"] == "MISS"
+    model_bytes = Envelope[UserRead].model_validate_json(miss.content).model_dump_json(by_alias=True).encode()
+    assert miss.content == model_bytes  # the lean read writes what the model writes
     statements = count_queries(services, "")
     r = await client.get("/api/auth/profile", headers=who.headers)
-    assert r.headers["x-cache"] == "HIT"
+    assert r.headers["x-cache"] == "HIT" and r.content == model_bytes.replace(b"{", b'{"_cached":true,', 1)
     assert len(statements.seen) == 1 and "token_version" in statements.seen[0], statements.seen  # type: ignore[attr-defined]
     await client.post("/api/auth/logout-all", headers=who.headers)
     assert (await client.get("/api/auth/profile", headers=who.headers)).status_code == 401  # revoked: no copy served

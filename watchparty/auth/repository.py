@@ -1,13 +1,22 @@
-"""All SQL about refresh and reset tokens."""
+"""All SQL about access, refresh and reset tokens."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Integer, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from watchparty.models import PasswordResetToken, RefreshToken
+from watchparty.models import PasswordResetToken, RefreshToken, User
+
+# Built once: the revocation check of an access token (its version against the user's), by primary key
+_CURRENT = select(User.id).where(
+    User.id == bindparam("user_id", type_=Integer), User.token_version == bindparam("version", type_=Integer)
+)
+
+
+async def token_is_current(conn: AsyncConnection, user_id: int, version: int) -> bool:
+    return (await conn.execute(_CURRENT, {"user_id": user_id, "version": version})).first() is not None
 
 
 async def get_refresh_token_by_hash(session: AsyncSession, token_hash: str) -> RefreshToken | None:

@@ -18,6 +18,7 @@ from watchparty.core.deps import Services
 from watchparty.core.errors import RateLimited
 from watchparty.core.realtime import room_event
 from watchparty.core.responses import encode_json
+from watchparty.core.security import Caller
 from watchparty.models import Message, User
 from watchparty.rooms import chat_rules, moderation_flows, policy
 from watchparty.rooms import service as rooms_service
@@ -41,7 +42,7 @@ async def history(services: Services, room_id: int, user: User | None, *, before
 
 
 async def readable_history(
-    services: Services, room_id: int, user: User | None, *, before: int | None, limit: int
+    services: Services, room_id: int, user: Caller | None, *, before: int | None, limit: int
 ) -> bytes | None:
     """One statement that reads the page and checks access together; None when it finds nothing."""
     async with services.db.read() as conn:

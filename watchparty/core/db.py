@@ -98,13 +98,6 @@ class Database:
             yield conn
 
     @asynccontextmanager
-    async def read_session(self) -> AsyncIterator[AsyncSession]:
-        """The ORM on a hot-read connection: for one load by primary key that writes nothing (the caller of a
-        token, on every cached request that carries one). One round trip: autocommit, no BEGIN, no COMMIT."""
-        async with self.read() as conn, AsyncSession(bind=conn) as session:
-            yield session
-
-    @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A unit of work: commit on success, then run the after-commit effects."""
         async with self.sessionmaker() as session:

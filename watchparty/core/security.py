@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import anyio.to_thread
 import jwt
@@ -17,6 +18,19 @@ from watchparty.core.clock import utcnow
 
 JWT_ALGORITHM = "HS256"  # pinned: decode accepts nothing else, so alg:none and key confusion fail
 ACCESS = "access"
+
+
+class Caller(Protocol):
+    """Whom a request speaks for, as far as a read's access rules need to know: a `User`, or the `TokenCaller` the
+    cached path makes from a valid token without loading the user."""
+
+    @property
+    def id(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCaller:
+    id: int
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from watchparty.core.clock import iso_z, utcnow
 from watchparty.core.deps import Services
 from watchparty.core.responses import encode_json
 from watchparty.core.schemas import PageParams, pagination
-from watchparty.core.security import hash_token, new_opaque_token
+from watchparty.core.security import Caller, hash_token, new_opaque_token
 from watchparty.mail import service as mail_service
 from watchparty.mail import templates
 from watchparty.models import (
@@ -173,7 +173,7 @@ def _may_read(open_to_read: bool, is_member: bool) -> bool:
     return open_to_read or is_member
 
 
-async def view_scope(conn: AsyncConnection | AsyncSession, room_id: int, user: User | None) -> str | None:
+async def view_scope(conn: AsyncConnection | AsyncSession, room_id: int, user: Caller | None) -> str | None:
     """Who shares what get_room shows this caller: "public" or "unlisted" (anyone), "members", or None (no access).
     Used to authorise before a cache read: one statement (ADR 0012)."""
     row = await repository.access_of(conn, room_id, user.id if user else None)
@@ -185,7 +185,7 @@ async def view_scope(conn: AsyncConnection | AsyncSession, room_id: int, user: U
     return "members" if visibility == RoomVisibility.PRIVATE else visibility.value
 
 
-async def chat_scope(conn: AsyncConnection | AsyncSession, room_id: int, user: User | None) -> str | None:
+async def chat_scope(conn: AsyncConnection | AsyncSession, room_id: int, user: Caller | None) -> str | None:
     """Like view_scope, for the chat history: "public" (anyone) or "members", or None."""
     row = await repository.access_of(conn, room_id, user.id if user else None)
     if row is None:
@@ -196,7 +196,7 @@ async def chat_scope(conn: AsyncConnection | AsyncSession, room_id: int, user: U
     return "public" if row["open_to_read"] else "members"
 
 
-async def room_body(services: Services, room_id: int, user: User | None) -> bytes | None:
+async def room_body(services: Services, room_id: int, user: Caller | None) -> bytes | None:
     """One room as `Envelope[RoomRead]`, encoded, for a caller who may see it; None when there is no such room for
     them (404). A hot read (ADR 0012): one statement that checks access too, rows encoded straight to JSON."""
     async with services.db.read() as conn:

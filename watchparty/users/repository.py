@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Integer, RowMapping, bindparam, case, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from watchparty.models import (
     MemberRole,
@@ -21,6 +21,25 @@ from watchparty.models import (
 
 async def get_user(session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, user_id)
+
+
+# The hot read of a profile (ADR 0012), built once
+_PROFILE = select(
+    User.id,
+    User.email,
+    User.username,
+    User.is_guest,
+    User.role,
+    User.language,
+    User.avatar_urls,
+    User.created_at,
+    User.updated_at,
+).where(User.id == bindparam("user_id", type_=Integer))
+
+
+async def profile_row(conn: AsyncConnection, user_id: int) -> RowMapping | None:
+    row: RowMapping | None = (await conn.execute(_PROFILE, {"user_id": user_id})).mappings().first()
+    return row
 
 
 async def get_user_for_update(session: AsyncSession, user_id: int) -> User | None:

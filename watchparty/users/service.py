@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import anyio
+from sqlalchemy import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from watchparty.config import Settings
 from watchparty.core.cache import invalidate
 from watchparty.core.clock import utcnow
+from watchparty.core.deps import Services
 from watchparty.core.errors import NotFound, PayloadTooLarge
+from watchparty.core.responses import encode_json
 from watchparty.jobs import outbox
 from watchparty.jobs.queues import IMAGE
 from watchparty.models import User, UserRole
@@ -199,20 +203,37 @@ def write_atomic(path: Path, data: bytes) -> None:
     tmp.rename(path)
 
 
+_PROFILE_FIELDS = ("id", "email", "username", "is_guest", "role", "language", "avatar_urls", "created_at", "updated_at")
+
+
 def to_read(user: User) -> UserRead:
-    avatars = {k: v for k, v in (user.avatar_urls or {}).items() if k in AVATAR_KEYS} or None
-    return UserRead(
-        id=user.id,
-        email=user.email,
-        username=user.username,
-        is_guest=user.is_guest,
-        role=user.role.value,
-        language=user.language or "en",
-        avatar_urls=avatars,
-        profile_picture=(avatars or {}).get("medium"),
-        created_at=user.created_at,
-        updated_at=user.updated_at,
-    )
+    return UserRead.model_validate(profile_json({name: getattr(user, name) for name in _PROFILE_FIELDS}))
+
+
+def profile_json(row: Mapping[str, Any] | RowMapping) -> dict[str, Any]:
+    """UserRead's wire form from a user's columns (a profile row, or a loaded User's attributes): the one place that
+    maps them."""
+    avatars = {k: v for k, v in (row["avatar_urls"] or {}).items() if k in AVATAR_KEYS} or None
+    return {
+        "id": row["id"],
+        "email": row["email"],
+        "username": row["username"],
+        "isGuest": bool(row["is_guest"]),
+        "role": UserRole(row["role"]).value,
+        "language": row["language"] or "en",
+        "avatarUrls": avatars,
+        "profilePicture": (avatars or {}).get("medium"),
+        "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
+    }
+
+
+async def profile_body(services: Services, user_id: int) -> bytes | None:
+    """A user's own profile as `Envelope[UserRead]`, encoded: a hot read (ADR 0012), for a caller the cache layer has
+    already checked the token of."""
+    async with services.db.read() as conn:
+        row = await repository.profile_row(conn, user_id)
+    return None if row is None else encode_json({"success": True, "data": profile_json(row)})
 
 
 def to_public(user_id: int, username: str, urls: dict[str, Any] | None) -> UserPublic:
