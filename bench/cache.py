@@ -23,7 +23,7 @@ CHAT_ROOM = 1  # public in the seed (every fifth room is private)
 REDIS = "redis://127.0.0.1:6379"
 
 
-def _peer(peer: Path, cache: bool, log_cache: bool) -> tuple[subprocess.Popen[bytes], str]:
+def peer_server(peer: Path, cache: bool, log_cache: bool) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         "PORT": str(port),
@@ -92,9 +92,9 @@ def main(rounds: int = 1, seconds: int = 10) -> None:
     hit_ratio = "n/a"
 
     configs: list[tuple[str, Callable[[], tuple[subprocess.Popen[bytes], str]]]] = [
-        ("peer cached, LOG_CACHE=1", lambda: _peer(peer_dir, True, True)),
-        ("peer cached, LOG_CACHE=0", lambda: _peer(peer_dir, True, False)),
-        ("peer uncached", lambda: _peer(peer_dir, False, False)),
+        ("peer cached, LOG_CACHE=1", lambda: peer_server(peer_dir, True, True)),
+        ("peer cached, LOG_CACHE=0", lambda: peer_server(peer_dir, True, False)),
+        ("peer uncached", lambda: peer_server(peer_dir, False, False)),
         ("WatchParty cached, 1 process", lambda: _watchparty(db_url, True, 1, "benchc1")),
         ("WatchParty cached, 2 processes", lambda: _watchparty(db_url, True, 2, "benchc2")),
         ("WatchParty uncached, 1 process", lambda: _watchparty(db_url, False, 1, "benchu1")),

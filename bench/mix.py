@@ -23,9 +23,10 @@ from pathlib import Path
 
 import redis
 
+from bench.cache import peer_server
 from bench.common import ROOT, WrkResult, free_port, python, say, start, stop, wrk
 from bench.report import write_section
-from bench.rooms_uncached import PEER_DB, WORK, WP_DB, setup_peer, setup_watchparty
+from bench.rooms_uncached import WORK, WP_DB, setup_peer, setup_watchparty
 from watchparty.config import Settings
 from watchparty.core.security import TokenCodec
 
@@ -89,13 +90,6 @@ def _write_mix(name: str, lines: list[str]) -> Path:
     path = WORK / f"mix-{name}.txt"
     path.write_text("\n".join(shuffled) + "\n")
     return path
-
-
-def _peer(peer: Path, cache: bool) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {"PORT": str(port), "DB_NAME": PEER_DB, "CACHE_ENABLED": "1" if cache else "0", "LOG_CACHE": "0"}
-    proc = start(["node", "src/server.js"], env, peer, f"http://127.0.0.1:{port}/api/health", WORK / "peer.log")
-    return proc, f"http://127.0.0.1:{port}"
 
 
 def _watchparty(db_url: str, cache: bool, workers: int, prefix: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -203,11 +197,11 @@ def main(rounds: int = 1, seconds: int = 10) -> None:
 
     def peer_cached(_prefix: str) -> tuple[subprocess.Popen[bytes], str]:
         flush_peer()
-        return _peer(peer_dir, True)
+        return peer_server(peer_dir, True, False)
 
     say("peer")
     cached("peer", peer_cached, "5 endpoints", lambda _p: _peer_counters)
-    uncached("peer", lambda: _peer(peer_dir, False))
+    uncached("peer", lambda: peer_server(peer_dir, False, False))
     for workers in (1, 2):
         name = f"WatchParty, {workers} process{'es' if workers > 1 else ''}"
         say(name)
@@ -222,6 +216,27 @@ def main(rounds: int = 1, seconds: int = 10) -> None:
         ("uniform",),
     )
     _report(rows, seconds, len(keys))
+
+
+def _targets(rows: list[Row], peer: dict[tuple[str, str, str], Row]) -> list[str]:
+    """Issue 18's targets, each a ratio to the peer in this run: warm ≥ 5×, cold ≥ 2×, uncached ≥ 3×, p99 ≤ the
+    peer's (1 process, the 5-endpoint mix, both spreads)."""
+    one = {r.key(): r for r in rows if r.server == "WatchParty, 1 process"}
+    out = ["Against the targets (WatchParty 1 process / peer, the 5-endpoint mix):", ""]
+    for phase, goal in (("warm", 5.0), ("cold", 2.0), ("uncached", 3.0)):
+        for spread in ("uniform", "Zipf"):
+            key = ("5 endpoints", spread, phase)
+            if key not in one or key not in peer:
+                continue
+            ours, theirs = one[key].result, peer[key].result
+            ratio = ours.rps / theirs.rps
+            met = "met" if ratio >= goal else "**not met**"
+            p99 = "at or below" if ours.p99_ms <= theirs.p99_ms else "**above**"
+            out.append(
+                f"- {phase}, {spread}: {ratio:.1f}× (target {goal:.0f}×: {met}); p99 {ours.p99_ms:.1f} ms, {p99} the "
+                f"peer's {theirs.p99_ms:.1f} ms."
+            )
+    return out
 
 
 def _report(rows: list[Row], seconds: int, keys: int) -> None:
@@ -245,5 +260,5 @@ def _report(rows: list[Row], seconds: int, keys: int) -> None:
         ratio = "–" if match is None or r.server == "peer" else f"{r.result.rps / match.result.rps:.1f}×"
         lines.append(f"| {r.server} | {r.mix} | {r.spread} | {r.phase} | {r.result.row()} | {r.hits} | {ratio} |")
     errors = sum(r.result.errors for r in rows)
-    lines += ["", f"Non-2xx responses or socket errors over all rows: {errors}."]
+    lines += ["", f"Non-2xx responses or socket errors over all rows: {errors}.", "", *_targets(rows, peer)]
     write_section("mix", "Realistic traffic: a mix over every key, against the Express peer", lines)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, RowMapping, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -180,6 +180,17 @@ async def run_after_commit(session: AsyncSession) -> None:
     effects: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
     for effect in effects:
         await effect()
+
+
+async def page_and_total(
+    conn: AsyncConnection, page: Any, total: Any, params: dict[str, Any]
+) -> tuple[Sequence[RowMapping], int]:
+    """A page whose rows carry the total (a `total` scalar subquery), and the total: one round trip, two past the
+    last page, where there is no row to carry it (ADR 0012)."""
+    rows = (await conn.execute(page, params)).mappings().all()
+    if rows:
+        return rows, int(rows[0]["total"])
+    return rows, int(await conn.scalar(total, params) or 0)
 
 
 def like_pattern(text: str) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import Integer, RowMapping, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
-from watchparty.core.db import like_pattern
+from watchparty.core.db import like_pattern, page_and_total
 from watchparty.models import MediaUpload, Movie, Subtitle
 
 # The hot reads (ADR 0012): the columns MovieRead shows, statements built once, values bound.
@@ -69,10 +69,7 @@ async def page_of_movies(
     params: dict[str, Any] = {"offset": offset, "limit": limit}
     if q:
         params["pattern"] = like_pattern(q)
-    rows = (await conn.execute(_PAGE[search], params)).mappings().all()
-    if rows:
-        return rows, int(rows[0]["total"])
-    return rows, int(await conn.scalar(_TOTAL[search], params) or 0)
+    return await page_and_total(conn, _PAGE[search], _TOTAL[search], params)
 
 
 async def get_movie(session: AsyncSession, movie_id: int) -> Movie | None:

@@ -10,7 +10,7 @@ from sqlalchemy import Integer, Row, RowMapping, Select, bindparam, case, delete
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
-from watchparty.core.db import like_pattern
+from watchparty.core.db import like_pattern, page_and_total
 from watchparty.models import (
     Invite,
     MemberRole,
@@ -111,10 +111,7 @@ async def page_of_public_rooms(
     params: dict[str, Any] = {"since": since, "offset": offset, "limit": limit}
     if q:
         params["pattern"] = like_pattern(q)
-    rows = (await conn.execute(_PAGE[search], params)).mappings().all()
-    if rows:
-        return rows, int(rows[0]["total"])
-    return rows, int(await conn.scalar(_TOTAL[search], params) or 0)
+    return await page_and_total(conn, _PAGE[search], _TOTAL[search], params)
 
 
 _MINE: Select[Any] = (
