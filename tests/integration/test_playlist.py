@@ -82,6 +82,7 @@ async def test_a_queue_is_built_reordered_and_played_through(client: httpx.Async
     assert r.json()["data"]["currentIndex"] == 0
     r = await client.put(f"/api/rooms/{room_id}/playlist", json={"baseVersion": 7, "loop": "all"}, headers=host.headers)
     assert r.json()["data"]["loop"] == "all"
+    await _settled(client, room_id)  # a media check that ends later would change the listing after the write below
     r = await client.post(f"/api/rooms/{room_id}/playlist/previous", json={"baseVersion": 8}, headers=host.headers)
     assert r.json()["data"]["currentIndex"] == 3  # looping: before the first is the last
     assert await _get(client, room_id) == r.json()["data"]  # the cached read saw every change
