@@ -94,6 +94,17 @@ class WatchPartyAPI(FastAPI):
         return stack
 
 
+def body_limits(settings: Settings) -> dict[str, tuple[int, int]]:
+    """The routes whose bodies may be larger than MAX_BODY_BYTES: (bytes accepted, the file's limit that a 413
+    says), by a pattern the whole path must match. Uploads carry the file's limit plus room for the multipart
+    framing. The reference deployment's nginx refuses at the same limits (deploy/local.py renders them)."""
+    return {
+        "/api/auth/upload-profile-picture": (settings.avatar_max_bytes + 16 * 1024, settings.avatar_max_bytes),
+        r"/api/movies/\d+/subtitles": (MAX_SUBTITLE_BYTES + 16 * 1024, MAX_SUBTITLE_BYTES),
+        r"/api/uploads/\d+": (settings.upload_chunk_bytes,) * 2,  # a chunk of a video (ADR 0021), as the raw body
+    }
+
+
 def create_app(settings: Settings | None = None) -> WatchPartyAPI:
     settings = settings or get_settings()
     configure_logging(settings)
@@ -158,13 +169,7 @@ def create_app(settings: Settings | None = None) -> WatchPartyAPI:
                 max_age=600,
             )
         )
-    # uploads may be larger than other bodies: the file's limit (what a 413 says) plus room for the multipart framing
-    upload_limit = {
-        "/api/auth/upload-profile-picture": (settings.avatar_max_bytes + 16 * 1024, settings.avatar_max_bytes),
-        r"/api/movies/\d+/subtitles": (MAX_SUBTITLE_BYTES + 16 * 1024, MAX_SUBTITLE_BYTES),
-        r"/api/uploads/\d+": (settings.upload_chunk_bytes,) * 2,  # a chunk of a video (ADR 0021), as the raw body
-    }
-    front.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=upload_limit))
+    front.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=body_limits(settings)))
     front.append(Middleware(HttpCacheMiddleware, routes=CACHED_ROUTES, authenticate=auth_service.authenticate))
     app.front_middleware = tuple(front)
     return app

@@ -174,10 +174,15 @@ class _BodyTooLarge(HTTPException):
         super().__init__(status_code=413, detail="The request body is too large")
 
 
-async def _send_413(send: Send, limit: int) -> None:
+def too_large_body(limit: int) -> bytes:
+    """The 413's body for a request over `limit` bytes (the reference deployment's nginx sends the same)."""
     error = PayloadTooLarge.over(limit)
     envelope = {"code": error.code, "message": error.detail_message, "details": error.details}
-    body = orjson.dumps({"success": False, "error": envelope})
+    return orjson.dumps({"success": False, "error": envelope})
+
+
+async def _send_413(send: Send, limit: int) -> None:
+    body = too_large_body(limit)
     await send(
         {
             "type": "http.response.start",
