@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -73,6 +74,61 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> tuple[str, int, float] | None:
+    """A process's name, parent and CPU seconds (user + system) from /proc, or None once it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    name = raw[raw.index("(") + 1 : raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return name, int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _processes() -> dict[int, tuple[str, int, float]]:
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
+            out[int(entry.name)] = stat
+    return out
+
+
+class CpuMeter:
+    """CPU seconds spent during a pass by the server under test (its process and every descendant), PostgreSQL
+    (every backend), Redis, and this script's children (wrk). Processes that live through the pass are counted
+    exactly; one that starts and ends inside it is missed (the servers' pools and wrk's threads live throughout)."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self._before = self._read()
+
+    def _read(self) -> dict[str, float]:
+        procs = _processes()
+        tree, grew = {self.server_pid}, True
+        while grew:
+            more = {pid for pid, (_n, parent, _c) in procs.items() if parent in tree} - tree
+            tree |= more
+            grew = bool(more)
+        groups = {"server": 0.0, "PostgreSQL": 0.0, "Redis": 0.0}
+        for pid, (name, _parent, cpu) in procs.items():
+            if pid in tree:
+                groups["server"] += cpu
+            elif name == "postgres":
+                groups["PostgreSQL"] += cpu
+            elif name.startswith(("redis-server", "valkey-server")):
+                groups["Redis"] += cpu
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        groups["wrk"] = children.ru_utime + children.ru_stime
+        return groups
+
+    def since(self) -> dict[str, float]:
+        after = self._read()
+        return {name: max(0.0, after[name] - self._before[name]) for name in after}
 
 
 def start(cmd: list[str], env: dict[str, str], cwd: Path, health_url: str, log: Path) -> subprocess.Popen[bytes]:

@@ -24,7 +24,7 @@ from pathlib import Path
 import redis
 
 from bench.cache import peer_server
-from bench.common import ROOT, WrkResult, free_port, python, say, start, stop, wrk
+from bench.common import ROOT, CpuMeter, WrkResult, free_port, python, say, start, stop, wrk
 from bench.report import write_section
 from bench.rooms_uncached import WORK, WP_DB, setup_peer, setup_watchparty
 from watchparty.config import Settings
@@ -49,6 +49,28 @@ class Row:
 
     def key(self) -> tuple[str, str, str]:
         return (self.mix, self.spread, self.phase)
+
+
+@dataclass
+class CpuRow:
+    """Where the machine's CPU went in one uncached pass: seconds per group, and the requests served."""
+
+    server: str
+    spread: str
+    rps: float
+    seconds: int
+    cpu: dict[str, float]
+
+    def per_request_us(self, group: str) -> float:
+        return self.cpu[group] / (self.rps * self.seconds) * 1e6
+
+    def line(self) -> str:
+        groups = ("server", "PostgreSQL", "Redis", "wrk")
+        busy = sum(self.cpu.values()) / self.seconds
+        others = sum(self.per_request_us(g) for g in groups if g != "server")
+        ceiling = 2e6 / others if others else float("inf")  # 2 cores, the server itself costing nothing
+        cells = " | ".join(f"{self.per_request_us(g):,.0f}" for g in groups)
+        return f"| {self.server} | {self.spread} | {self.rps:,.0f} | {cells} | {busy:.2f} | {ceiling:,.0f} |"
 
 
 def _keys() -> list[str]:
@@ -160,6 +182,7 @@ def main(rounds: int = 1, seconds: int = 10) -> None:
     mixes = {"5 endpoints": _write_mix("five", keys), "6 endpoints": _write_mix("six", keys + _profile_lines())}
     say(f"{len(keys)} keys in the 5-endpoint mix, {len(keys) + PROFILES} with the profiles")
     rows: list[Row] = []
+    cpu_rows: list[CpuRow] = []
     spreads = {"uniform": 0.0, "Zipf": 1.0}
 
     def cached(
@@ -186,9 +209,11 @@ def main(rounds: int = 1, seconds: int = 10) -> None:
         try:
             for spread in spreads:
                 _pass(base, mixes["5 endpoints"], spreads[spread], 2)  # connections and PostgreSQL's buffers
+                meter = CpuMeter(proc.pid)
                 result = _pass(base, mixes["5 endpoints"], spreads[spread], seconds)
+                cpu_rows.append(CpuRow(server, spread, result.rps, seconds, meter.since()))
                 rows.append(Row(server, "5 endpoints", spread, "uncached", result, "–"))
-                say(f"  {server}, uncached, {spread}: {result.row()}")
+                say(f"  {server}, uncached, {spread}: {result.row()} CPU {cpu_rows[-1].line()}")
         finally:
             stop(proc)
 
@@ -215,7 +240,7 @@ def main(rounds: int = 1, seconds: int = 10) -> None:
         _wp_counters,
         ("uniform",),
     )
-    _report(rows, seconds, len(keys))
+    _report(rows, cpu_rows, seconds, len(keys))
 
 
 def _targets(rows: list[Row], peer: dict[tuple[str, str, str], Row]) -> list[str]:
@@ -239,7 +264,7 @@ def _targets(rows: list[Row], peer: dict[tuple[str, str, str], Row]) -> list[str
     return out
 
 
-def _report(rows: list[Row], seconds: int, keys: int) -> None:
+def _report(rows: list[Row], cpu_rows: list[CpuRow], seconds: int, keys: int) -> None:
     peer = {r.key(): r for r in rows if r.server == "peer"}
     lines = [
         f"Command: `make bench` (or `.tools/bin/uv run python -m bench mix`). `wrk -t2 -c50 -d{seconds}s --latency` "
@@ -261,4 +286,15 @@ def _report(rows: list[Row], seconds: int, keys: int) -> None:
         lines.append(f"| {r.server} | {r.mix} | {r.spread} | {r.phase} | {r.result.row()} | {r.hits} | {ratio} |")
     errors = sum(r.result.errors for r in rows)
     lines += ["", f"Non-2xx responses or socket errors over all rows: {errors}.", "", *_targets(rows, peer)]
+    lines += [
+        "",
+        "Where the CPU goes in the uncached passes (CPU µs per request, from /proc, over the same 10 s; "
+        "`bench/common.py:CpuMeter`). \"Cores busy\" is every group's CPU over the pass's time (the machine has 2). "
+        '"Ceiling" is the rate the 2 cores could reach if the server under test cost nothing: what PostgreSQL, '
+        "Redis and wrk spend per request bounds any server on this machine.",
+        "",
+        "| server | spread | req/s | server µs | PostgreSQL µs | Redis µs | wrk µs | cores busy | ceiling req/s |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *(r.line() for r in cpu_rows),
+    ]
     write_section("mix", "Realistic traffic: a mix over every key, against the Express peer", lines)

@@ -1,11 +1,11 @@
 """The reference deployment (deploy/local.py) for real: nginx from Debian's packages in front of 3 API processes and 2
 job workers on PostgreSQL and Redis, started and stopped by one command (issue 16, item 1).
 
-Through nginx: requests spread over every API process; sockets are upgraded, and a chat message reaches sockets
-held by different processes; the workers send the mail; nginx serves the static files and /media/ with the headers
-the app gives the same files; a body over a limit gets the app's 413; a spoofed X-Forwarded-For gets the client
-nothing (per-address limits hold per client); an API process killed with SIGKILL mid-traffic costs no request and
-comes back; SIGTERM stops everything."""
+Through nginx: two browsers in one room; requests spread over every API process; sockets are upgraded, and a chat
+message reaches sockets held by different processes; the workers send the mail; nginx serves the static files and
+/media/ with the headers the app gives the same files; a body over a limit gets the app's 413; a spoofed
+X-Forwarded-For gets the client nothing (per-address limits hold per client); an API process killed with SIGKILL
+mid-traffic costs no request and comes back; SIGTERM stops everything."""
 
 from __future__ import annotations
 
@@ -25,9 +25,12 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import expect
 
+from tests.browser import chromium
 from tests.e2e.conftest import PROJECT, LiveServer, free_port, spawn
 from tests.e2e.live import connect, next_of
+from tests.e2e.test_web_client import sign_up
 from tests.smtp import Mailbox
 from watchparty.app import body_limits
 from watchparty.config import Settings
@@ -224,6 +227,36 @@ async def test_a_spoofed_forwarded_for_gets_nothing_and_limits_count_each_client
         assert statuses == [201] * 10 + [429], statuses
         body = {"email": "elsewhere@example.com", "username": "elsewhere", "password": PASSWORD}
         assert (await other.post("/api/auth/register", json=body)).status_code == 201
+
+
+async def test_two_browsers_watch_and_chat_through_nginx(deployed: Deployed) -> None:
+    """The web client as people meet it behind nginx: its files from nginx (with the app's CSP), its socket through
+    nginx's upgrade, two people in one room, a chat line from one on the other's page, and no console errors."""
+    async with chromium() as browser:
+        pages, errors = [], []
+        for _ in range(2):
+            ctx = await browser.new_context(base_url=deployed.url, locale="en-US")
+            page = await ctx.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            pages.append(page)
+        host, guest = pages
+        await host.goto("/signup")
+        await sign_up(host, "nginxhost")
+        await host.goto("/rooms/new")
+        await host.get_by_label("Name").fill("Behind nginx")
+        await host.get_by_role("button", name="Create the room").click()
+        await expect(host.locator("#connection")).to_have_text("live")
+        room = host.url.removeprefix(deployed.url)
+        await guest.goto("/signup")
+        await sign_up(guest, "nginxguest")
+        await guest.goto(room)
+        await guest.get_by_role("button", name="Join the room").click()
+        await expect(guest.locator("#connection")).to_have_text("live")
+        await host.get_by_label("Write a message").fill("hello from behind nginx")
+        await host.get_by_label("Write a message").press("Enter")
+        await expect(guest.locator("#messages li", has_text="hello from behind nginx")).to_be_visible()
+        await expect(host.locator("#people li[data-user]")).to_have_count(2)
+        assert errors == []
 
 
 async def test_an_api_process_killed_mid_traffic_costs_no_request_and_comes_back_and_sigterm_stops_it_all(
