@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import cache, jobs, mix, playlist, rooms_uncached, sync, uploads
+from bench import cache, faults, jobs, mix, playlist, rooms_uncached, sync, uploads
 
 BENCHES = {
     "rooms-uncached": rooms_uncached.main,
@@ -15,6 +15,7 @@ BENCHES = {
     "sync-fanout": sync.fanout_main,
     "playlist": playlist.main,
     "uploads": uploads.main,
+    "faults": faults.main,
 }
 
 

@@ -281,8 +281,12 @@ class Hub:
                 await asyncio.sleep(0.5)
                 continue
             if failing_since is not None:
-                log.warning("sync hub: pub/sub is back after %.1f s", time.monotonic() - failing_since)
+                log.warning(
+                    "sync hub: pub/sub is back after %.1f s; this process's sockets reconnect to catch up",
+                    time.monotonic() - failing_since,
+                )
                 failing_since = None
+                self._catch_up()
             if message is None:
                 continue
             channel = _text(message["channel"])
@@ -293,6 +297,17 @@ class Hub:
                     self._fan_out(int(channel.rsplit(":", 2)[-2]), message["data"])
             except Exception:  # one bad message never stops the listener
                 log.exception("sync hub: message on %s not handled", channel)
+
+    def _catch_up(self) -> None:
+        """After a gap in pub/sub, this process may have missed any room's events, and a `_reset` among them (Redis
+        restarted empty: the rooms' next events are numbered afresh in a new epoch, which the sockets here would
+        drop as already seen). It cannot tell what it missed, so every socket here is told to reconnect at once
+        (1012): a resume replays what the stream still holds, and otherwise the welcome is fresh."""
+        for room_id, conns in self.local.items():
+            self._playback.pop(room_id, None)
+            self._decoded.pop(room_id, None)
+            for conn in list(conns):
+                conn.kick(protocol.CLOSE_RESTART)
 
     def _control(self, op: dict[str, Any]) -> None:
         """Kicks, closes and revocations: they reach the sockets here, apart from the rooms' numbered events."""

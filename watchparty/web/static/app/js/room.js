@@ -127,6 +127,7 @@ function renderWatch(room, memberList, me, navigate, view) {
   let movie = room.movie;
   let openControl = false;
   let waitingFor = [];
+  let welcomed = false;  // a first welcome has come (a later one is a reconnect without a replay)
   let scrubbing = false;
   let leaving = false;  // this person's own leave: the socket's close that follows (4003) is no error to show
 
@@ -228,6 +229,9 @@ function renderWatch(room, memberList, me, navigate, view) {
       }
     },
     welcome: (msg) => {
+      // a welcome on a reconnect means no replay could be made: what was said meanwhile is read again
+      if (welcomed) chat.loadHistory();
+      welcomed = true;
       openControl = Boolean(msg.openControl);
       for (const p of people.values()) p.online = false;
       for (const v of msg.viewers) upsert(v.userId, { online: true, role: v.role, buffering: v.buffering });
