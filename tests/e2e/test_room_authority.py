@@ -364,7 +364,9 @@ async def test_presence_is_per_person_over_both_processes(cluster: Cluster) -> N
 
 
 async def test_bursts_under_the_average_rate_are_never_closed(cluster: Cluster) -> None:
-    """Why 14: 48 pings every 3 s (16/s against 20/s) for 60 s: refusals now and then, never a close."""
+    """Why 14: 48 pings every 3 s (16/s against 20/s) for 24 s: refusals now and then, never a close. Eight bursts
+    are past the steady state: each burst costs fewer strikes than the 15 that a 3 s pause gives back (5 a second, of
+    an allowance of 50)."""
     host = await user(cluster.a, "ra-burst")
     room = await room_with(cluster.a, host)
     conn, _ = await connect(cluster.a, room, host)
@@ -379,7 +381,7 @@ async def test_bursts_under_the_average_rate_are_never_closed(cluster: Cluster) 
 
     reader = asyncio.get_running_loop().create_task(read())
     try:
-        for burst in range(20):
+        for burst in range(8):
             for i in range(48):
                 await conn.send(json.dumps({"type": "ping", "id": burst * 100 + i, "t0": 1.0}))
             await asyncio.sleep(3.0)
@@ -387,7 +389,7 @@ async def test_bursts_under_the_average_rate_are_never_closed(cluster: Cluster) 
     finally:
         reader.cancel()
         await asyncio.gather(reader, return_exceptions=True)
-    assert pongs >= 20 * 40 and errors > 0, (pongs, errors)
+    assert pongs >= 8 * 40 and errors > 0, (pongs, errors)
     await conn.send(json.dumps({"type": "ping", "id": 1, "t0": 5.0}))
     assert (await next_of(conn, "pong"))["t0"] == 5.0
     await conn.close()
