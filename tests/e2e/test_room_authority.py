@@ -481,3 +481,30 @@ async def test_a_burst_of_connects_by_one_user_never_passes_the_limit(cluster: C
         assert len(refused) == 25 and {f["code"] for f in refused} == {"too_many"}
     finally:
         await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
+
+
+async def test_the_limit_per_person_holds_over_both_processes_and_a_closed_socket_frees_its_place(
+    cluster: Cluster,
+) -> None:
+    """Issue 16, item 4: the 5 sockets a person may have in a room are counted over every process (a lease per
+    socket in Redis), not per process: 3 on one and 3 on the other let 5 in; one closed, another gets in."""
+    a, b = cluster.a, cluster.b
+    host = await user(a, "ra-two-limit")
+    room = await room_with(a, host)
+    kept = [(await connect(a, room, host))[0] for _ in range(3)]
+    kept += [(await connect(b, room, host))[0] for _ in range(2)]
+    sixth = await websockets.connect(ws_url(b, room, await ticket(b, room, host)))
+    error = await recv(sixth)
+    assert (error["type"], error["code"]) == ("error", "too_many"), error
+    assert await closed_with(sixth) == 4029
+    await kept.pop(0).close()  # one on process a goes: its place is free on b at once
+    deadline = time.monotonic() + 10
+    while True:
+        again, first = await connect(b, room, host)
+        if first["type"] == "welcome":
+            break
+        assert time.monotonic() < deadline, first
+        await again.close()
+        await asyncio.sleep(0.1)
+    kept.append(again)
+    await asyncio.gather(*(c.close() for c in kept))

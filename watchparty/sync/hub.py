@@ -71,6 +71,23 @@ redis.call('PUBLISH', KEYS[3], '[' .. table.concat(out, ',') .. ']')
 return last
 """
 
+# A socket is let in if the room and the person are under their limits on every process together (KEYS: the
+# room's sockets, the person's sockets in the room: sorted sets of lease -> expiry in ms; ARGV: now, the new lease's
+# expiry, the lease, the room's limit, the person's). 0: in; 1: the room is full; 2: the person has enough. A lease
+# its process stops renewing (the process died) stops counting when it expires.
+_ADMIT = """
+for _, key in ipairs(KEYS) do redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1]) end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 1 end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 2 end
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, ARGV[2], ARGV[3])
+  redis.call('PEXPIREAT', key, ARGV[2])
+end
+return 0
+"""
+SOCKET_LEASE_S = 30.0  # a socket counts against the limits this long after its process last renewed it
+SOCKET_RENEW_S = 10.0
+
 # A socket arrives (KEYS: conns hash, the person's "gone" marker, their "removed" marker; ARGV: user id). 1:
 # announce a join (their first socket anywhere, and not back within the grace of a leave; one who was removed from
 # the room, kicked say, and joined again, is a join even within the grace).
@@ -227,6 +244,7 @@ class Hub:
         self._decoded: dict[int, tuple[bytes, engine.RoomState]] = {}
         self._emit = client.register_script(_EMIT)
         self._arrive = client.register_script(_ARRIVE)
+        self._admit = client.register_script(_ADMIT)
         self._depart = client.register_script(_DEPART)
         self._leave_due = client.register_script(_LEAVE_DUE)
 
@@ -238,6 +256,42 @@ class Hub:
         return f"{self.prefix}:control"
 
     # -- connections -------------------------------------------------------------------------------------------
+
+    def _lease_keys(self, room_id: int, user_id: int) -> list[str]:
+        return [self.key(room_id, "sockets"), self.key(room_id, f"sockets:{user_id}")]
+
+    async def admit(self, room_id: int, user_id: int, lease: str, room_limit: int, user_limit: int) -> int:
+        """Count a socket in against the room's and the person's limits on every process (0), or say which limit
+        it meets (1: the room's, 2: the person's). Redis failing raises: the caller falls back to this process's
+        own count."""
+        now = int(time.time() * 1000)
+        args: list[int | str] = [now, now + int(SOCKET_LEASE_S * 1000), lease, room_limit, user_limit]
+        return int(await self._admit(keys=self._lease_keys(room_id, user_id), args=args))
+
+    async def _release(self, room_id: int, user_id: int, lease: str) -> None:
+        with contextlib.suppress(Exception):  # not released: it stops counting when its lease expires
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in self._lease_keys(room_id, user_id):
+                    pipe.zrem(key, lease)
+                await pipe.execute()
+
+    async def _renew_leases_forever(self) -> None:
+        """Every SOCKET_RENEW_S, the leases of this process's sockets run SOCKET_LEASE_S from now again."""
+        while True:
+            await asyncio.sleep(SOCKET_RENEW_S)
+            expiry = int((time.time() + SOCKET_LEASE_S) * 1000)
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for room_id, conns in self.local.items():
+                        for conn in conns:
+                            if conn.lease is None:
+                                continue
+                            for key in self._lease_keys(room_id, conn.user_id):
+                                pipe.zadd(key, {conn.lease: expiry}, xx=True)
+                                pipe.pexpireat(key, expiry)
+                    await pipe.execute()
+            except Exception as exc:  # the next round tries again; a lease outlives two missed rounds
+                log.warning("sync hub: socket leases not renewed: %s", exc)
 
     def reserve(self, room_id: int, conn: Any) -> bool:
         """Count the connection in, at once (no await: a limit checked just before cannot be raced past). Returns
@@ -253,6 +307,8 @@ class Hub:
         conns = self.local.get(room_id)
         if conns is None:
             return
+        if conn in conns and conn.lease is not None:
+            await self._release(room_id, conn.user_id, conn.lease)
         conns.discard(conn)
         if not conns:
             del self.local[room_id]
@@ -268,6 +324,7 @@ class Hub:
         await self.pubsub.subscribe(self.control_channel)
         self._listener = asyncio.get_running_loop().create_task(self._listen(), name="sync-hub")
         self._flusher = asyncio.get_running_loop().create_task(self._flush_skews_forever(), name="sync-skew")
+        self._spawn(self._renew_leases_forever())
 
     async def _listen(self) -> None:
         failing_since: float | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,6 +79,7 @@ class Connection:
         self.ws, self.room_id, self.user_id, self.clock = ws, room_id, user_id, clock
         self.role = role  # kept current from `role` events (hub._fan_out), for `you` updates
         self.epoch: str | None = None  # the live room's generation this connection was welcomed in
+        self.lease: str | None = None  # its count against the limits on every process (Hub.admit), if Redis took it
         self.queue: asyncio.Queue[bytes | Pong | int] = asyncio.Queue()
         self.queued_bytes = 0
         self.min_seq = 0  # live events at or below this were in the welcome snapshot
@@ -165,6 +167,13 @@ async def _accept_and_close(ws: WebSocket, room_id: int, code: int, why: str) ->
         await _drain(ws)
 
 
+def _local_verdict(local: set[Connection], user_id: int) -> int:
+    """The limits on this process's own sockets (Hub.admit's answers): when Redis cannot count them all."""
+    if len(local) >= MAX_PER_ROOM:
+        return 1
+    return 2 if sum(1 for c in local if c.user_id == user_id) >= MAX_PER_USER else 0
+
+
 async def run(ws: WebSocket, services: Services, hub: Hub, room_id: int, ticket: str | None) -> None:
     if not origin_allowed(ws, services):
         return await _refuse(ws, room_id, "origin not allowed")
@@ -177,14 +186,23 @@ async def run(ws: WebSocket, services: Services, hub: Hub, room_id: int, ticket:
         muted = await service.muted(session, room_id, user_id)
     if role is None or user is None:
         return await _accept_and_close(ws, room_id, protocol.CLOSE_NOT_MEMBER, "you are not a member of this room")
-    local = hub.local.get(room_id, set())
-    if len(local) >= MAX_PER_ROOM:
+    # the limits hold on every process together (a lease per socket in Redis); with Redis failing, each process
+    # holds them for its own sockets
+    token = secrets.token_hex(8)
+    lease: str | None = token
+    try:
+        verdict = await hub.admit(room_id, user_id, token, MAX_PER_ROOM, MAX_PER_USER)
+    except Exception:
+        lease, verdict = None, _local_verdict(hub.local.get(room_id, set()), user_id)
+    if verdict == 1:
         return await _accept_and_close(ws, room_id, protocol.CLOSE_TOO_MANY, f"the room is full ({MAX_PER_ROOM})")
-    if sum(1 for c in local if c.user_id == user_id) >= MAX_PER_USER:
+    if verdict == 2:
         why = f"you have {MAX_PER_USER} connections to this room already"
         return await _accept_and_close(ws, room_id, protocol.CLOSE_TOO_MANY, why)
     conn = Connection(ws, room_id, user_id, hub.clock, role)
-    first = hub.reserve(room_id, conn)  # the checks above and this count are one step: no await between them
+    conn.lease = lease
+    # without a lease, the local check above and this count are one step: no await between them
+    first = hub.reserve(room_id, conn)
     try:
         await ws.accept()
         if first:
