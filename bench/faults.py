@@ -71,6 +71,8 @@ class Figures:
     requests: Counter[int] = field(default_factory=Counter)  # status -> count, as REST clients saw them
     bad_5xx: list[str] = field(default_factory=list)  # 5xx other than 503, with the request
     transport_errors: int = 0  # no HTTP answer at all (nginx is the edge: there should be none)
+    transport_kinds: list[str] = field(default_factory=list)
+    resent: int = 0  # requests sent again because nginx closed their kept-alive connection unread
     acknowledged: dict[int, set[int]] = field(default_factory=dict)  # room -> chat message ids acknowledged (201)
     signups: list[str] = field(default_factory=list)  # emails whose sign-up was acknowledged
     invites: list[str] = field(default_factory=list)  # emails an acknowledged invite went to
@@ -182,11 +184,22 @@ class Traffic:
         self.pages: list[tuple[int, set[int]]] = []
 
     async def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
-        try:
-            r = await self.http.request(method, path, **kwargs)
-        except httpx.TransportError:
-            self.figures.transport_errors += 1
-            return None
+        for attempt in (1, 2):
+            try:
+                r = await self.http.request(method, path, **kwargs)
+                break
+            except httpx.RemoteProtocolError as exc:
+                # nginx closed a kept-alive connection (a reload ends its old workers' idle ones) as the request
+                # went out on it, unread: clients send it again on a new connection, as browsers do
+                if attempt == 2:
+                    self.figures.transport_errors += 1
+                    self.figures.transport_kinds.append(f"{method} {path}: {type(exc).__name__}: {exc}")
+                    return None
+                self.figures.resent += 1
+            except httpx.TransportError as exc:
+                self.figures.transport_errors += 1
+                self.figures.transport_kinds.append(f"{method} {path}: {type(exc).__name__}: {exc}")
+                return None
         self.figures.requests[r.status_code] += 1
         if r.status_code >= 500 and r.status_code != 503:
             self.figures.bad_5xx.append(f"{method} {path} {r.status_code} {r.text[:200]}")
@@ -498,6 +511,7 @@ def report(plan: Plan, f: Figures) -> list[str]:
         f"| requests answered | – | {total:,} ({f.requests[503]:,} of them 503) |",
         f"| 5xx other than 503 | 0 | {len(f.bad_5xx)} |",
         f"| requests with no HTTP answer | 0 | {f.transport_errors} |",
+        f"| requests sent again: nginx closed the kept-alive connection they went out on, unread | – | {f.resent} |",
         f"| acknowledged chat posts missing from the database | 0 | {f.writes_missing} of "
         f"{sum(map(len, f.acknowledged.values())):,} |",
         f"| jobs lost (sign-up and invite mails, avatars) | 0 | {len(f.jobs_lost)} of "
